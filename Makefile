@@ -1,0 +1,41 @@
+# The two commands of README: `make demo` (the main job on shipped tiny data) and `make test`.
+# Both install the Debian packages they need first (apt-get; sudo when not root).
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+DEB_PACKAGES = build-essential cmake ninja-build ccache libtorch-dev libopenblas0-pthread catch2 \
+  libcli11-dev libfmt-dev libyaml-cpp-dev nlohmann-json3-dev libutf8proc-dev \
+  libcurl4-openssl-dev libarchive-dev python3
+
+.PHONY: all deps configure build test demo bench clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+
+$(BUILD_DIR)/build.ninja: CMakeLists.txt
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release
+
+configure: deps $(BUILD_DIR)/build.ninja
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure
+
+demo: build
+	./tools/demo.sh $(BUILD_DIR)/electra
+
+bench: build
+	$(BUILD_DIR)/tokenizer_bench
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,11 @@
+// One function per subcommand: each adds its flags to the app and a callback that runs it.
+// Callbacks throw on error; only main() catches.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace electra::cli {
+
+void add_version_command(CLI::App& app);
+
+}  // namespace electra::cli

@@ -1,0 +1,43 @@
+// electra: fine-tune and evaluate ELECTRA encoders. Parses the command line, runs one subcommand,
+// and is the only place that catches errors.
+#include <fmt/core.h>
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <exception>
+#include <thread>
+
+#include "cli/commands.h"
+
+namespace electra::cli {
+
+void add_version_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("version", "Print the versions of electra and LibTorch");
+  cmd->callback([] { fmt::print("electra {} (LibTorch {})\n", ELECTRA_VERSION, TORCH_VERSION); });
+}
+
+}  // namespace electra::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"electra: fine-tune and evaluate ELECTRA encoders on Korean and English benchmarks"};
+  app.require_subcommand(1);
+  int threads = 0;
+  app.add_option("--threads", threads, "CPU threads for LibTorch (default: all cores)")->check(CLI::NonNegativeNumber);
+  app.parse_complete_callback([&] {
+    const unsigned cores = std::thread::hardware_concurrency();
+    torch::set_num_threads(threads > 0 ? threads : static_cast<int>(cores > 0 ? cores : 1));
+  });
+
+  electra::cli::add_version_command(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "electra: error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

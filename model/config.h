@@ -1,0 +1,46 @@
+// config.json of an ELECTRA checkpoint, as Hugging Face writes it.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace electra {
+
+enum class Architecture { model, sequence_classification, token_classification, question_answering, pretraining };
+std::string to_hf_class(Architecture a);  // "ElectraForSequenceClassification", ...
+
+struct ElectraConfig {
+  int64_t vocab_size = 30522;
+  int64_t embedding_size = 128;
+  int64_t hidden_size = 256;
+  int64_t num_hidden_layers = 12;
+  int64_t num_attention_heads = 4;
+  int64_t intermediate_size = 1024;
+  std::string hidden_act = "gelu";
+  int64_t max_position_embeddings = 512;
+  int64_t type_vocab_size = 2;
+  double layer_norm_eps = 1e-12;
+  double initializer_range = 0.02;
+  double hidden_dropout_prob = 0.1;
+  double attention_probs_dropout_prob = 0.1;
+  std::optional<double> classifier_dropout;
+  int64_t pad_token_id = 0;
+  Architecture architecture = Architecture::model;
+  std::vector<std::string> id2label;        // index -> name; size = num_labels
+  std::string problem_type;                 // "", "single_label_classification", "regression", ...
+  std::string raw_json;                     // the file as read, so save() keeps keys we do not model
+
+  int64_t num_labels() const { return static_cast<int64_t>(id2label.size()); }
+  // Validates (model_type "electra", supported hidden_act, H % A == 0, ...); throws naming file and key.
+  static ElectraConfig from_file(const std::filesystem::path& file);
+  static ElectraConfig from_json_text(const std::string& text, const std::string& source_name);
+  std::string to_json_text() const;
+};
+
+}  // namespace electra

@@ -1,0 +1,79 @@
+// ElectraEncoder + one task head, loadable from and savable to a Hugging Face checkpoint directory.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/config.h"
+#include "model/tensor_io.h"
+
+namespace electra {
+
+struct ModelOutput {
+  at::Tensor last_hidden_state;  // [B, T, H] (always filled)
+  at::Tensor logits;             // [B, C] sequence classification / regression, [B, T, C] token classification
+  at::Tensor start_logits, end_logits;  // [B, T] span extraction
+};
+
+// Targets of a batch; undefined tensors mean "no loss".
+struct ModelTargets {
+  at::Tensor labels;          // [B] long (classification), [B] float (regression), [B, T] long (-100 ignored)
+  at::Tensor start_positions, end_positions;  // [B] long
+};
+
+class ElectraModelImpl;  // defined in model/electra_impl.h (torch-heavy)
+
+// Owns the module; the pimpl keeps torch/torch.h out of this header's users' way.
+class ElectraModel {
+ public:
+  explicit ElectraModel(const ElectraConfig& config);  // random init as HF (N(0, initializer_range), ...)
+  ~ElectraModel();
+  ElectraModel(ElectraModel&&) noexcept;
+  ElectraModel& operator=(ElectraModel&&) noexcept;
+
+  const ElectraConfig& config() const;
+  ModelOutput forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                      const at::Tensor& token_type_ids) const;
+  // HF's loss for the head: CE (ignore -100), MSE for num_labels == 1, mean of start/end CE for QA.
+  at::Tensor loss(const ModelOutput& output, const ModelTargets& targets) const;
+
+  std::shared_ptr<torch::nn::Module> module() const;  // for parameters(), train()/eval(), to(device)
+  // State dict with Hugging Face key names (electra.* prefix for the head architectures).
+  TensorMap state_dict() const;
+  // Parameter name (HF naming) -> depth for layer-wise LR decay: embeddings 0, layer i -> i+1, head L+1.
+  int64_t parameter_depth(const std::string& hf_name) const;
+  std::vector<std::pair<std::string, at::Tensor>> named_parameters() const;  // HF names
+
+ private:
+  std::shared_ptr<ElectraModelImpl> impl_;
+};
+
+struct LoadOptions {
+  // Head to build. When `architecture` is Architecture::model the checkpoint's own architecture is used.
+  Architecture architecture = Architecture::model;
+  std::vector<std::string> id2label;  // non-empty: overrides the checkpoint's labels (fine-tuning a new task)
+  std::string problem_type;           // "regression" for one-output regression heads
+};
+
+struct LoadReport {
+  std::filesystem::path weights_file;
+  std::vector<std::string> newly_initialised;  // head keys not in the checkpoint
+  std::vector<std::string> ignored;            // checkpoint keys not used (pre-training heads, position_ids)
+  std::string weights_dtype;                   // "F32", "F16", ...
+};
+
+// Loads DIR/config.json + weights. Throws std::runtime_error naming the file and key (missing encoder key,
+// shape mismatch with expected vs found shape, unsupported model_type / hidden_act, bad file).
+ElectraModel load_pretrained(const std::filesystem::path& dir, const LoadOptions& options = {},
+                             LoadReport* report = nullptr);
+// Writes config.json (architectures, id2label, label2id, problem_type) + model.safetensors, and copies the
+// tokenizer files (vocab.txt, tokenizer_config.json, special_tokens_map.json, tokenizer.json) from tokenizer_dir.
+void save_pretrained(const ElectraModel& model, const std::filesystem::path& dir,
+                     const std::filesystem::path& tokenizer_dir);
+
+}  // namespace electra

@@ -1,0 +1,88 @@
+// BERT WordPiece tokenizer, identical to Hugging Face `BertTokenizerFast` (tokens, ids, token types, offsets).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace electra {
+
+// Options read from tokenizer_config.json; absent keys take Hugging Face's defaults.
+struct TokenizerOptions {
+  bool do_lower_case = true;                 // HF default when the key is absent
+  std::optional<bool> strip_accents;         // absent: follows do_lower_case
+  bool tokenize_chinese_chars = true;
+  int64_t model_max_length = 512;
+  std::string unk_token = "[UNK]", cls_token = "[CLS]", sep_token = "[SEP]", pad_token = "[PAD]",
+              mask_token = "[MASK]";
+};
+
+enum class Truncation { none, longest_first, only_first, only_second };
+enum class Padding { none, max_length, longest };
+
+Truncation parse_truncation(std::string_view name);  // throws std::invalid_argument listing the known names
+Padding parse_padding(std::string_view name);
+
+struct EncodeOptions {
+  int64_t max_length = 512;  // <= 0: no limit
+  Truncation truncation = Truncation::longest_first;
+  Padding padding = Padding::none;  // `longest` only means something for encode_batch
+};
+
+// One encoded input. `offsets` are [begin, end) in Unicode code points of the original text(s)
+// ([0, 0] for special tokens and padding); `sequence_ids` is 0/1 for tokens of text/text_pair, -1 for specials.
+struct Encoding {
+  std::vector<std::string> tokens;
+  std::vector<int64_t> input_ids;
+  std::vector<int64_t> token_type_ids;
+  std::vector<int64_t> attention_mask;
+  std::vector<std::pair<int64_t, int64_t>> offsets;
+  std::vector<int> sequence_ids;
+};
+
+// A word piece of a text before special tokens are added.
+struct Token {
+  std::string text;
+  int64_t id;
+  int64_t begin, end;  // code point offsets into the input text
+};
+
+class Tokenizer {
+ public:
+  Tokenizer(std::unordered_map<std::string, int64_t> vocab, TokenizerOptions options);
+  // Reads DIR/vocab.txt and DIR/tokenizer_config.json (optional). Throws std::runtime_error naming the file.
+  static Tokenizer from_dir(const std::filesystem::path& dir);
+  static Tokenizer from_files(const std::filesystem::path& vocab_txt,
+                              const std::optional<std::filesystem::path>& tokenizer_config_json);
+
+  // Word pieces of a text (no specials). Throws std::runtime_error on invalid UTF-8.
+  std::vector<Token> tokenize(std::string_view text) const;
+  // [CLS] A [SEP] (B [SEP]) with truncation/padding. Throws std::invalid_argument when truncation is impossible.
+  Encoding encode(std::string_view text, std::optional<std::string_view> text_pair,
+                  const EncodeOptions& options) const;
+  // Builds the encoding from already tokenized pieces (used by NER and QA featurisation).
+  Encoding encode_tokens(std::vector<Token> a, std::optional<std::vector<Token>> b,
+                         const EncodeOptions& options) const;
+
+  int64_t token_to_id(const std::string& token) const;  // unk id when absent
+  const std::string& id_to_token(int64_t id) const;
+  int64_t vocab_size() const;
+  int64_t pad_id() const;
+  int64_t cls_id() const;
+  int64_t sep_id() const;
+  int64_t unk_id() const;
+  const TokenizerOptions& options() const { return options_; }
+
+ private:
+  std::unordered_map<std::string, int64_t> vocab_;
+  std::vector<std::string> id_to_token_;
+  TokenizerOptions options_;
+  // implementation state (special-token ids, etc.) may be added here
+};
+
+}  // namespace electra
