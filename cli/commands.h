@@ -7,5 +7,7 @@
 namespace electra::cli {
 
 void add_version_command(CLI::App& app);
+void add_inspect_command(CLI::App& app);
+void add_predict_command(CLI::App& app);
 
 }  // namespace electra::cli
