@@ -2,11 +2,15 @@
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <utf8proc.h>
 
 #include <deque>
 #include <limits>
 #include <map>
 #include <stdexcept>
+#include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -28,30 +32,22 @@ constexpr StorageType kStorageTypes[] = {
     {"BoolStorage", at::kBool},
 };
 
+// Bounds that no state dict comes near; they keep a hostile pickle from exhausting memory or time.
+constexpr size_t kMaxValues = size_t{1} << 22;
+constexpr uint32_t kMaxStringBytes = 1 << 16;
+
 constexpr const char* kOrderedDict = "collections OrderedDict";
 constexpr const char* kRebuildTensor = "torch._utils _rebuild_tensor_v2";
 
 bool valid_utf8(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) { ++i; continue; }
-    if ((c & 0xe0) == 0xc0) { n = 1; cp = c & 0x1f; }
-    else if ((c & 0xf0) == 0xe0) { n = 2; cp = c & 0x0f; }
-    else if ((c & 0xf8) == 0xf0) { n = 3; cp = c & 0x07; }
-    else return false;
-    if (i + n >= s.size()) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-      return false;
-    i += n + 1;
+  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
+  auto left = static_cast<utf8proc_ssize_t>(s.size());
+  while (left > 0) {
+    utf8proc_int32_t code_point = 0;
+    const utf8proc_ssize_t n = utf8proc_iterate(p, left, &code_point);
+    if (n <= 0) return false;
+    p += n;
+    left -= n;
   }
   return true;
 }
@@ -73,7 +69,8 @@ class Unpickler {
     std::string text;  // string, global "module name", storage key
     std::vector<Value*> items;
     std::vector<std::pair<Value*, Value*>> entries;
-    std::unordered_map<std::string, size_t> index;  // dict key -> position in entries
+    std::unordered_map<std::string_view, size_t> str_index;  // dict key -> position in entries
+    std::unordered_map<int64_t, size_t> int_index;
     at::Tensor tensor;                              // storage (1-D) or tensor view of one
     std::string storage_key;
   };
@@ -85,6 +82,7 @@ class Unpickler {
   std::string describe(const Value* v) const;
 
   Value* make(Kind kind) {
+    if (arena_.size() >= kMaxValues) fail(fmt::format("more than {} objects: not a state dict", kMaxValues));
     arena_.emplace_back();
     arena_.back().kind = kind;
     return &arena_.back();
@@ -130,16 +128,22 @@ class Unpickler {
     t->items = std::move(items);
     return t;
   }
-  std::string key_of(const Value* k) const {
-    if (k->kind == Kind::string) return "s" + k->text;
-    if (k->kind == Kind::integer) return "i" + std::to_string(k->integer);
-    fail(fmt::format("dict key of type {} is not allowed in a state dict", kind_name(k->kind)));
-  }
+  // Python dict semantics for the key types a state dict uses: a repeated key replaces the value in place.
   void set_item(Value* dict, Value* key, Value* value) {
     if (dict->kind != Kind::dict) fail(fmt::format("SETITEM on a {}, not a dict", kind_name(dict->kind)));
-    const auto [it, inserted] = dict->index.emplace(key_of(key), dict->entries.size());
+    size_t position = dict->entries.size();
+    bool inserted = false;
+    if (key->kind == Kind::string) {
+      const auto r = dict->str_index.emplace(key->text, position);
+      std::tie(position, inserted) = std::pair(r.first->second, r.second);
+    } else if (key->kind == Kind::integer) {
+      const auto r = dict->int_index.emplace(key->integer, position);
+      std::tie(position, inserted) = std::pair(r.first->second, r.second);
+    } else {
+      fail(fmt::format("dict key of type {} is not allowed in a state dict", kind_name(key->kind)));
+    }
     if (inserted) dict->entries.emplace_back(key, value);
-    else dict->entries[it->second].second = value;
+    else dict->entries[position].second = value;
   }
   int64_t integer(const Value* v, const char* what) const {
     if (v->kind != Kind::integer) fail(fmt::format("{} is {}, not an integer", what, describe(v)));
@@ -358,6 +362,7 @@ TensorMap Unpickler::run() {
         break;
       case 'X': {  // BINUNICODE
         const uint32_t n = load_le32(take(4));
+        if (n > kMaxStringBytes) fail(fmt::format("{}-byte string is too long for a state dict", n));
         Value* s = make(Kind::string);
         s->text.assign(reinterpret_cast<const char*>(take(n)), n);
         if (!valid_utf8(s->text)) fail("string is not valid UTF-8");

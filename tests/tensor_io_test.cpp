@@ -277,6 +277,8 @@ TEST_CASE("read_safetensors refuses malformed files with the file and key named"
   expect_error(safetensors_bytes(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,8]}})",
                                  good_data),
                "too large");
+  expect_error(safetensors_bytes(R"({"w":{"dtype":"F32","shape":[0,4611686018427387904,4],"data_offsets":[0,0]}})", ""),
+               "too large");
   expect_error(safetensors_bytes(R"({"__metadata__":{"format":1}})", ""), "__metadata__ 'format' is not a string");
   expect_error(safetensors_bytes(R"({"b":{"dtype":"BOOL","shape":[2],"data_offsets":[0,2]}})", "\x01\x07"),
                "not 0 or 1");
@@ -368,6 +370,7 @@ TEST_CASE("read_pytorch_bin refuses bad and unsafe files with a clear message", 
   expect_error(make_zip({{"archive/data.pkl", "\x80\x02}."}}, false, 8), "is compressed");
   expect_error(make_zip({{"x/version", "3"}}), "no <name>/data.pkl record");
   expect_error(torch_zip(raw("\x80\x02]q\x00."), ""), "refusing pickle opcode 0x5d");
+  expect_error(torch_zip(raw("\x80\x02X\x02\x00\x00\x00\xc3\x28."), ""), "not valid UTF-8");
   expect_error(torch_zip("\x80\x02" "ccollections\nOrderedDict\n)R" + pickle_str("k") + "K\x01s.", ""),
                "state dict entry 'k' is a int, not a tensor");
   std::string flipped = torch_zip(state_dict_pickle(), floats({1.5f, -2.0f}));
