@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -285,6 +286,44 @@ std::string error_of(const std::function<void()>& fn) {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+// Clears the HF_* variables for the test's lifetime and puts them back afterwards.
+class EnvGuard {
+ public:
+  EnvGuard() {
+    for (const char* name : {"HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_ENDPOINT", "HF_TOKEN",
+                             "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_HUB_OFFLINE", "XDG_CACHE_HOME",
+                             "ELECTRA_DATA"}) {
+      const char* value = std::getenv(name);
+      saved_[name] = value ? std::optional<std::string>(value) : std::nullopt;
+      ::unsetenv(name);
+    }
+  }
+  ~EnvGuard() {
+    for (const auto& [name, value] : saved_) {
+      if (value) {
+        ::setenv(name.c_str(), value->c_str(), 1);
+      } else {
+        ::unsetenv(name.c_str());
+      }
+    }
+  }
+
+ private:
+  std::map<std::string, std::optional<std::string>> saved_;
+};
+
+// Runs the electra binary; returns its exit status and what it printed (stdout and stderr).
+std::pair<int, std::string> run_electra(const std::string& args) {
+  std::string output;
+  std::FILE* pipe = ::popen(fmt::format("'{}' {} 2>&1", ELECTRA_BINARY, args).c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[4096];
+  size_t got = 0;
+  while ((got = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, got);
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
 std::vector<fs::path> files_under(const fs::path& dir) {
   std::vector<fs::path> out;
   for (const auto& entry : fs::recursive_directory_iterator(dir)) out.push_back(entry.path());
@@ -327,14 +366,7 @@ TEST_CASE("hub model ids parse into repo and revision", "[hub]") {
 }
 
 TEST_CASE("hub options follow the HF environment variables", "[hub]") {
-  const char* names[] = {"HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_ENDPOINT", "HF_TOKEN",
-                         "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_HUB_OFFLINE", "XDG_CACHE_HOME"};
-  std::map<std::string, std::optional<std::string>> saved;
-  for (const char* name : names) {
-    const char* value = std::getenv(name);
-    saved[name] = value ? std::optional<std::string>(value) : std::nullopt;
-    ::unsetenv(name);
-  }
+  EnvGuard guard;
   TempDir home("hfhome");
   ::setenv("HF_HOME", home.path.c_str(), 1);
   write_file_atomic(home.path / "token", "hf_from_file\n");
@@ -352,10 +384,6 @@ TEST_CASE("hub options follow the HF environment variables", "[hub]") {
   CHECK(options.cache_dir == home.path / "elsewhere");
   CHECK(options.token == "hf_from_env");
   CHECK_FALSE(options.offline);
-  for (const auto& [name, value] : saved) {
-    if (value) ::setenv(name.c_str(), value->c_str(), 1);
-    else ::unsetenv(name.c_str());
-  }
 }
 
 TEST_CASE("hub downloads into the huggingface_hub cache layout and reuses it without a request", "[hub]") {
@@ -758,4 +786,39 @@ TEST_CASE("the shipped data table covers both suites", "[hub]") {
   CHECK(glue.size() == 8);
   CHECK(expand_data_targets("all", options).size() == 16);
   CHECK(expand_data_targets("naver_ner", options) == std::vector<std::string>{"naver-ner"});
+}
+
+TEST_CASE("electra download model and data run end to end", "[hub]") {
+  EnvGuard guard;
+  FakeServer server;
+  serve_model(server, "org/tiny", tiny_model());
+  Route ratings;
+  ratings.body = fixture("ratings_test.txt");
+  server.set("/nsmc/ratings_test.txt", ratings);
+  TempDir root("cli");
+  ::setenv("HF_ENDPOINT", server.url().c_str(), 1);
+  ::setenv("HF_HUB_CACHE", (root.path / "hub").c_str(), 1);
+
+  auto [status, output] = run_electra("download model org/tiny");
+  INFO(output);
+  CHECK(status == 0);
+  CHECK(contains(output, kCommit));
+  CHECK(contains(output, "model.safetensors (downloaded)"));
+  CHECK(fs::exists(root.path / "hub" / "models--org--tiny" / "snapshots" / kCommit / "vocab.txt"));
+
+  ::setenv("HF_HUB_OFFLINE", "1", 1);
+  std::tie(status, output) = run_electra("download model org/other");
+  CHECK(status == 1);
+  CHECK(contains(output, "electra: error:"));
+  CHECK(contains(output, "HF_HUB_OFFLINE"));
+
+  const fs::path sources = root.path / "sources.yaml";
+  write_file_atomic(sources, fmt::format("tasks:\n  nsmc:\n    source: test\n    files:\n      - {{name: ratings_test.txt, "
+                                         "url: \"{}/nsmc/ratings_test.txt\"}}\n",
+                                         server.url()));
+  std::tie(status, output) = run_electra(fmt::format("download data nsmc --data-dir '{}' --sources '{}'",
+                                                     (root.path / "data").string(), sources.string()));
+  CHECK(status == 0);
+  CHECK(read_file(root.path / "data" / "nsmc" / "ratings_test.txt") == fixture("ratings_test.txt"));
+  CHECK(contains(output, "(downloaded)"));
 }
