@@ -12,5 +12,6 @@ void add_predict_command(CLI::App& app);
 void add_score_command(CLI::App& app);
 void add_tasks_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
+void add_download_command(CLI::App& app);
 
 }  // namespace electra::cli
