@@ -7,5 +7,6 @@
 namespace electra::cli {
 
 void add_version_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
 
 }  // namespace electra::cli

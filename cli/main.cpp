@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   });
 
   electra::cli::add_version_command(app);
+  electra::cli::add_eval_command(app);
 
   try {
     app.parse(argc, argv);
