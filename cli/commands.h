@@ -13,5 +13,6 @@ void add_score_command(CLI::App& app);
 void add_tasks_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_download_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
 
 }  // namespace electra::cli

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   electra::cli::add_tasks_command(app);
   electra::cli::add_tokenize_command(app);
   electra::cli::add_download_command(app);
+  electra::cli::add_eval_command(app);
 
   try {
     app.parse(argc, argv);
