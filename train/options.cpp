@@ -50,6 +50,7 @@ std::vector<std::pair<std::string, FieldRef>> fields(ExperimentOptions& o) {
       {"train.eval_batch_size", &o.train.eval_batch_size},
       {"train.eval_every", &o.train.eval_every},
       {"train.eval_each_epoch", &o.train.eval_each_epoch},
+      {"train.select_best", &o.train.select_best},
       {"train.save_every", &o.train.save_every},
       {"train.logging_every", &o.train.logging_every},
       {"train.early_stopping_patience", &o.train.early_stopping_patience},

@@ -9,7 +9,7 @@
 
 namespace electra {
 
-struct DataOptions {
+struct DatasetOptions {
   std::string data_dir;           // folder with the task's upstream files; empty: the hub's task data folder
   int64_t max_seq_length = 128;   // tokens per feature, specials included
   int64_t doc_stride = 128;       // span extraction: stride of the sliding windows
@@ -44,6 +44,7 @@ struct TrainOptions {
   int64_t eval_batch_size = 64;
   int64_t eval_every = 0;                   // optimizer steps between dev evaluations (0: only at epoch ends)
   bool eval_each_epoch = true;
+  bool select_best = true;                  // true: keep the best dev checkpoint; false: the last step's model
   int64_t save_every = 500;                 // optimizer steps between resumable training-state checkpoints
   int64_t logging_every = 50;               // optimizer steps between metrics.jsonl lines
   int64_t early_stopping_patience = 0;      // > 0: stop after this many evaluations without improvement
@@ -56,7 +57,7 @@ struct ExperimentOptions {
   std::string output_dir;        // run directory; empty: runs/<task>
   std::vector<int64_t> seeds{42};  // one run per seed; several: median reported
   std::string device = "cpu";    // cpu | cuda | auto
-  DataOptions data;
+  DatasetOptions data;
   OptimizerOptions optimizer;
   ScheduleOptions schedule;
   TrainOptions train;

@@ -91,7 +91,7 @@ json metrics_json(const Metrics& m) {
 }
 
 std::vector<Feature> featurize(const Task& task, const std::vector<Example>& examples, const Tokenizer& tokenizer,
-                               const DataOptions& data) {
+                               const DatasetOptions& data) {
   FeatureOptions fo;
   fo.max_seq_length = data.max_seq_length;
   fo.doc_stride = data.doc_stride;
@@ -248,6 +248,16 @@ TrainState load_state(const fs::path& file, ElectraModel& model, AdamW& optimize
   return s;
 }
 
+// Encoder parameters (the head excluded), the count the published tables quote.
+int64_t encoder_parameters(const ElectraModel& model) {
+  int64_t n = 0;
+  const int64_t head_depth = model.config().num_hidden_layers + 1;
+  for (const auto& [name, p] : model.named_parameters()) {
+    if (model.parameter_depth(name) < head_depth) n += p.numel();
+  }
+  return n;
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const size_t n = v.size();
@@ -268,7 +278,7 @@ std::string resolve_device(const std::string& device) {
   throw std::invalid_argument(fmt::format("unknown device '{}' (known: cpu, cuda, auto)", device));
 }
 
-TaskData load_task_data(const Task& task, const DataOptions& data) {
+TaskData load_task_data(const Task& task, const DatasetOptions& data) {
   TaskData out;
   const auto files = task.files();
   ReadOptions ro;
@@ -497,7 +507,7 @@ RunOutcome run_seed(const ExperimentOptions& options, int64_t seed, const fs::pa
     if (!data.has_dev) return;
     const EvalResult r = evaluate(model, task, data.dev, dev_features, eval_options);
     const double main = r.metrics.at("main");
-    const bool improved = main > s.best_score;
+    const bool improved = options.train.select_best && main > s.best_score;
     append_line(metrics_file, {{"type", "eval"},
                                {"split", "dev"},
                                {"step", s.step},
@@ -511,7 +521,7 @@ RunOutcome run_seed(const ExperimentOptions& options, int64_t seed, const fs::pa
       s.best_step = s.step;
       s.bad_evals = 0;
       save_best();
-    } else if (options.train.early_stopping_patience > 0 && ++s.bad_evals >= options.train.early_stopping_patience) {
+    } else if (options.train.select_best && options.train.early_stopping_patience > 0 && ++s.bad_evals >= options.train.early_stopping_patience) {
       progress.message(fmt::format("early stopping: no dev improvement in {} evaluations", s.bad_evals));
       s.stopped_early = true;
       stop = true;
@@ -612,38 +622,34 @@ RunOutcome run_seed(const ExperimentOptions& options, int64_t seed, const fs::pa
     selection = fmt::format("best dev {} ({:.4f}) at step {}", task.main_metric(), s.best_score, s.best_step);
   } else {
     save_best();
-    selection = fmt::format("last step ({}): {}", s.step, data.dev_source);
+    selection = fmt::format("last step ({}): {}", s.step,
+                            data.has_dev ? "train.select_best is false" : data.dev_source);
   }
-  json results = {{"task", task.name()},
+  json split_metrics = json::object();
+  json results = {{"schema_version", 1},
+                  {"task", task.name()},
                   {"model", options.model},
-                  {"seed", seed},
-                  {"seeds", json::array({seed})},
-                  {"main_metric", task.main_metric()},
-                  {"dev_source", data.dev_source},
-                  {"selection", selection},
-                  {"best_step", s.best_step},
-                  {"steps", s.step},
-                  {"epochs", static_cast<double>(s.step) / steps_per_epoch},
-                  {"stopped_early", s.stopped_early},
-                  {"train_examples", data.train.size()},
-                  {"versions", versions()},
-                  {"device", device.str()}};
-  json dev = nullptr, test = nullptr;
+                  {"params", encoder_parameters(model)},
+                  {"seed", seed}};
   Metrics reported;
   std::string split;
   if (data.has_dev) {
     const EvalResult r = evaluate(model, task, data.dev, dev_features, eval_options);
     write_predictions(run_dir / (data.task_dev ? "predictions_dev_carved.txt" : "predictions_dev.txt"),
                       r.predictions);
-    (data.task_dev ? results["dev_carved"] : dev) = metrics_json(r.metrics);
-    reported = r.metrics;
-    split = "dev";
+    if (data.task_dev) {
+      results["dev_carved_metrics"] = metrics_json(r.metrics);
+    } else {
+      split_metrics["dev"] = metrics_json(r.metrics);
+      reported = r.metrics;
+      split = "dev";
+    }
   }
   if (data.task_dev) {
     const auto features = featurize(task, *data.task_dev, tokenizer, options.data);
     const EvalResult r = evaluate(model, task, *data.task_dev, features, eval_options);
     write_predictions(run_dir / "predictions_dev.txt", r.predictions);
-    dev = metrics_json(r.metrics);
+    split_metrics["dev"] = metrics_json(r.metrics);
     reported = r.metrics;
     split = "dev";
   }
@@ -651,18 +657,31 @@ RunOutcome run_seed(const ExperimentOptions& options, int64_t seed, const fs::pa
     const auto features = featurize(task, data.test, tokenizer, options.data);
     const EvalResult r = evaluate(model, task, data.test, features, eval_options);
     write_predictions(run_dir / "predictions_test.txt", r.predictions);
-    test = metrics_json(r.metrics);
+    split_metrics["test"] = metrics_json(r.metrics);
     reported = r.metrics;
     split = "test";
-    append_line(metrics_file, {{"type", "eval"}, {"split", "test"}, {"step", s.step}, {"metrics", test}});
+    append_line(metrics_file, {{"type", "eval"}, {"split", "test"}, {"step", s.step}, {"metrics", split_metrics["test"]}});
   }
-  results["dev"] = dev;
-  results["test"] = test;
+  if (split.empty()) {
+    throw std::runtime_error(fmt::format("task '{}' has neither a dev nor a test split to score", task.name()));
+  }
+  const double wall = seconds_since(wall_start);
   results["split"] = split;
   results["metrics"] = metrics_json(reported);
-  results["wall_time_s"] = seconds_since(wall_start);
-  results["train_time_s"] = train_seconds;
+  results["main_metric"] = task.main_metric();
+  results["split_metrics"] = split_metrics;
+  results["steps"] = s.step;
+  results["wall_time_s"] = wall;
   results["throughput"] = {{"train_examples_per_s", train_seconds > 0 ? s.examples_seen / train_seconds : 0.0}};
+  results["versions"] = versions();
+  results["dev_source"] = data.dev_source;
+  results["selection"] = selection;
+  results["best_step"] = s.best_step;
+  results["epochs"] = static_cast<double>(s.step) / steps_per_epoch;
+  results["stopped_early"] = s.stopped_early;
+  results["train_examples"] = data.train.size();
+  results["train_time_s"] = train_seconds;
+  results["device"] = device.str();
   write_file_atomic(run_dir / "results.json", results.dump(2) + "\n");
   log << fmt::format("{} ({}): {} {} = {:.2f}  [{}]\n", task.name(), split, split, task.main_metric(),
                      reported.count("main") ? reported.at("main") : 0.0, selection);

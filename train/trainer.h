@@ -25,7 +25,7 @@ struct TaskData {
 };
 
 // Reads the task's upstream files from `data.data_dir`; throws std::runtime_error naming a missing file.
-TaskData load_task_data(const Task& task, const DataOptions& data);
+TaskData load_task_data(const Task& task, const DatasetOptions& data);
 
 struct EvalOptions {
   int64_t batch_size = 64;
