@@ -8,6 +8,7 @@
 
 #include "common/files.h"
 #include "model/electra.h"
+#include "tasks/task.h"
 #include "tests/catch.h"
 #include "train/batcher.h"
 #include "train/optimizer.h"
@@ -289,4 +290,42 @@ TEST_CASE("experiment config resolves defaults, files, base files and --set", "[
     std::ofstream(dir / "b.yaml") << "base: a.yaml\n";
     CHECK_THROWS_AS(electra::load_experiment(dir / "a.yaml"), std::invalid_argument);
   }
+}
+
+TEST_CASE("shipped experiment configs are valid and carry the published setups", "[train]") {
+  const fs::path configs = fs::path(ELECTRA_SOURCE_DIR) / "configs";
+  int count = 0;
+  for (const std::string suite : {"korean", "glue", "demo"}) {
+    for (const auto& entry : fs::directory_iterator(configs / suite)) {
+      INFO(entry.path().string());
+      const auto o = electra::load_experiment(entry.path());
+      CHECK_NOTHROW(electra::validate(o));
+      CHECK_NOTHROW(electra::find_task(o.task));
+      CHECK(entry.path().stem().string() == o.task);
+      if (suite == "korean") {
+        CHECK(o.model == "tunib/electra-ko-en-small");
+        CHECK(o.optimizer.adam_epsilon == 1e-8);
+        CHECK(o.optimizer.weight_decay == 0.0);
+        CHECK(o.optimizer.layerwise_lr_decay == 1.0);
+        CHECK(o.seeds == std::vector<int64_t>{42});
+      }
+      if (suite == "glue") {
+        CHECK(o.optimizer.learning_rate == 1e-4);
+        CHECK(o.optimizer.layerwise_lr_decay == 0.8);
+        CHECK(o.optimizer.adam_epsilon == 1e-6);
+        CHECK(o.schedule.warmup_ratio == 0.1);
+        CHECK(o.train.epochs == ((o.task == "rte" || o.task == "stsb") ? 10.0 : 3.0));
+        CHECK(o.data.swap_pairs == (o.task == "mrpc" || o.task == "stsb"));
+      }
+      ++count;
+    }
+  }
+  CHECK(count == 17);
+  const auto paws = electra::load_experiment(configs / "korean" / "paws.yaml");
+  CHECK(paws.optimizer.learning_rate == 3e-5);
+  CHECK(paws.train.batch_size == 64);
+  CHECK(paws.train.epochs == 15.0);
+  const auto korquad = electra::load_experiment(configs / "korean" / "korquad.yaml");
+  CHECK(korquad.data.max_seq_length == 512);
+  CHECK(korquad.train.epochs == 7.0);
 }

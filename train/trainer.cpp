@@ -691,6 +691,72 @@ RunOutcome run_seed(const ExperimentOptions& options, int64_t seed, const fs::pa
   return outcome;
 }
 
+ModelEvalOutcome evaluate_model(const ModelEvalOptions& options) {
+  const auto start = Clock::now();
+  const Task& task = find_task(options.task);
+  const Split split = parse_split(options.split);
+  if (split == Split::train) throw std::invalid_argument("electra eval scores the dev or test split, not train");
+  const auto files = task.files();
+  if (!files.count(split)) {
+    throw std::invalid_argument(fmt::format("task '{}' has no {} split (it has: {})", task.name(), options.split,
+                                            files.count(Split::dev) ? "train, dev" : "train, test"));
+  }
+  const torch::Device device(resolve_device(options.device));
+  const Tokenizer tokenizer = Tokenizer::from_dir(options.model_dir);
+  ElectraModel model = load_pretrained(options.model_dir);
+  const ElectraConfig& config = model.config();
+  const LoadOptions wanted = load_options_for(task);
+  if (config.architecture != wanted.architecture ||
+      (task.head() != HeadKind::span_extraction && config.num_labels() != static_cast<int64_t>(wanted.id2label.size()))) {
+    throw std::runtime_error(fmt::format("{}: a {} with {} labels does not fit task '{}' ({} with {} labels)",
+                                         (options.model_dir / "config.json").string(), to_hf_class(config.architecture),
+                                         config.num_labels(), task.name(), to_hf_class(wanted.architecture),
+                                         wanted.id2label.size()));
+  }
+  if (task.head() == HeadKind::sequence_classification || task.head() == HeadKind::token_classification) {
+    if (config.id2label != wanted.id2label) {
+      throw std::runtime_error(fmt::format("{}: labels [{}] differ from task '{}' labels [{}]",
+                                           (options.model_dir / "config.json").string(),
+                                           fmt::join(config.id2label, ", "), task.name(),
+                                           fmt::join(wanted.id2label, ", ")));
+    }
+  }
+  model.module()->to(device);
+  ReadOptions ro;
+  ro.skip_bad_rows = options.data.skip_bad_rows;
+  std::vector<Example> examples;
+  for (const auto& name : files.at(split)) {
+    const fs::path file = fs::path(options.data.data_dir) / name;
+    if (!fs::exists(file)) {
+      throw std::runtime_error(fmt::format("missing data file {} ({} split of task '{}'; pass --data-dir)",
+                                           file.string(), options.split, task.name()));
+    }
+    ReadResult r = task.read(file, ro);
+    std::move(r.examples.begin(), r.examples.end(), std::back_inserter(examples));
+  }
+  const auto features = featurize(task, examples, tokenizer, options.data);
+  EvalOptions eo;
+  eo.batch_size = options.batch_size;
+  eo.bucket_multiple = options.data.bucket_multiple;
+  eo.max_seq_length = options.data.max_seq_length;
+  const EvalResult r = evaluate(model, task, examples, features, eo);
+  const json results = {{"schema_version", 1},
+                        {"task", task.name()},
+                        {"model", options.model.empty() ? options.model_dir.string() : options.model},
+                        {"params", encoder_parameters(model)},
+                        {"seed", 0},
+                        {"split", options.split},
+                        {"metrics", metrics_json(r.metrics)},
+                        {"main_metric", task.main_metric()},
+                        {"split_metrics", {{options.split, metrics_json(r.metrics)}}},
+                        {"wall_time_s", seconds_since(start)},
+                        {"throughput", {{"eval_examples_per_s", examples.size() / std::max(1e-9, r.seconds)}}},
+                        {"versions", versions()},
+                        {"examples", examples.size()},
+                        {"device", device.str()}};
+  return {r.metrics, r.predictions, results.dump(2) + "\n"};
+}
+
 std::vector<RunOutcome> run_experiment(const ExperimentOptions& options, const RunControl& control) {
   validate(options);
   find_task(options.task);

@@ -75,6 +75,26 @@ RunOutcome run_seed(const ExperimentOptions& options, int64_t seed, const std::f
 // then results.json with the median over seeds in output_dir.
 std::vector<RunOutcome> run_experiment(const ExperimentOptions& options, const RunControl& control);
 
+struct ModelEvalOptions {
+  std::filesystem::path model_dir;  // fine-tuned checkpoint (ours or one saved by transformers)
+  std::string model;                // what results.json calls the model (defaults to model_dir)
+  std::string task;
+  std::string split = "dev";        // dev | test
+  DatasetOptions data;              // data_dir, max_seq_length, doc_stride, ...
+  int64_t batch_size = 64;
+  std::string device = "auto";
+};
+
+struct ModelEvalOutcome {
+  Metrics metrics;
+  std::vector<std::string> predictions;
+  std::string results_json;  // results.json text (schema of the trainer's, split = the scored split)
+};
+
+// Loads a fine-tuned model and scores one split of a task. Throws std::invalid_argument when the task has no
+// such split, std::runtime_error for missing files or a checkpoint whose head does not fit the task.
+ModelEvalOutcome evaluate_model(const ModelEvalOptions& options);
+
 // Device named by options (cpu | cuda | auto); throws std::invalid_argument for cuda without CUDA.
 std::string resolve_device(const std::string& device);
 
