@@ -180,6 +180,7 @@ void save_state(const fs::path& file, const ElectraModel& model, const AdamW& op
                      {"last_eval_step", s.last_eval_step},
                      {"examples_seen", s.examples_seen},
                      {"train_seconds", s.train_seconds},
+                     {"stopped_early", s.stopped_early},
                      {"optimizer_steps", optimizer.steps()}};
   const std::string text = meta.dump();
   archive.write("meta", torch::from_blob(const_cast<char*>(text.data()), {static_cast<int64_t>(text.size())},
@@ -245,6 +246,7 @@ TrainState load_state(const fs::path& file, ElectraModel& model, AdamW& optimize
   s.last_eval_step = meta.at("last_eval_step");
   s.examples_seen = meta.at("examples_seen");
   s.train_seconds = meta.at("train_seconds");
+  s.stopped_early = meta.at("stopped_early");
   return s;
 }
 
@@ -499,7 +501,7 @@ RunOutcome run_seed(const ExperimentOptions& options, int64_t seed, const fs::pa
   double window_loss = 0;
   int64_t window_steps = 0, window_examples = 0;
   auto window_start = Clock::now();
-  bool stop = false, interrupted = false;
+  bool stop = s.stopped_early, interrupted = false;
 
   auto save_best = [&] { save_pretrained(model, run_dir / "best", control.model_dir); };
   auto evaluate_dev = [&] {
