@@ -100,16 +100,19 @@ HeaderEntry parse_entry(const fs::path& file, const std::string& key, const nloh
 
   const auto& shape = info.at("shape");
   if (!shape.is_array()) bad_file(file, fmt::format("tensor '{}': shape is {}, not an array", key, shape.dump()));
+  // The product of the non-zero dimensions must fit too: LibTorch computes strides from it even when numel is 0.
   uint64_t numel = 1;
+  uint64_t nonzero = 1;
   bool overflow = false;
+  constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
   for (const auto& dim : shape) {
     const uint64_t d = unsigned_field(file, key, "shape", dim);
-    if (d > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) overflow = true;
-    if (d != 0 && numel > std::numeric_limits<uint64_t>::max() / d) overflow = true;
+    if (d != 0 && nonzero > kMax / d) overflow = true;
+    if (d != 0) nonzero *= d;
     numel *= d;
     e.shape.push_back(static_cast<int64_t>(d));
   }
-  if (overflow || numel > std::numeric_limits<uint64_t>::max() / e.dtype->size)
+  if (overflow || numel > kMax / e.dtype->size)
     bad_file(file, fmt::format("tensor '{}': shape {} is too large", key, shape.dump()));
 
   const auto& offsets = info.at("data_offsets");
@@ -285,11 +288,15 @@ TensorMap read_weights(const fs::path& dir, fs::path* used_file) {
   }
   const fs::path safetensors = dir / "model.safetensors";
   const fs::path bin = dir / "pytorch_model.bin";
-  const fs::path& file = fs::exists(safetensors) ? safetensors : bin;
-  if (!fs::exists(file))
-    throw std::runtime_error(fmt::format("{}: no weights found (looked for model.safetensors and pytorch_model.bin)", dir.string()));
-  if (used_file) *used_file = file;
-  return &file == &safetensors ? read_safetensors(file) : read_pytorch_bin(file);
+  if (fs::exists(safetensors)) {
+    if (used_file) *used_file = safetensors;
+    return read_safetensors(safetensors);
+  }
+  if (fs::exists(bin)) {
+    if (used_file) *used_file = bin;
+    return read_pytorch_bin(bin);
+  }
+  throw std::runtime_error(fmt::format("{}: no weights found (looked for model.safetensors and pytorch_model.bin)", dir.string()));
 }
 
 }  // namespace electra

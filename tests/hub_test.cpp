@@ -1,0 +1,824 @@
+// Hub client and task data downloads against a fake hub on 127.0.0.1 (never the internet): cache layout shared
+// with huggingface_hub, cache hits without requests, resume after a dropped connection, errors, offline mode.
+#include <archive.h>
+#include <archive_entry.h>
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/files.h"
+#include "hub/hub.h"
+#include "hub/sha256.h"
+#include "tests/catch.h"
+
+namespace fs = std::filesystem;
+using namespace electra;
+
+namespace {
+
+// One canned answer of the fake server.
+struct Route {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  int64_t cut_after = -1;  // with cuts_left > 0: send this many body bytes, then drop the connection
+  int cuts_left = 0;
+};
+
+struct Seen {
+  std::string method, path;
+  std::map<std::string, std::string> headers;  // lowercase names
+  std::optional<std::string> header(const std::string& name) const {
+    const auto it = headers.find(name);
+    return it == headers.end() ? std::nullopt : std::optional<std::string>(it->second);
+  }
+};
+
+// A tiny HTTP/1.1 server on an ephemeral port of 127.0.0.1: one request per connection, answers from a route
+// table, honours Range, records every request. Stops in its destructor, or by itself after 60 s.
+class FakeServer {
+ public:
+  FakeServer() {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(listen_fd_ >= 0);
+    int one = 1;
+    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    REQUIRE(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    REQUIRE(::listen(listen_fd_, 16) == 0);
+    socklen_t len = sizeof(addr);
+    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~FakeServer() {
+    stop_ = true;
+    thread_.join();
+    ::close(listen_fd_);
+  }
+  std::string url() const { return fmt::format("http://127.0.0.1:{}", port_); }
+  void set(const std::string& path, Route route) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    routes_[path] = std::move(route);
+  }
+  std::vector<Seen> seen() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return seen_;
+  }
+  size_t count() { return seen().size(); }
+  std::vector<Seen> seen_path(const std::string& path) {
+    std::vector<Seen> out;
+    for (const auto& s : seen()) {
+      if (s.path == path) out.push_back(s);
+    }
+    return out;
+  }
+
+ private:
+  void loop() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!stop_ && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      const int fd = ::accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) continue;
+      timeval timeout{2, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+      serve(fd);
+      ::close(fd);
+    }
+  }
+
+  static void send_all(int fd, const std::string& data) {
+    size_t sent = 0;
+    while (sent < data.size()) {
+      const ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return;
+      sent += static_cast<size_t>(n);
+    }
+  }
+
+  void serve(int fd) {
+    std::string request;
+    char buffer[4096];
+    while (request.find("\r\n\r\n") == std::string::npos) {
+      const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+      if (n <= 0) return;
+      request.append(buffer, static_cast<size_t>(n));
+    }
+    Seen s;
+    const auto line_end = request.find("\r\n");
+    const std::string first = request.substr(0, line_end);
+    const auto sp1 = first.find(' '), sp2 = first.find(' ', sp1 + 1);
+    s.method = first.substr(0, sp1);
+    s.path = first.substr(sp1 + 1, sp2 - sp1 - 1);
+    size_t pos = line_end + 2;
+    while (pos < request.size()) {
+      const auto end = request.find("\r\n", pos);
+      if (end == pos || end == std::string::npos) break;
+      const std::string header = request.substr(pos, end - pos);
+      const auto colon = header.find(':');
+      std::string name = header.substr(0, colon);
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      s.headers[name] = header.substr(header.find_first_not_of(' ', colon + 1));
+      pos = end + 2;
+    }
+    Route route;
+    bool found = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      seen_.push_back(s);
+      const auto it = routes_.find(s.path);
+      if (it != routes_.end()) {
+        found = true;
+        route = it->second;
+        if (s.method == "GET" && it->second.cuts_left > 0) --it->second.cuts_left;
+      }
+    }
+    if (!found) route.status = 404;
+    int status = route.status;
+    std::string body = route.body;
+    std::vector<std::pair<std::string, std::string>> headers = route.headers;
+    const auto range = s.header("range");
+    if (range && status == 200 && s.method == "GET") {
+      const int64_t from = std::stoll(range->substr(range->find('=') + 1));
+      const auto size = static_cast<int64_t>(body.size());
+      if (from >= size) {
+        status = 416;
+        body.clear();
+      } else {
+        status = 206;
+        headers.emplace_back("Content-Range", fmt::format("bytes {}-{}/{}", from, size - 1, size));
+        body = body.substr(static_cast<size_t>(from));
+      }
+    }
+    const char* reason = status == 200 ? "OK" : status == 206 ? "Partial Content" : status == 302 ? "Found" : "Error";
+    std::string head = fmt::format("HTTP/1.1 {} {}\r\nConnection: close\r\nContent-Length: {}\r\n", status, reason,
+                                   body.size());
+    for (const auto& [name, value] : headers) head += name + ": " + value + "\r\n";
+    head += "\r\n";
+    send_all(fd, head);
+    if (s.method == "HEAD") return;
+    if (route.cuts_left > 0 && route.cut_after >= 0 && static_cast<size_t>(route.cut_after) < body.size()) {
+      send_all(fd, body.substr(0, static_cast<size_t>(route.cut_after)));
+      return;  // connection closed mid-body
+    }
+    send_all(fd, body);
+  }
+
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::mutex mutex_;
+  std::map<std::string, Route> routes_;
+  std::vector<Seen> seen_;
+};
+
+struct TempDir {
+  fs::path path;
+  explicit TempDir(const std::string& name) : path(fs::temp_directory_path() / fmt::format("electra_hub_{}_{}", name, ::getpid())) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+std::string fixture(const std::string& name) { return read_file(fs::path(ELECTRA_TEST_FIXTURES) / "hub" / name); }
+
+const std::string kCommit = "0123456789abcdef0123456789abcdef01234567";
+
+struct ModelFile {
+  std::string name, content;
+  bool lfs = false;
+  std::string etag() const { return lfs ? sha256_hex(content) : sha256_hex(content).substr(0, 40); }
+};
+
+std::vector<ModelFile> tiny_model() {
+  std::string weights(300000, '\0');
+  for (size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<char>((i * 131) % 251);
+  return {{"config.json", fixture("config.json")},
+          {"vocab.txt", fixture("vocab.txt")},
+          {"tokenizer_config.json", fixture("tokenizer_config.json")},
+          {"model.safetensors", weights, true}};
+}
+
+// Serves `files` the way huggingface.co does: plain files answer the resolve URL, LFS files redirect to a
+// storage URL; files not listed answer 404 EntryNotFound. `served_content` overrides what the storage sends.
+void serve_model(FakeServer& server, const std::string& repo, const std::vector<ModelFile>& files,
+                 const std::map<std::string, std::string>& served_content = {}) {
+  const std::vector<std::string> all = {"config.json", "model.safetensors", "pytorch_model.bin", "vocab.txt",
+                                        "tokenizer_config.json", "special_tokens_map.json"};
+  for (const std::string& revision : {std::string("main"), kCommit}) {
+    for (const auto& name : all) {
+      Route route;
+      route.status = 404;
+      route.headers = {{"X-Error-Code", "EntryNotFound"}, {"X-Repo-Commit", kCommit}};
+      for (const auto& file : files) {
+        if (file.name != name) continue;
+        if (file.lfs) {
+          route.status = 302;
+          route.headers = {{"Location", server.url() + "/lfs/" + file.etag()},
+                           {"X-Linked-Etag", "\"" + file.etag() + "\""},
+                           {"X-Linked-Size", std::to_string(file.content.size())},
+                           {"ETag", "\"not-the-blob\""},
+                           {"X-Repo-Commit", kCommit}};
+          Route blob;
+          const auto it = served_content.find(file.name);
+          blob.body = it == served_content.end() ? file.content : it->second;
+          server.set("/lfs/" + file.etag(), blob);
+        } else {
+          route.status = 200;
+          route.headers = {{"ETag", "\"" + file.etag() + "\""}, {"X-Repo-Commit", kCommit}};
+          route.body = file.content;
+        }
+      }
+      server.set(fmt::format("/{}/resolve/{}/{}", repo, revision, name), route);
+    }
+  }
+}
+
+HubOptions test_options(const std::string& endpoint, const fs::path& cache) {
+  HubOptions options;
+  options.endpoint = endpoint;
+  options.cache_dir = cache;
+  options.token = "hf_secret_test_token";
+  options.retry_delay_ms = 0;
+  options.max_retries = 0;
+  options.progress = false;
+  options.quiet = true;
+  options.connect_timeout_s = 5;
+  options.stall_timeout_s = 5;
+  return options;
+}
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// Clears the HF_* variables for the test's lifetime and puts them back afterwards.
+class EnvGuard {
+ public:
+  EnvGuard() {
+    for (const char* name : {"HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_ENDPOINT", "HF_TOKEN",
+                             "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_HUB_OFFLINE", "XDG_CACHE_HOME",
+                             "ELECTRA_DATA"}) {
+      const char* value = std::getenv(name);
+      saved_[name] = value ? std::optional<std::string>(value) : std::nullopt;
+      ::unsetenv(name);
+    }
+  }
+  ~EnvGuard() {
+    for (const auto& [name, value] : saved_) {
+      if (value) {
+        ::setenv(name.c_str(), value->c_str(), 1);
+      } else {
+        ::unsetenv(name.c_str());
+      }
+    }
+  }
+
+ private:
+  std::map<std::string, std::optional<std::string>> saved_;
+};
+
+// Runs the electra binary; returns its exit status and what it printed (stdout and stderr).
+std::pair<int, std::string> run_electra(const std::string& args) {
+  std::string output;
+  std::FILE* pipe = ::popen(fmt::format("'{}' {} 2>&1", ELECTRA_BINARY, args).c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[4096];
+  size_t got = 0;
+  while ((got = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, got);
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+std::vector<fs::path> files_under(const fs::path& dir) {
+  std::vector<fs::path> out;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) out.push_back(entry.path());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("sha256 matches the FIPS 180-4 test vectors", "[hub]") {
+  CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  const std::string million(1000000, 'a');
+  CHECK(sha256_hex(million) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  Sha256 pieces;  // the same bytes fed in uneven chunks
+  for (size_t at = 0, step = 1; at < million.size(); at += step, step = step * 3 % 997 + 1) {
+    pieces.update(std::string_view(million).substr(at, step));
+  }
+  CHECK(pieces.hex_digest() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  CHECK(is_sha256_hex(sha256_hex("x")));
+  CHECK_FALSE(is_sha256_hex("0123"));
+}
+
+TEST_CASE("hub model ids parse into repo and revision", "[hub]") {
+  CHECK(parse_model_id("tunib/electra-ko-en-small").repo == "tunib/electra-ko-en-small");
+  CHECK(parse_model_id("tunib/electra-ko-en-small").revision == "main");
+  CHECK(parse_model_id("org/name@v1.0").revision == "v1.0");
+  CHECK(parse_model_id("org/name@refs/pr/1").revision == "refs/pr/1");
+  CHECK(parse_model_id("bert-base-uncased").repo == "bert-base-uncased");
+  CHECK(repo_folder_name("google/electra-small-discriminator") == "models--google--electra-small-discriminator");
+  CHECK_THROWS_AS(parse_model_id("a/b/c"), std::invalid_argument);
+  CHECK_THROWS_AS(parse_model_id("org/..name"), std::invalid_argument);
+  CHECK_THROWS_AS(parse_model_id("org/name@"), std::invalid_argument);
+  CHECK_THROWS_AS(parse_model_id("org/name@../../x"), std::invalid_argument);
+  CHECK_THROWS_AS(parse_model_id("org/na me"), std::invalid_argument);
+  CHECK_THROWS_AS(resolve_model("./no/such/dir", HubOptions{}), std::invalid_argument);
+  TempDir dir("localdir");
+  CHECK(resolve_model(dir.path.string(), HubOptions{}) == dir.path);
+}
+
+TEST_CASE("hub options follow the HF environment variables", "[hub]") {
+  EnvGuard guard;
+  TempDir home("hfhome");
+  ::setenv("HF_HOME", home.path.c_str(), 1);
+  write_file_atomic(home.path / "token", "hf_from_file\n");
+  ::setenv("HF_ENDPOINT", "https://mirror.example/", 1);
+  ::setenv("HF_HUB_OFFLINE", "1", 1);
+  HubOptions options = HubOptions::from_environment();
+  CHECK(options.cache_dir == home.path / "hub");
+  CHECK(options.endpoint == "https://mirror.example");
+  CHECK(options.token == "hf_from_file");
+  CHECK(options.offline);
+  ::setenv("HF_HUB_CACHE", (home.path / "elsewhere").c_str(), 1);
+  ::setenv("HF_TOKEN", "hf_from_env", 1);
+  ::setenv("HF_HUB_OFFLINE", "0", 1);
+  options = HubOptions::from_environment();
+  CHECK(options.cache_dir == home.path / "elsewhere");
+  CHECK(options.token == "hf_from_env");
+  CHECK_FALSE(options.offline);
+}
+
+TEST_CASE("hub downloads into the huggingface_hub cache layout and reuses it without a request", "[hub]") {
+  FakeServer server;
+  const auto files = tiny_model();
+  serve_model(server, "org/tiny", files);
+  TempDir cache("cache");
+  const HubOptions options = test_options(server.url(), cache.path);
+
+  const fs::path dir = resolve_model("org/tiny", options);
+  const fs::path storage = cache.path / "models--org--tiny";
+  CHECK(dir == storage / "snapshots" / kCommit);
+  CHECK(read_file(storage / "refs" / "main") == kCommit);
+  for (const auto& file : files) {
+    INFO(file.name);
+    REQUIRE(fs::is_symlink(dir / file.name));
+    CHECK(fs::read_symlink(dir / file.name) == fs::path("../../blobs") / file.etag());
+    CHECK(read_file(dir / file.name) == file.content);
+    CHECK(read_file(storage / "blobs" / file.etag()) == file.content);
+  }
+  CHECK(fs::exists(storage / ".no_exist" / kCommit / "special_tokens_map.json"));
+  CHECK_FALSE(fs::exists(dir / "pytorch_model.bin"));
+  for (const auto& path : files_under(cache.path)) CHECK_FALSE(contains(path.string(), ".incomplete"));
+
+  // The token goes to the hub, never to the storage the LFS file redirects to.
+  const auto lfs = server.seen_path("/lfs/" + files[3].etag());
+  REQUIRE(lfs.size() == 1);
+  CHECK_FALSE(lfs[0].header("authorization"));
+  const auto config = server.seen_path("/org/tiny/resolve/main/config.json");
+  REQUIRE(config.size() == 2);  // HEAD for the metadata, GET for the content
+  CHECK(config[0].method == "HEAD");
+  CHECK(config[1].method == "GET");
+  for (const auto& request : config) {
+    CHECK(request.header("authorization") == std::optional<std::string>("Bearer hf_secret_test_token"));
+  }
+
+  const size_t before = server.count();
+  CHECK(resolve_model("org/tiny", options) == dir);
+  CHECK(resolve_model("org/tiny@" + kCommit, options) == dir);
+  CHECK(server.count() == before);  // cache hits: no request at all
+
+  HubOptions refresh = options;  // an explicit refresh asks the hub again but downloads nothing new
+  refresh.refresh = true;
+  const ModelSnapshot snap = fetch_model(parse_model_id("org/tiny"), refresh);
+  CHECK(snap.downloaded.empty());
+  CHECK(server.count() > before);
+}
+
+TEST_CASE("hub finds a cache written by huggingface_hub without a request", "[hub]") {
+  TempDir cache("pycache");
+  const fs::path storage = cache.path / "models--tunib--electra-ko-en-small";
+  const auto files = tiny_model();
+  // The layout huggingface_hub writes: blobs named by ETag, refs/main holding the commit, relative symlinks.
+  for (const auto& file : files) {
+    write_file_atomic(storage / "blobs" / file.etag(), file.content);
+    fs::create_directories(storage / "snapshots" / kCommit);
+    fs::create_symlink(fs::path("../../blobs") / file.etag(), storage / "snapshots" / kCommit / file.name);
+  }
+  fs::create_directories(storage / ".no_exist" / kCommit);
+  write_file_atomic(storage / ".no_exist" / kCommit / "special_tokens_map.json", "");
+  write_file_atomic(storage / "refs" / "main", kCommit);
+
+  FakeServer server;  // nothing is served: any request would fail the count below
+  HubOptions options = test_options(server.url(), cache.path);
+  options.verify = true;  // hashes the LFS blob, still no request
+  const fs::path dir = resolve_model("tunib/electra-ko-en-small", options);
+  CHECK(dir == storage / "snapshots" / kCommit);
+  CHECK(read_file(dir / "config.json") == files[0].content);
+  CHECK(server.count() == 0);
+  options.offline = true;
+  CHECK(resolve_model("tunib/electra-ko-en-small", options) == dir);
+  CHECK(server.count() == 0);
+}
+
+TEST_CASE("hub resumes a download after the connection drops", "[hub]") {
+  FakeServer server;
+  const auto files = tiny_model();
+  serve_model(server, "org/tiny", files);
+  const std::string lfs_path = "/lfs/" + files[3].etag();
+  Route cut;
+  cut.body = files[3].content;
+  cut.cut_after = 100000;
+  cut.cuts_left = 1;
+  server.set(lfs_path, cut);
+  TempDir cache("resume");
+  HubOptions options = test_options(server.url(), cache.path);
+  const fs::path storage = cache.path / "models--org--tiny";
+  const fs::path incomplete = storage / "blobs" / (files[3].etag() + ".incomplete");
+
+  SECTION("within one call, by retrying") {
+    options.max_retries = 2;
+    const fs::path dir = resolve_model("org/tiny", options);
+    CHECK(read_file(dir / "model.safetensors") == files[3].content);
+    const auto gets = server.seen_path(lfs_path);
+    REQUIRE(gets.size() == 2);
+    CHECK_FALSE(gets[0].header("range"));
+    CHECK(gets[1].header("range") == std::optional<std::string>("bytes=100000-"));
+  }
+  SECTION("in the next call, from the partial file") {
+    const std::string message = error_of([&] { resolve_model("org/tiny", options); });
+    CHECK(contains(message, "stopped at"));
+    CHECK(contains(message, "run the command again to resume"));
+    REQUIRE(fs::exists(incomplete));
+    CHECK(fs::file_size(incomplete) == 100000);
+    CHECK_FALSE(fs::exists(storage / "blobs" / files[3].etag()));  // never a half file under the real name
+    CHECK_FALSE(fs::exists(storage / "snapshots" / kCommit / "model.safetensors"));
+    const fs::path dir = resolve_model("org/tiny", options);
+    CHECK(read_file(dir / "model.safetensors") == files[3].content);
+    CHECK_FALSE(fs::exists(incomplete));
+    const auto gets = server.seen_path(lfs_path);
+    REQUIRE(gets.size() == 2);
+    CHECK(gets[1].header("range") == std::optional<std::string>("bytes=100000-"));
+  }
+}
+
+TEST_CASE("hub explains 404, 401 and 403 in terms a user can act on", "[hub]") {
+  FakeServer server;
+  TempDir cache("errors");
+  const HubOptions options = test_options(server.url(), cache.path);
+  Route missing;
+  missing.status = 404;
+  missing.headers = {{"X-Error-Code", "RepoNotFound"}};
+  server.set("/org/missing/resolve/main/config.json", missing);
+  std::string message = error_of([&] { resolve_model("org/missing", options); });
+  CHECK(contains(message, "'org/missing'"));
+  CHECK(contains(message, "not found"));
+  CHECK_THROWS_AS(resolve_model("org/missing", options), std::runtime_error);
+
+  Route revision;
+  revision.status = 404;
+  revision.headers = {{"X-Error-Code", "RevisionNotFound"}};
+  server.set("/org/tiny/resolve/v9/config.json", revision);
+  CHECK(contains(error_of([&] { resolve_model("org/tiny@v9", options); }), "revision 'v9'"));
+
+  Route unauthorized;
+  unauthorized.status = 401;
+  server.set("/org/private/resolve/main/config.json", unauthorized);
+  message = error_of([&] { resolve_model("org/private", options); });
+  CHECK(contains(message, "HF_TOKEN"));
+  CHECK_FALSE(contains(message, options.token));  // the token is never printed
+
+  Route gated;
+  gated.status = 403;
+  gated.headers = {{"X-Error-Code", "GatedRepo"}};
+  server.set("/org/gated/resolve/main/config.json", gated);
+  message = error_of([&] { resolve_model("org/gated", options); });
+  CHECK(contains(message, "gated"));
+  CHECK(contains(message, server.url() + "/org/gated"));
+  CHECK_FALSE(contains(message, options.token));
+  CHECK_FALSE(fs::exists(cache.path / "models--org--missing" / "snapshots"));
+}
+
+TEST_CASE("hub offline mode uses only the cache and names what is missing", "[hub]") {
+  FakeServer server;
+  TempDir cache("offline");
+  HubOptions options = test_options(server.url(), cache.path);
+  options.offline = true;
+  const std::string message = error_of([&] { resolve_model("org/tiny", options); });
+  CHECK(contains(message, "HF_HUB_OFFLINE"));
+  CHECK(contains(message, "config.json"));
+  CHECK(contains(message, "model.safetensors"));
+  CHECK_THROWS_AS(resolve_model("org/tiny", options), std::runtime_error);
+  CHECK(server.count() == 0);
+}
+
+TEST_CASE("hub reports an unreachable endpoint and falls back to a complete cache", "[hub]") {
+  int closed_port = 0;
+  {
+    FakeServer probe;  // take a free port, then free it again
+    closed_port = std::stoi(probe.url().substr(probe.url().rfind(':') + 1));
+  }
+  TempDir cache("unreachable");
+  HubOptions options = test_options(fmt::format("http://127.0.0.1:{}", closed_port), cache.path);
+  const std::string message = error_of([&] { resolve_model("org/tiny", options); });
+  CHECK(contains(message, "cannot reach 127.0.0.1"));
+  CHECK(contains(message, "network"));
+
+  FakeServer server;
+  serve_model(server, "org/tiny", tiny_model());
+  const fs::path dir = resolve_model("org/tiny", test_options(server.url(), cache.path));
+  options.refresh = true;  // asks the hub, cannot reach it, uses what it has
+  CHECK(resolve_model("org/tiny", options) == dir);
+}
+
+TEST_CASE("hub detects a corrupted blob by its hash", "[hub]") {
+  FakeServer server;
+  const auto files = tiny_model();
+  TempDir cache("corrupt");
+  HubOptions options = test_options(server.url(), cache.path);
+  const fs::path storage = cache.path / "models--org--tiny";
+  const fs::path blob = storage / "blobs" / files[3].etag();
+
+  SECTION("sent corrupted by the server") {
+    std::string bad = files[3].content;
+    bad[1234] ^= 0x40;
+    serve_model(server, "org/tiny", files, {{"model.safetensors", bad}});
+    const std::string message = error_of([&] { resolve_model("org/tiny", options); });
+    CHECK(contains(message, "sha256"));
+    CHECK(contains(message, "model.safetensors"));
+    CHECK_FALSE(fs::exists(blob));
+    CHECK_FALSE(fs::exists(blob.string() + ".incomplete"));
+    CHECK_FALSE(fs::exists(storage / "snapshots" / kCommit / "model.safetensors"));
+  }
+  SECTION("corrupted on disk, found by --verify and downloaded again") {
+    serve_model(server, "org/tiny", files);
+    const fs::path dir = resolve_model("org/tiny", options);
+    std::string on_disk = read_file(blob);
+    on_disk[10] ^= 0x01;
+    fs::remove(blob);
+    write_file_atomic(blob, on_disk);
+    const size_t before = server.count();
+    options.verify = true;
+    HubOptions offline = options;
+    offline.offline = true;
+    CHECK_THROWS_AS(resolve_model("org/tiny", offline), std::runtime_error);  // removed, cannot refetch offline
+    CHECK(resolve_model("org/tiny", options) == dir);
+    CHECK(read_file(dir / "model.safetensors") == files[3].content);
+    CHECK(server.count() > before);
+  }
+}
+
+namespace {
+
+std::string make_archive(bool zip, const std::vector<std::pair<std::string, std::string>>& entries) {
+  struct archive* writer = archive_write_new();
+  if (zip) {
+    archive_write_set_format_zip(writer);
+  } else {
+    archive_write_set_format_pax_restricted(writer);
+    archive_write_add_filter_gzip(writer);
+  }
+  std::vector<char> buffer(1 << 20);
+  size_t used = 0;
+  REQUIRE(archive_write_open_memory(writer, buffer.data(), buffer.size(), &used) == ARCHIVE_OK);
+  for (const auto& [name, content] : entries) {
+    struct archive_entry* entry = archive_entry_new();
+    archive_entry_set_pathname(entry, name.c_str());
+    archive_entry_set_size(entry, static_cast<la_int64_t>(content.size()));
+    archive_entry_set_filetype(entry, AE_IFREG);
+    archive_entry_set_perm(entry, 0644);
+    REQUIRE(archive_write_header(writer, entry) == ARCHIVE_OK);
+    archive_write_data(writer, content.data(), content.size());
+    archive_entry_free(entry);
+  }
+  archive_write_close(writer);
+  archive_write_free(writer);
+  return std::string(buffer.data(), used);
+}
+
+DataOptions data_options(const fs::path& sources) {
+  DataOptions options;
+  options.sources_file = sources;
+  options.retry_delay_ms = 0;
+  options.max_retries = 1;
+  options.progress = false;
+  options.quiet = true;
+  options.connect_timeout_s = 5;
+  options.stall_timeout_s = 5;
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("task data downloads, unpacks archives, splits by ids and records a manifest", "[hub]") {
+  FakeServer server;
+  TempDir root("data");
+  const std::string ratings = fixture("ratings_test.txt");
+  const std::string train = "sentence\tlabel\nhello\t1\n";
+  const std::string dev = "sentence\tlabel\nworld\t0\n";
+  const std::string paws = "id\tsentence1\tsentence2\tlabel\n1\t가\t나\t1\n";
+  Route plain;
+  plain.body = ratings;
+  plain.cut_after = 50;  // the first attempt is cut: the retry resumes
+  plain.cuts_left = 1;
+  server.set("/nsmc/ratings_test.txt", plain);
+  Route zip;
+  zip.body = make_archive(true, {{"SST-2/train.tsv", train}, {"SST-2/dev.tsv", dev}, {"SST-2/original/x.txt", "x"}});
+  server.set("/glue/SST-2.zip", zip);
+  Route tgz;
+  tgz.body = make_archive(false, {{"./x-final/en/dev_2k.tsv", "other"}, {"./x-final/ko/dev_2k.tsv", paws}});
+  server.set("/paws/x-final.tar.gz", tgz);
+  Route mrpc_source;
+  mrpc_source.body = "\xEF\xBB\xBFQuality\t#1 ID\t#2 ID\t#1 String\t#2 String\r\n1\t11\t12\ta\tb\r\n0\t21\t22\tc\td\r\n1\t31\t32\te\tf\r\n";
+  server.set("/mrpc/msr_paraphrase_train.txt", mrpc_source);
+  Route mrpc_ids;
+  mrpc_ids.body = "21\t22\n";
+  server.set("/mrpc/dev_ids.tsv", mrpc_ids);
+
+  const fs::path sources = root.path / "sources.yaml";
+  write_file_atomic(sources, fmt::format(R"(suites:
+  mini: [nsmc, sst2]
+tasks:
+  nsmc:
+    source: test
+    files:
+      - {{name: ratings_test.txt, url: "{0}/nsmc/ratings_test.txt"}}
+  sst2:
+    source: test
+    files:
+      - {{name: train.tsv, url: "{0}/glue/SST-2.zip", member: SST-2/train.tsv}}
+      - {{name: dev.tsv, url: "{0}/glue/SST-2.zip", member: SST-2/dev.tsv}}
+  paws:
+    source: test
+    files:
+      - {{name: dev_2k.tsv, url: "{0}/paws/x-final.tar.gz", member: x-final/ko/dev_2k.tsv}}
+  mrpc:
+    source: test
+    files:
+      - name: train.tsv
+        url: "{0}/mrpc/msr_paraphrase_train.txt"
+        split_by_ids: {{ids_url: "{0}/mrpc/dev_ids.tsv", keep: unlisted, id_columns: [1, 2]}}
+      - name: dev.tsv
+        url: "{0}/mrpc/msr_paraphrase_train.txt"
+        split_by_ids: {{ids_url: "{0}/mrpc/dev_ids.tsv", keep: listed, id_columns: [1, 2]}}
+  moved:
+    source: test
+    files:
+      - {{name: a.tsv, url: "{0}/gone/a.tsv"}}
+  wrong-member:
+    source: test
+    files:
+      - {{name: test.tsv, url: "{0}/glue/SST-2.zip", member: SST-2/test.tsv}}
+)",
+                                         server.url()));
+  const DataOptions options = data_options(sources);
+  const fs::path data = root.path / "data";
+
+  CHECK(expand_data_targets("mini", options) == std::vector<std::string>{"nsmc", "sst2"});
+  CHECK(expand_data_targets("SST2", options) == std::vector<std::string>{"sst2"});
+  CHECK_THROWS_AS(expand_data_targets("nope", options), std::invalid_argument);
+  CHECK_THROWS_AS(ensure_task_data("nope", data, options), std::invalid_argument);
+
+  const DataManifest nsmc = ensure_task_data("nsmc", data, options);
+  CHECK(read_file(data / "nsmc" / "ratings_test.txt") == ratings);
+  const auto gets = server.seen_path("/nsmc/ratings_test.txt");
+  REQUIRE(gets.size() == 2);
+  CHECK(gets[1].header("range") == std::optional<std::string>("bytes=50-"));
+  REQUIRE(nsmc.files.size() == 1);
+  CHECK(nsmc.files[0].sha256 == sha256_hex(ratings));
+  CHECK(nsmc.files[0].size == static_cast<int64_t>(ratings.size()));
+  const auto manifest = nlohmann::json::parse(read_file(data / "nsmc" / "manifest.json"));
+  CHECK(manifest["files"][0]["url"] == server.url() + "/nsmc/ratings_test.txt");
+  CHECK(manifest["files"][0]["sha256"] == sha256_hex(ratings));
+  CHECK(manifest["files"][0]["size"] == ratings.size());
+  CHECK(manifest["files"][0]["date"].get<std::string>().size() == 20);
+
+  const DataManifest sst2 = ensure_task_data("sst2", data, options);
+  CHECK(read_file(data / "sst2" / "train.tsv") == train);
+  CHECK(read_file(data / "sst2" / "dev.tsv") == dev);
+  CHECK_FALSE(fs::exists(data / "sst2" / "x.txt"));
+  CHECK(server.seen_path("/glue/SST-2.zip").size() == 1);  // one archive download for both members
+  CHECK(sst2.files[1].member == "SST-2/dev.tsv");
+  CHECK_FALSE(fs::exists(data / ".downloads"));  // archives are removed once unpacked
+
+  ensure_task_data("paws", data, options);
+  CHECK(read_file(data / "paws" / "dev_2k.tsv") == paws);
+
+  ensure_task_data("mrpc", data, options);
+  CHECK(read_file(data / "mrpc" / "train.tsv") ==
+        "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t11\t12\ta\tb\n1\t31\t32\te\tf\n");
+  CHECK(read_file(data / "mrpc" / "dev.tsv") == "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n0\t21\t22\tc\td\n");
+
+  const size_t before = server.count();
+  CHECK(ensure_task_data("sst2", data, options).downloaded.empty());
+  CHECK(server.count() == before);  // present: no request
+
+  DataOptions offline = options;
+  offline.offline = true;
+  CHECK(ensure_task_data("nsmc", data, offline).files.size() == 1);
+  const std::string message = error_of([&] { ensure_task_data("nsmc", root.path / "empty", offline); });
+  CHECK(contains(message, "ratings_test.txt"));
+  CHECK(contains(message, "--offline"));
+
+  CHECK(contains(error_of([&] { ensure_task_data("moved", data, options); }), "HTTP 404"));
+  CHECK_FALSE(fs::exists(data / "moved" / "a.tsv"));
+  const std::string member_message = error_of([&] { ensure_task_data("wrong-member", data, options); });
+  CHECK(contains(member_message, "SST-2/test.tsv"));
+  CHECK(contains(member_message, "SST-2/train.tsv"));  // lists what the archive has
+}
+
+TEST_CASE("task data tables refuse path traversal and unknown keys", "[hub]") {
+  TempDir root("badtable");
+  const fs::path sources = root.path / "sources.yaml";
+  write_file_atomic(sources, "tasks:\n  x:\n    source: s\n    files:\n      - {name: a, url: \"http://127.0.0.1:1/a.zip\", "
+                             "member: ../../etc/passwd}\n");
+  CHECK_THROWS_AS(ensure_task_data("x", root.path, data_options(sources)), std::invalid_argument);
+  write_file_atomic(sources, "tasks:\n  x:\n    source: s\n    files:\n      - {name: ../a, url: \"http://127.0.0.1:1/a\"}\n");
+  CHECK_THROWS_AS(ensure_task_data("x", root.path, data_options(sources)), std::invalid_argument);
+  write_file_atomic(sources, "tasks:\n  x:\n    source: s\n    files:\n      - {name: a, url: u, mirror: m}\n");
+  const std::string message = error_of([&] { ensure_task_data("x", root.path, data_options(sources)); });
+  CHECK(contains(message, "mirror"));
+  CHECK(contains(message, "sources.yaml:5"));
+}
+
+TEST_CASE("the shipped data table covers both suites", "[hub]") {
+  const DataOptions options;  // configs/data_sources.yaml of the source tree
+  const auto korean = expand_data_targets("korean", options);
+  const auto glue = expand_data_targets("glue", options);
+  CHECK(korean.size() == 8);
+  CHECK(glue.size() == 8);
+  CHECK(expand_data_targets("all", options).size() == 16);
+  CHECK(expand_data_targets("naver_ner", options) == std::vector<std::string>{"naver-ner"});
+}
+
+TEST_CASE("electra download model and data run end to end", "[hub]") {
+  EnvGuard guard;
+  FakeServer server;
+  serve_model(server, "org/tiny", tiny_model());
+  Route ratings;
+  ratings.body = fixture("ratings_test.txt");
+  server.set("/nsmc/ratings_test.txt", ratings);
+  TempDir root("cli");
+  ::setenv("HF_ENDPOINT", server.url().c_str(), 1);
+  ::setenv("HF_HUB_CACHE", (root.path / "hub").c_str(), 1);
+
+  auto [status, output] = run_electra("download model org/tiny");
+  INFO(output);
+  CHECK(status == 0);
+  CHECK(contains(output, kCommit));
+  CHECK(contains(output, "model.safetensors (downloaded)"));
+  CHECK(fs::exists(root.path / "hub" / "models--org--tiny" / "snapshots" / kCommit / "vocab.txt"));
+
+  ::setenv("HF_HUB_OFFLINE", "1", 1);
+  std::tie(status, output) = run_electra("download model org/other");
+  CHECK(status == 1);
+  CHECK(contains(output, "electra: error:"));
+  CHECK(contains(output, "HF_HUB_OFFLINE"));
+
+  const fs::path sources = root.path / "sources.yaml";
+  write_file_atomic(sources, fmt::format("tasks:\n  nsmc:\n    source: test\n    files:\n      - {{name: ratings_test.txt, "
+                                         "url: \"{}/nsmc/ratings_test.txt\"}}\n",
+                                         server.url()));
+  std::tie(status, output) = run_electra(fmt::format("download data nsmc --data-dir '{}' --sources '{}'",
+                                                     (root.path / "data").string(), sources.string()));
+  CHECK(status == 0);
+  CHECK(read_file(root.path / "data" / "nsmc" / "ratings_test.txt") == fixture("ratings_test.txt"));
+  CHECK(contains(output, "(downloaded)"));
+}
