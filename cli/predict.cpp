@@ -1,5 +1,6 @@
-// electra predict: runs a checkpoint on JSON lines of pre-tokenised ids and writes one JSON line per input
-// line, in order. A malformed line gets {"error": "line N: ..."} in its place; the others are still predicted.
+// electra predict: runs a checkpoint on JSON lines (pre-tokenised ids, or text tokenised with the model
+// directory's vocab.txt) and writes one JSON line per input line, in order. A malformed line gets
+// {"error": "line N: ..."} in its place; the others are still predicted.
 #include <fmt/core.h>
 #include <torch/torch.h>
 
@@ -13,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "model/electra.h"
+#include "tokenizer/tokenizer.h"
 
 namespace electra::cli {
 namespace {
@@ -27,6 +29,29 @@ struct PredictOptions {
   std::string output;  // file; empty: standard output
   int64_t batch_size = 32;
   std::string device = "cpu";
+  int64_t max_length = 0;  // text input: tokens per line after truncation; 0: min(max positions, 512)
+};
+
+// The model directory's tokenizer, read when the first text line arrives (a run on ids needs no vocab.txt).
+class LazyTokenizer {
+ public:
+  explicit LazyTokenizer(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  const Tokenizer& get() {
+    if (!tokenizer_ && error_.empty()) {
+      try {
+        tokenizer_ = Tokenizer::from_dir(dir_);
+      } catch (const std::exception& e) {
+        error_ = fmt::format("text input needs the model's tokenizer: {}", e.what());
+      }
+    }
+    if (!tokenizer_) throw std::invalid_argument(error_);
+    return *tokenizer_;
+  }
+
+ private:
+  std::filesystem::path dir_;
+  std::optional<Tokenizer> tokenizer_;
+  std::string error_;
 };
 
 struct Item {
@@ -69,8 +94,38 @@ std::vector<int64_t> read_int_list(const nlohmann::json& value, const char* key)
   return out;
 }
 
+// {"text": ..., "text_pair": ... (optional, may be null)} -> [CLS] A [SEP] (B [SEP]), longest_first truncation.
+Item encode_text(const nlohmann::json& j, LazyTokenizer& tokenizer, int64_t max_length, const ElectraConfig& config) {
+  for (const auto& [key, value] : j.items())
+    if (key != "text" && key != "text_pair")
+      throw std::invalid_argument(fmt::format("unknown key '{}' next to 'text' (expected text, text_pair)", key));
+  if (!j["text"].is_string()) throw std::invalid_argument(fmt::format("'text' is {}, not a string", j["text"].dump()));
+  std::optional<std::string> pair;
+  if (j.contains("text_pair") && !j["text_pair"].is_null()) {
+    if (!j["text_pair"].is_string())
+      throw std::invalid_argument(fmt::format("'text_pair' is {}, not a string or null", j["text_pair"].dump()));
+    pair = j["text_pair"].get<std::string>();
+  }
+  EncodeOptions options;
+  options.max_length = max_length;
+  options.truncation = Truncation::longest_first;
+  const std::string text = j["text"].get<std::string>();
+  Encoding encoding;
+  try {
+    encoding = tokenizer.get().encode(text, pair ? std::optional<std::string_view>(*pair) : std::nullopt, options);
+  } catch (const std::runtime_error& e) {  // invalid UTF-8
+    throw std::invalid_argument(e.what());
+  }
+  for (int64_t id : encoding.input_ids)
+    if (id >= config.vocab_size)
+      throw std::invalid_argument(fmt::format("token '{}' has id {}, outside the model's vocabulary of {} (vocab.txt "
+                                              "and config.json disagree)",
+                                              tokenizer.get().id_to_token(id), id, config.vocab_size));
+  return {encoding.input_ids, encoding.attention_mask, encoding.token_type_ids};
+}
+
 // Parses and checks one line against the model's limits; throws std::invalid_argument with the reason.
-Item parse_item(const std::string& text, const ElectraConfig& config) {
+Item parse_item(const std::string& text, const ElectraConfig& config, LazyTokenizer& tokenizer, int64_t max_length) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
@@ -78,11 +133,12 @@ Item parse_item(const std::string& text, const ElectraConfig& config) {
     throw std::invalid_argument(fmt::format("invalid JSON ({})", e.what()));
   }
   if (!j.is_object()) throw std::invalid_argument("expected a JSON object");
+  if (j.contains("text")) return encode_text(j, tokenizer, max_length, config);
   for (const auto& [key, value] : j.items())
     if (key != "input_ids" && key != "attention_mask" && key != "token_type_ids")
-      throw std::invalid_argument(
-          fmt::format("unknown key '{}' (expected input_ids, attention_mask, token_type_ids)", key));
-  if (!j.contains("input_ids")) throw std::invalid_argument("missing 'input_ids'");
+      throw std::invalid_argument(fmt::format(
+          "unknown key '{}' (expected input_ids, attention_mask, token_type_ids; or text, text_pair)", key));
+  if (!j.contains("input_ids")) throw std::invalid_argument("missing 'input_ids' (or 'text')");
   Item item;
   item.input_ids = read_int_list(j["input_ids"], "input_ids");
   const auto n = static_cast<int64_t>(item.input_ids.size());
@@ -206,6 +262,12 @@ void run_predict(const PredictOptions& options) {
   }
 
   ElectraModel model = load_pretrained(options.model_dir);
+  const int64_t positions = model.config().max_position_embeddings;
+  if (options.max_length < 0 || options.max_length > positions)
+    throw std::invalid_argument(fmt::format("--max-length: {} is outside 1..{} (the model's max_position_embeddings)",
+                                            options.max_length, positions));
+  const int64_t max_length = options.max_length > 0 ? options.max_length : std::min<int64_t>(positions, 512);
+  LazyTokenizer tokenizer(options.model_dir);
   model.module()->to(device);
   model.module()->eval();
 
@@ -231,7 +293,7 @@ void run_predict(const PredictOptions& options) {
     Entry entry;
     entry.line = ++lines;
     try {
-      entry.item = parse_item(text, model.config());
+      entry.item = parse_item(text, model.config(), tokenizer, max_length);
       ++in_batch;
     } catch (const std::invalid_argument& e) {
       entry.error = e.what();
@@ -254,15 +316,19 @@ void run_predict(const PredictOptions& options) {
 
 void add_predict_command(CLI::App& app) {
   auto options = std::make_shared<PredictOptions>();
-  auto* cmd = app.add_subcommand("predict", "Run a checkpoint on JSON lines of token ids, one JSON line out per line in");
+  auto* cmd = app.add_subcommand("predict", "Run a checkpoint on JSON lines of token ids or text, one JSON line out per line in");
   cmd->add_option("--model", options->model_dir, "Checkpoint directory (config.json + weights)")->required();
   cmd->add_option("--input", options->input,
                   "JSON lines: {\"input_ids\": [...], \"attention_mask\": [...], \"token_type_ids\": [...]} "
-                  "(the last two optional); - reads standard input")
+                  "(the last two optional) or {\"text\": \"...\", \"text_pair\": \"...\"} (pair optional, "
+                  "tokenised with the model directory's vocab.txt); - reads standard input")
       ->required();
   cmd->add_option("--output", options->output, "Output file (default: standard output)");
   cmd->add_option("--batch-size", options->batch_size, "Lines per batch, padded to the longest")->capture_default_str();
   cmd->add_option("--device", options->device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--max-length", options->max_length,
+                  "Text input: truncate [CLS] A [SEP] (B [SEP]) to N tokens, longest first (default: the model's "
+                  "max_position_embeddings, 512 at most)");
   cmd->callback([options] { run_predict(*options); });
 }
 

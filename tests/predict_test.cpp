@@ -117,7 +117,8 @@ TEST_CASE("electra predict reproduces Hugging Face outputs for every head", "[pr
       const auto n = json::parse(input_lines()[i])["input_ids"].size();
       if (name == "seqcls3") {
         std::vector<std::string> keys;  // in the order written
-        for (const auto& item : nlohmann::ordered_json::parse(read_raw_lines(output)[i]).items()) keys.push_back(item.key());
+        const auto ordered = nlohmann::ordered_json::parse(read_raw_lines(output)[i]);
+        for (const auto& item : ordered.items()) keys.push_back(item.key());
         CHECK(keys == std::vector<std::string>{"label", "score", "logits"});
         check_close(r["logits"], ref["logits"][i], what);
         const auto logits = torch::tensor(r["logits"].get<std::vector<float>>());
@@ -204,4 +205,46 @@ TEST_CASE("electra inspect shows head, labels, counts and weights", "[predict]")
   // 8000*32 + 64*32 + 2*32 + 2*32 + projection 32*64 + 64; two layers of 33,472; head 64*64 + 64 + 3*64 + 3
   CHECK(text.find("embeddings 260,288, encoder 66,944, head 4,355, total 331,587") != std::string::npos);
   CHECK(text.find("model.safetensors (F32)") != std::string::npos);
+}
+
+TEST_CASE("electra predict tokenises text lines with the model's vocabulary", "[predict]") {
+  TempDir tmp;
+  // The fixture ids come from a cased tokenizer (no lowercasing, accents kept); say so as a model dir would.
+  const auto model = tmp.path / "model";
+  fs::create_directories(model);
+  for (const char* file : {"config.json", "model.safetensors", "vocab.txt"})
+    fs::copy_file(kModels / "seqcls3" / file, model / file);
+  electra::write_file_atomic(model / "tokenizer_config.json", R"({"do_lower_case": false, "strip_accents": false})");
+  std::vector<std::string> lines;
+  for (const auto& pair : model_cases()["texts"]) {
+    json line{{"text", pair[0]}};
+    if (!pair[1].is_null()) line["text_pair"] = pair[1];
+    lines.push_back(line.dump());
+  }
+  lines.push_back(R"({"text": 3})");
+  lines.push_back(R"({"text": "a", "input_ids": [2]})");
+  write_lines(tmp.path / "in.jsonl", lines);
+  // The fixture encodings were truncated to 24 tokens (the first pair needs it).
+  const int rc = run_electra(fmt::format("predict --model '{}' --input '{}' --output '{}' --max-length 24", model.string(),
+                                         (tmp.path / "in.jsonl").string(), (tmp.path / "out.jsonl").string()),
+                             tmp);
+  CHECK(rc != 0);  // the two bad lines
+  const auto out = read_lines(tmp.path / "out.jsonl");
+  REQUIRE(out.size() == 6);
+  for (size_t i = 0; i < 4; ++i) check_close(out[i]["logits"], model_cases()["models"]["seqcls3"]["logits"][i], "text");
+  CHECK(out[4]["error"].get<std::string>().rfind("line 5: ", 0) == 0);
+  CHECK(out[5]["error"].get<std::string>().rfind("line 6: ", 0) == 0);
+
+  SECTION("--max-length truncates, and may not exceed the model's positions") {
+    write_lines(tmp.path / "one.jsonl", {lines[0]});
+    REQUIRE(run_electra(fmt::format("predict --model '{}' --input '{}' --output '{}' --max-length 8",
+                                    model.string(), (tmp.path / "one.jsonl").string(),
+                                    (tmp.path / "one_out.jsonl").string()),
+                        tmp) == 0);
+    std::string err;
+    CHECK(run_electra(fmt::format("predict --model '{}' --input '{}' --max-length 65", model.string(),
+                                  (tmp.path / "one.jsonl").string()),
+                      tmp, &err) != 0);
+    CHECK(err.find("--max-length") != std::string::npos);
+  }
 }
