@@ -114,6 +114,8 @@ std::string render_leaderboard_html(const LeaderboardTable& table);
 void write_suite_leaderboard(const std::string& suite, const std::vector<std::filesystem::path>& run_dirs,
                              const std::filesystem::path& out_dir);
 
+// Lower case, '_' -> '-': "Hate_Speech" -> "hate-speech".
+std::string normalize_task_name(std::string name);
 // "14M" style parameter counts: millions rounded to whole numbers, thousands below a million.
 std::string format_params(int64_t params);
 // Fixed-point text rounding half away from zero on the decimal value (80.265 -> "80.27").

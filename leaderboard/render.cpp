@@ -128,7 +128,7 @@ Grid make_grid(const LeaderboardTable& table, const std::string& best_marker) {
   for (const auto& row : table.rows)
     if (!row.ours) sources.push_back(row.name + ": " + row.source);
   if (!sources.empty()) grid.footnotes.push_back("Published rows: " + join(sources, "; ") + ".");
-  for (const auto& note : table.notes) grid.footnotes.push_back("Left out: " + note + ".");
+  for (const auto& note : table.notes) grid.footnotes.push_back("Note: " + note + ".");
   return grid;
 }
 

@@ -87,13 +87,6 @@ class YamlReader {
   const std::filesystem::path& file_;
 };
 
-std::string normalized_task(std::string name) {
-  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) {
-    return c == '_' ? '-' : static_cast<char>(std::tolower(c));
-  });
-  return name;
-}
-
 }  // namespace
 
 LeaderboardSpec load_leaderboard_spec(const std::filesystem::path& file) {
@@ -130,12 +123,12 @@ LeaderboardSpec load_leaderboard_spec(const std::filesystem::path& file) {
                     {"task", "aliases", "header", "metric_label", "metric", "secondary_metric", "split", "split_note"});
     LeaderboardColumn column;
     column.task = yaml.string_at(yaml.require(node, where, "task"), where + ".task");
-    if (normalized_task(column.task) != column.task)
+    if (normalize_task_name(column.task) != column.task)
       yaml.fail(node["task"], where + ".task", fmt::format("'{}' is not canonical (lower case, '-')", column.task));
     if (const auto aliases = node["aliases"]) {
       if (!aliases.IsSequence()) yaml.fail(aliases, where + ".aliases", "expected a list of task names");
       for (size_t k = 0; k < aliases.size(); ++k)
-        column.aliases.push_back(normalized_task(yaml.string_at(aliases[k], fmt::format("{}.aliases[{}]", where, k))));
+        column.aliases.push_back(normalize_task_name(yaml.string_at(aliases[k], fmt::format("{}.aliases[{}]", where, k))));
     }
     column.header = yaml.string_at(yaml.require(node, where, "header"), where + ".header");
     column.metric_label = yaml.string_at(yaml.require(node, where, "metric_label"), where + ".metric_label");

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <set>
 #include <stdexcept>
@@ -11,13 +12,6 @@ namespace electra {
 namespace {
 
 constexpr int kOurDecimals = 2;
-
-std::string normalized_task(std::string name) {
-  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) {
-    return c == '_' ? '-' : static_cast<char>(std::tolower(c));
-  });
-  return name;
-}
 
 double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
@@ -61,6 +55,13 @@ void mark_best(std::vector<LeaderboardRow>& rows, const LeaderboardSpec& spec) {
 }
 
 }  // namespace
+
+std::string normalize_task_name(std::string name) {
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) {
+    return c == '_' ? '-' : static_cast<char>(std::tolower(c));
+  });
+  return name;
+}
 
 std::string format_fixed(double value, int decimals) {
   const double scale = std::pow(10.0, decimals);
@@ -115,7 +116,7 @@ LeaderboardTable build_leaderboard(const LeaderboardSpec& spec, const std::vecto
   // model -> task -> seed -> run
   std::map<std::string, std::map<std::string, std::map<int64_t, SeedRun>>> grouped;
   for (const auto& run : runs) {
-    const auto column_it = column_by_name.find(normalized_task(run.task));
+    const auto column_it = column_by_name.find(normalize_task_name(run.task));
     if (column_it == column_by_name.end()) {
       table.notes.push_back(fmt::format("{}: task '{}' is not a column of the {} leaderboard; not shown",
                                         run.file.string(), run.task, spec.name));
