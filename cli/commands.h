@@ -14,5 +14,6 @@ void add_tasks_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_download_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_finetune_command(CLI::App& app);
 
 }  // namespace electra::cli

@@ -12,7 +12,10 @@
 
 #include "cli/commands.h"
 #include "common/files.h"
+#include "hub/hub.h"
 #include "leaderboard/leaderboard.h"
+#include "tasks/task.h"
+#include "train/trainer.h"
 
 namespace electra::cli {
 namespace {
@@ -25,8 +28,20 @@ struct LeaderboardArgs {
   std::string compare;                 // published row to diff our rows against
 };
 
+struct ModelArgs {
+  std::string model;       // fine-tuned checkpoint directory (or hub id)
+  std::string task;
+  std::string split = "dev";
+  std::string data_dir;    // folder with the task's files; empty: the hub's data folder for the task
+  std::string output_dir;  // empty: print only
+  int64_t max_seq_length = 0;  // 0: 512 for span extraction, else 128
+  int64_t batch_size = 64;
+  std::string device = "auto";
+};
+
 struct EvalArgs {
   LeaderboardArgs board;
+  ModelArgs model;
 };
 
 void run_leaderboard(const LeaderboardArgs& args) {
@@ -50,10 +65,39 @@ void run_leaderboard(const LeaderboardArgs& args) {
   fmt::print(stderr, "electra: wrote {} ({} runs, {} rows)\n", args.output, runs.size(), table.rows.size());
 }
 
+void run_model_eval(const ModelArgs& args) {
+  const Task& task = find_task(args.task);
+  ModelEvalOptions options;
+  options.model = args.model;
+  options.model_dir = resolve_model(args.model, HubOptions::from_environment());
+  options.task = task.name();
+  options.split = args.split;
+  options.data.data_dir = args.data_dir.empty()
+                              ? ensure_task_data(task.name(), default_data_dir(), DataOptions{}).dir.string()
+                              : args.data_dir;
+  options.data.max_seq_length =
+      args.max_seq_length > 0 ? args.max_seq_length : (task.head() == HeadKind::span_extraction ? 512 : 128);
+  options.batch_size = args.batch_size;
+  options.device = args.device;
+  const ModelEvalOutcome outcome = evaluate_model(options);
+  fmt::print("{} {} ({}):", task.name(), args.split, args.model);
+  for (const auto& [name, value] : outcome.metrics) {
+    if (name != "main") fmt::print(" {} {:.2f}", name, value);
+  }
+  fmt::print("\n");
+  if (!args.output_dir.empty()) {
+    const std::filesystem::path dir = args.output_dir;
+    std::filesystem::create_directories(dir);
+    write_file_atomic(dir / "results.json", outcome.results_json);
+    write_predictions(dir / fmt::format("predictions_{}.txt", args.split), outcome.predictions);
+    fmt::print("wrote {}\n", (dir / "results.json").string());
+  }
+}
+
 }  // namespace
 
 void add_eval_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("eval", "Score models: render a benchmark leaderboard from run directories");
+  auto* cmd = app.add_subcommand("eval", "Score models: one fine-tuned model on a task (--model/--task), or a leaderboard from run directories");
   auto args = std::make_shared<EvalArgs>();
   cmd->add_option("--leaderboard", args->board.leaderboard,
                   "Render the leaderboard korean|glue (or a leaderboard .yaml) from the RUN_DIRs' results.json files");
@@ -62,11 +106,29 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::IsMember({"markdown", "md", "csv", "json", "text", "txt", "html"}));
   cmd->add_option("--output", args->board.output, "Write the leaderboard to FILE instead of stdout");
   cmd->add_option("--compare", args->board.compare, "Show our rows' difference to this published row");
+  cmd->add_option("--model", args->model.model, "Score this fine-tuned model (directory or hub id) on --task");
+  cmd->add_option("--task", args->model.task, "Task to score --model on (electra tasks lists them)");
+  cmd->add_option("--split", args->model.split, "dev | test (default dev)")->check(CLI::IsMember({"dev", "test"}));
+  cmd->add_option("--data-dir", args->model.data_dir, "Folder with the task's upstream files (default: downloaded)");
+  cmd->add_option("--output-dir", args->model.output_dir, "Write results.json and predictions_<split>.txt here");
+  cmd->add_option("--max-seq-length", args->model.max_seq_length, "Tokens per input (default 128, 512 for QA)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--batch-size", args->model.batch_size, "Evaluation batch size")->check(CLI::PositiveNumber);
+  cmd->add_option("--device", args->model.device, "cpu | cuda | auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   cmd->callback([args] {
+    if (!args->board.leaderboard.empty() && !args->model.model.empty()) {
+      throw std::invalid_argument("electra eval: give either --leaderboard or --model, not both");
+    }
     if (!args->board.leaderboard.empty()) return run_leaderboard(args->board);
+    if (!args->model.model.empty() || !args->model.task.empty()) {
+      if (args->model.model.empty() || args->model.task.empty()) {
+        throw std::invalid_argument("electra eval: --model DIR and --task T go together");
+      }
+      return run_model_eval(args->model);
+    }
     throw std::invalid_argument(
         "electra eval: nothing to do: give --leaderboard korean|glue RUN_DIR... [--format markdown|csv|json|text|html] "
-        "[--output FILE] [--compare NAME]");
+        "[--output FILE] [--compare NAME], or --model DIR --task T [--split dev|test] [--data-dir DIR]");
   });
 }
 

@@ -280,3 +280,27 @@ TEST_CASE("electra finetune runs end to end from a YAML config", "[finetune]") {
     CHECK(out.find("bad.yaml") != std::string::npos);
   }
 }
+
+TEST_CASE("electra finetune --suite runs every task on the tiny samples and renders the leaderboard", "[finetune]") {
+  const fs::path out = fresh_dir("suite");
+  const std::string src = ELECTRA_SOURCE_DIR;
+  const std::string cmd = std::string(ELECTRA_BINARY) + " --threads 1 finetune --suite korean --model " + src +
+                          "/examples/tiny-electra --data-dir " + src + "/tests/fixtures/tasks --output-dir " +
+                          out.string() +
+                          " --set data.max_seq_length=64 --set train.epochs=1 --set data.doc_stride=32"
+                          " --set data.max_query_length=16 --set device=cpu > " +
+                          (out / "log.txt").string() + " 2>&1";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  for (const std::string task : {"nsmc", "naver-ner", "paws", "kornli", "korsts", "question-pair", "korquad",
+                                 "hate-speech"}) {
+    INFO(task);
+    CHECK(fs::exists(out / task / "results.json"));
+  }
+  const std::string table = electra::read_file(out / "leaderboard_korean.md");
+  CHECK(table.find("tiny-electra") != std::string::npos);
+  CHECK(table.find("TUNiB-Electra-ko-en-small") != std::string::npos);
+  // A rerun skips the finished tasks.
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  const std::string log = electra::read_file(out / "log.txt");
+  CHECK(log.find("nsmc: already finished") != std::string::npos);
+}

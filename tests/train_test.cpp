@@ -176,7 +176,7 @@ TEST_CASE("clip_grad_norm scales gradients to the max norm", "[train]") {
   CHECK(norm == Approx(0.5 * std::sqrt(static_cast<double>(n))).epsilon(1e-5));
   std::vector<at::Tensor> norms;
   for (const auto& slot : optimizer.slots()) norms.push_back(slot.param.grad().norm());
-  CHECK(torch::stack(norms).norm().item<double>() == Approx(1.0).epsilon(1e-5));
+  CHECK(torch::stack(norms).norm().item<double>() == Approx(1.0).epsilon(1e-3));  // float32 sums of 300k squares
 }
 
 TEST_CASE("batcher pads to bucket lengths and orders by seed", "[train]") {

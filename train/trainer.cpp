@@ -162,6 +162,8 @@ struct TrainState {
   int64_t examples_seen = 0;
   double train_seconds = 0;
   bool stopped_early = false;
+  double window_loss = 0;  // loss summed since the last metrics.jsonl line
+  int64_t window_steps = 0;
 };
 
 void save_state(const fs::path& file, const ElectraModel& model, const AdamW& optimizer, const TrainState& s,
@@ -181,6 +183,8 @@ void save_state(const fs::path& file, const ElectraModel& model, const AdamW& op
                      {"examples_seen", s.examples_seen},
                      {"train_seconds", s.train_seconds},
                      {"stopped_early", s.stopped_early},
+                     {"window_loss", s.window_loss},
+                     {"window_steps", s.window_steps},
                      {"optimizer_steps", optimizer.steps()}};
   const std::string text = meta.dump();
   archive.write("meta", torch::from_blob(const_cast<char*>(text.data()), {static_cast<int64_t>(text.size())},
@@ -247,6 +251,8 @@ TrainState load_state(const fs::path& file, ElectraModel& model, AdamW& optimize
   s.examples_seen = meta.at("examples_seen");
   s.train_seconds = meta.at("train_seconds");
   s.stopped_early = meta.at("stopped_early");
+  s.window_loss = meta.at("window_loss");
+  s.window_steps = meta.at("window_steps");
   return s;
 }
 
@@ -332,6 +338,7 @@ TaskData load_task_data(const Task& task, const DatasetOptions& data) {
     for (size_t i = 0; i < out.train.size(); ++i) (is_dev[i] ? out.dev : train).push_back(std::move(out.train[i]));
     out.train = std::move(train);
     out.has_dev = true;
+    out.dev_carved = true;
     out.dev_source = fmt::format("train ({}% carved, seed {})", data.dev_from_train * 100, kDevCarveSeed);
     if (task_has_dev) out.task_dev = read_split(Split::dev);
   } else if (task_has_dev) {
@@ -498,8 +505,7 @@ RunOutcome run_seed(const ExperimentOptions& options, int64_t seed, const fs::pa
   Progress progress(log, total_steps);
   const auto train_start = Clock::now();
   const double seconds_before = s.train_seconds;
-  double window_loss = 0;
-  int64_t window_steps = 0, window_examples = 0;
+  int64_t window_examples = 0;
   auto window_start = Clock::now();
   bool stop = s.stopped_early, interrupted = false;
 
@@ -569,8 +575,8 @@ RunOutcome run_seed(const ExperimentOptions& options, int64_t seed, const fs::pa
       ++s.step;
       s.batch_in_epoch = static_cast<int64_t>(b) + 1;
       s.examples_seen += static_cast<int64_t>(batches[b].size());
-      window_loss += step_loss;
-      ++window_steps;
+      s.window_loss += step_loss;
+      ++s.window_steps;
       window_examples += static_cast<int64_t>(batches[b].size());
 
       const double epoch_f = static_cast<double>(s.step) / steps_per_epoch;
@@ -581,12 +587,12 @@ RunOutcome run_seed(const ExperimentOptions& options, int64_t seed, const fs::pa
         append_line(metrics_file, {{"type", "train"},
                                    {"step", s.step},
                                    {"epoch", epoch_f},
-                                   {"loss", window_loss / window_steps},
+                                   {"loss", s.window_loss / static_cast<double>(s.window_steps)},
                                    {"grad_norm", grad_norm},
                                    {"lr", lr},
                                    {"examples_per_s", rate}});
-        window_loss = 0;
-        window_steps = 0;
+        s.window_loss = 0;
+        s.window_steps = 0;
         window_examples = 0;
         window_start = Clock::now();
       }
@@ -637,9 +643,9 @@ RunOutcome run_seed(const ExperimentOptions& options, int64_t seed, const fs::pa
   std::string split;
   if (data.has_dev) {
     const EvalResult r = evaluate(model, task, data.dev, dev_features, eval_options);
-    write_predictions(run_dir / (data.task_dev ? "predictions_dev_carved.txt" : "predictions_dev.txt"),
+    write_predictions(run_dir / (data.dev_carved ? "predictions_dev_carved.txt" : "predictions_dev.txt"),
                       r.predictions);
-    if (data.task_dev) {
+    if (data.dev_carved) {
       results["dev_carved_metrics"] = metrics_json(r.metrics);
     } else {
       split_metrics["dev"] = metrics_json(r.metrics);
