@@ -14,6 +14,11 @@ namespace electra {
 
 enum class Architecture { model, sequence_classification, token_classification, question_answering, pretraining };
 std::string to_hf_class(Architecture a);  // "ElectraForSequenceClassification", ...
+// Inverse of to_hf_class; throws std::invalid_argument listing the supported class names.
+Architecture parse_hf_class(const std::string& hf_class);
+
+// Activations of `hidden_act` this implementation computes exactly as Hugging Face does.
+std::vector<std::string> supported_hidden_acts();
 
 struct ElectraConfig {
   int64_t vocab_size = 30522;
@@ -33,14 +38,26 @@ struct ElectraConfig {
   int64_t pad_token_id = 0;
   Architecture architecture = Architecture::model;
   std::vector<std::string> id2label;        // index -> name; size = num_labels
-  std::string problem_type;                 // "", "single_label_classification", "regression", ...
+  std::string problem_type;                 // "", "single_label_classification", "regression"
   std::string raw_json;                     // the file as read, so save() keeps keys we do not model
 
   int64_t num_labels() const { return static_cast<int64_t>(id2label.size()); }
-  // Validates (model_type "electra", supported hidden_act, H % A == 0, ...); throws naming file and key.
+  // Hugging Face's rule for sequence classification: problem_type when set, else one label means regression.
+  bool is_regression() const;
+  // Dropout in front of the classifier layers: classifier_dropout when set, else hidden_dropout_prob.
+  double head_dropout() const { return classifier_dropout.value_or(hidden_dropout_prob); }
+  // The first problem found (naming the key and value), or "" when the config is usable.
+  std::string validation_error() const;
+  // Validates (model_type "electra", supported hidden_act, H % A == 0, ...); throws std::runtime_error
+  // naming file and key.
   static ElectraConfig from_file(const std::filesystem::path& file);
   static ElectraConfig from_json_text(const std::string& text, const std::string& source_name);
+  // Hugging Face's layout: every standard key, architectures, id2label/label2id (string keys), problem_type,
+  // plus the keys of raw_json this struct does not model. Sorted keys, indent 2, trailing newline.
   std::string to_json_text() const;
 };
+
+// LABEL_0 ... LABEL_{n-1}, the names Hugging Face gives labels nobody named.
+std::vector<std::string> default_labels(int64_t n);
 
 }  // namespace electra

@@ -53,22 +53,29 @@ class ElectraModel {
   std::shared_ptr<ElectraModelImpl> impl_;
 };
 
+// What to build on top of a checkpoint. A head whose architecture, labels or problem type differ from the
+// checkpoint's is a new head: the checkpoint's head keys are then ignored and the head is newly initialised.
 struct LoadOptions {
-  // Head to build. When `architecture` is Architecture::model the checkpoint's own architecture is used.
+  // Head to build. When `architecture` is Architecture::model the checkpoint's own architecture is used
+  // (a pre-training checkpoint gives the bare encoder).
   Architecture architecture = Architecture::model;
   std::vector<std::string> id2label;  // non-empty: overrides the checkpoint's labels (fine-tuning a new task)
-  std::string problem_type;           // "regression" for one-output regression heads
+  std::string problem_type;           // "regression" for one-output regression heads (one label when none given)
 };
 
 struct LoadReport {
   std::filesystem::path weights_file;
-  std::vector<std::string> newly_initialised;  // head keys not in the checkpoint
-  std::vector<std::string> ignored;            // checkpoint keys not used (pre-training heads, position_ids)
-  std::string weights_dtype;                   // "F32", "F16", ...
+  Architecture checkpoint_architecture = Architecture::model;  // the class named in config.json
+  std::vector<std::string> newly_initialised;  // head keys not in the checkpoint (HF names)
+  std::vector<std::string> ignored;            // checkpoint keys not used (pre-training heads, position_ids, ...)
+  std::string weights_dtype;                   // stored dtype of the parameters: "F32", "F16", "BF16", "F16+F32"
 };
 
-// Loads DIR/config.json + weights. Throws std::runtime_error naming the file and key (missing encoder key,
-// shape mismatch with expected vs found shape, unsupported model_type / hidden_act, bad file).
+// Loads DIR/config.json + weights (model.safetensors, else pytorch_model.bin); the model is in eval mode.
+// Keys may carry the `electra.` prefix or not, LayerNorm `gamma`/`beta` are accepted, F16/BF16/F64 weights
+// are converted to F32. Throws std::runtime_error naming the file and key (missing config.json, missing
+// encoder key, unexpected key, shape mismatch with expected vs found shape, a head whose keys do not match the
+// expected layout, unsupported model_type / hidden_act, bad file).
 ElectraModel load_pretrained(const std::filesystem::path& dir, const LoadOptions& options = {},
                              LoadReport* report = nullptr);
 // Writes config.json (architectures, id2label, label2id, problem_type) + model.safetensors, and copies the

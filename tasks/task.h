@@ -114,5 +114,8 @@ class Task {
 // Explicit registry, filled by register_builtin_tasks(). Names accept '_' for '-'.
 const Task& find_task(const std::string& name);  // throws std::invalid_argument listing known names
 std::vector<std::string> task_names();           // canonical names, in table order
+// Adds every built-in task once (later calls do nothing); find_task and task_names call it themselves.
 void register_builtin_tasks();
+// Adds one task; throws std::invalid_argument when its name is taken.
+void register_task(std::unique_ptr<Task> task);
 }  // namespace electra

@@ -1,6 +1,7 @@
 // BERT WordPiece tokenizer, identical to Hugging Face `BertTokenizerFast` (tokens, ids, token types, offsets).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -10,6 +11,9 @@
 #include <utility>
 #include <vector>
 
+#include "tokenizer/unicode.h"
+#include "tokenizer/wordpiece_trie.h"
+
 namespace electra {
 
 // Options read from tokenizer_config.json; absent keys take Hugging Face's defaults.
@@ -17,7 +21,7 @@ struct TokenizerOptions {
   bool do_lower_case = true;                 // HF default when the key is absent
   std::optional<bool> strip_accents;         // absent: follows do_lower_case
   bool tokenize_chinese_chars = true;
-  int64_t model_max_length = 512;
+  int64_t model_max_length = 512;           // 0: no limit (a config's "1e30" placeholder reads as 0)
   std::string unk_token = "[UNK]", cls_token = "[CLS]", sep_token = "[SEP]", pad_token = "[PAD]",
               mask_token = "[MASK]";
 };
@@ -68,6 +72,12 @@ class Tokenizer {
   // Builds the encoding from already tokenized pieces (used by NER and QA featurisation).
   Encoding encode_tokens(std::vector<Token> a, std::optional<std::vector<Token>> b,
                          const EncodeOptions& options) const;
+  // Encodes every (text, text_pair); Padding::longest pads them all to the longest encoding.
+  std::vector<Encoding> encode_batch(
+      const std::vector<std::pair<std::string_view, std::optional<std::string_view>>>& inputs,
+      const EncodeOptions& options) const;
+  // Appends padding (pad token, type 0, mask 0, offsets [0, 0], sequence id -1) up to `length` tokens.
+  void pad(Encoding& encoding, int64_t length) const;
 
   int64_t token_to_id(const std::string& token) const;  // unk id when absent
   const std::string& id_to_token(int64_t id) const;
@@ -82,7 +92,23 @@ class Tokenizer {
   std::unordered_map<std::string, int64_t> vocab_;
   std::vector<std::string> id_to_token_;
   TokenizerOptions options_;
-  // implementation state (special-token ids, etc.) may be added here
+
+  struct Special {
+    std::string text;
+    int64_t id;
+    int64_t chars;  // length in code points
+  };
+  void tokenize_into(std::string_view text, std::vector<Token>& out) const;
+  void normalize_and_split(const std::vector<unicode::AlignedChar>& segment, std::vector<Token>& out) const;
+  void word_piece(const unicode::AlignedChar* word, size_t n, std::vector<Token>& out) const;
+  const Special* match_special(std::string_view text, size_t at) const;
+
+  bool lowercase_ = true, strip_accents_ = true, chinese_chars_ = true;
+  uint8_t slow_flags_ = 0;  // unicode::CharFlag bits that send a segment through normalization
+  int64_t unk_id_ = 0, cls_id_ = 0, sep_id_ = 0, pad_id_ = 0;
+  WordPieceTrie pieces_;
+  std::vector<Special> specials_;  // never split; longest first
+  std::array<bool, 256> special_lead_{};  // first bytes of the specials
 };
 
 }  // namespace electra

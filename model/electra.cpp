@@ -1,0 +1,325 @@
+#include "model/electra.h"
+
+#include <fmt/format.h>
+
+#include <set>
+#include <stdexcept>
+
+#include "common/files.h"
+#include "model/electra_impl.h"
+
+namespace electra {
+namespace {
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+const std::string kEncoderPrefix = "electra.";
+
+// Checkpoint key -> internal name: "electra." prefix for encoder keys, LayerNorm gamma/beta -> weight/bias.
+std::string canonical_name(const std::string& key) {
+  std::string name = key;
+  if (ends_with(name, ".gamma")) name = name.substr(0, name.size() - 6) + ".weight";
+  if (ends_with(name, ".beta")) name = name.substr(0, name.size() - 5) + ".bias";
+  if (starts_with(name, "embeddings.") || starts_with(name, "embeddings_project.") || starts_with(name, "encoder."))
+    name = kEncoderPrefix + name;
+  return name;
+}
+
+// Keys a checkpoint may hold that fine-tuning and inference do not use.
+bool is_unused_family(const std::string& name) {
+  for (const char* prefix : {"discriminator_predictions.", "generator_predictions.", "generator_lm_head.", "generator."})
+    if (starts_with(name, prefix)) return true;
+  return name == "electra.embeddings.position_ids" || name == "electra.embeddings.token_type_ids";
+}
+
+std::string dtype_name(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat:
+      return "F32";
+    case at::kHalf:
+      return "F16";
+    case at::kBFloat16:
+      return "BF16";
+    case at::kDouble:
+      return "F64";
+    default:
+      return c10::toString(t);
+  }
+}
+
+// The config of the model to build from a checkpoint's config and the caller's options; `reuse_head` says
+// whether the checkpoint's head (if any) belongs to that model.
+ElectraConfig resolve_config(const ElectraConfig& checkpoint, const LoadOptions& options, const std::string& dir,
+                             bool* reuse_head) {
+  if (options.architecture == Architecture::pretraining)
+    throw std::invalid_argument("LoadOptions: the pre-training (discriminator) head cannot be built; "
+                                "choose a fine-tuning head or the bare encoder");
+  const Architecture own =
+      checkpoint.architecture == Architecture::pretraining ? Architecture::model : checkpoint.architecture;
+  ElectraConfig config = checkpoint;
+  config.architecture = options.architecture == Architecture::model ? own : options.architecture;
+  if (!options.problem_type.empty()) config.problem_type = options.problem_type;
+  if (!options.id2label.empty()) {
+    config.id2label = options.id2label;
+  } else if (config.architecture != own) {
+    if (config.architecture == Architecture::question_answering) config.id2label = default_labels(2);
+    if (config.architecture == Architecture::sequence_classification && config.problem_type == "regression")
+      config.id2label = default_labels(1);
+  } else if (config.problem_type == "regression" && config.num_labels() != 1) {
+    config.id2label = default_labels(1);
+  }
+  ElectraConfig own_config = checkpoint;
+  own_config.architecture = own;
+  *reuse_head = config.architecture == own && config.id2label == checkpoint.id2label &&
+                config.is_regression() == own_config.is_regression();
+  if (std::string error = config.validation_error(); !error.empty())
+    throw std::invalid_argument(fmt::format("cannot build {} on {}: {}", to_hf_class(config.architecture), dir, error));
+  return config;
+}
+
+// Copies checkpoint tensors into the module's parameters, checking names and shapes (see load_pretrained).
+void apply_weights(ElectraModelImpl& impl, const TensorMap& tensors, const std::string& file, bool reuse_head,
+                   LoadReport& report) {
+  const auto params = impl.named_parameters(/*recurse=*/true);
+  const std::string head_prefix = impl.head_prefix();
+  bool file_prefixed = false;
+  for (const auto& entry : tensors) file_prefixed = file_prefixed || starts_with(entry.first, kEncoderPrefix);
+  auto file_name = [&](const std::string& name) {
+    return !file_prefixed && starts_with(name, kEncoderPrefix) ? name.substr(kEncoderPrefix.size()) : name;
+  };
+  auto head_layout = [&] {
+    std::string keys;
+    for (const auto& p : params)
+      if (!head_prefix.empty() && starts_with(p.key(), head_prefix)) keys += (keys.empty() ? "" : ", ") + p.key();
+    return keys;
+  };
+
+  std::map<std::string, std::pair<std::string, at::Tensor>> found;  // internal name -> (file key, tensor)
+  for (const auto& [key, tensor] : tensors) {
+    const std::string name = canonical_name(key);
+    if (is_unused_family(name)) {
+      report.ignored.push_back(key);
+      continue;
+    }
+    const bool head_namespace = starts_with(name, "classifier.") || starts_with(name, "qa_outputs.");
+    if (head_namespace && (!reuse_head || head_prefix.empty())) {
+      report.ignored.push_back(key);
+      continue;
+    }
+    if (head_namespace && (!starts_with(name, head_prefix) || !params.contains(name)))
+      throw std::runtime_error(fmt::format(
+          "{}: key '{}' does not match the {} head layout (expected {}); a checkpoint with another head layout "
+          "(e.g. the TF original's classifier.weight) gives wrong outputs in this one",
+          file, key, to_hf_class(impl.config().architecture), head_layout()));
+    if (!params.contains(name))
+      throw std::runtime_error(fmt::format(
+          "{}: unexpected key '{}': the model config.json describes (E={}, H={}, {} layers) has no such parameter",
+          file, key, impl.config().embedding_size, impl.config().hidden_size, impl.config().num_hidden_layers));
+    if (!found.emplace(name, std::make_pair(key, tensor)).second)
+      throw std::runtime_error(
+          fmt::format("{}: keys '{}' and '{}' name the same parameter", file, found.at(name).first, key));
+  }
+
+  torch::NoGradGuard no_grad;
+  std::set<std::string> dtypes;
+  std::vector<std::string> missing_head;
+  size_t head_params = 0;
+  for (const auto& p : params) {
+    const bool is_head = !head_prefix.empty() && starts_with(p.key(), head_prefix);
+    head_params += is_head ? 1 : 0;
+    auto it = found.find(p.key());
+    if (it == found.end()) {
+      if (!is_head) throw std::runtime_error(fmt::format("{}: missing encoder key '{}'", file, file_name(p.key())));
+      missing_head.push_back(p.key());
+      continue;
+    }
+    const auto& [key, tensor] = it->second;
+    if (tensor.sizes() != p.value().sizes())
+      throw std::runtime_error(fmt::format("{}: key '{}': expected shape {}, found {}", file, key,
+                                           shape_string(p.value().sizes()), shape_string(tensor.sizes())));
+    if (!at::isFloatingType(tensor.scalar_type()))
+      throw std::runtime_error(
+          fmt::format("{}: key '{}': expected floating-point weights, found {}", file, key, dtype_name(tensor.scalar_type())));
+    dtypes.insert(dtype_name(tensor.scalar_type()));
+    p.value().copy_(tensor.to(p.value().scalar_type()));
+  }
+  if (!missing_head.empty() && missing_head.size() != head_params)
+    throw std::runtime_error(fmt::format("{}: incomplete {} head: key '{}' is missing (expected {})", file,
+                                         to_hf_class(impl.config().architecture), missing_head.front(), head_layout()));
+  for (const auto& name : missing_head) report.newly_initialised.push_back(name);
+  report.weights_dtype.clear();
+  for (const auto& d : dtypes) report.weights_dtype += (report.weights_dtype.empty() ? "" : "+") + d;
+}
+
+}  // namespace
+
+ElectraModelImpl::ElectraModelImpl(const ElectraConfig& config) : config_(config) {
+  if (config.architecture == Architecture::pretraining)
+    throw std::invalid_argument(
+        "ElectraForPreTraining's discriminator head is not built; use the bare encoder (ElectraModel) or a "
+        "fine-tuning head");
+  if (std::string error = config.validation_error(); !error.empty())
+    throw std::invalid_argument("invalid ElectraConfig: " + error);
+  electra = register_module("electra", ElectraEncoder(config));
+  init_weights_like_hf(*electra, config.initializer_range);
+  switch (config.architecture) {
+    case Architecture::sequence_classification:
+      sequence_head = register_module("classifier", SequenceClassificationHead(config));
+      break;
+    case Architecture::token_classification:
+      token_head = register_module("classifier", TokenClassificationHead(config));
+      break;
+    case Architecture::question_answering:
+      span_head = register_module("qa_outputs", SpanExtractionHead(config));
+      break;
+    default:
+      break;
+  }
+}
+
+std::string ElectraModelImpl::head_prefix() const {
+  switch (config_.architecture) {
+    case Architecture::sequence_classification:
+    case Architecture::token_classification:
+      return "classifier.";
+    case Architecture::question_answering:
+      return "qa_outputs.";
+    default:
+      return "";
+  }
+}
+
+ModelOutput ElectraModelImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                                      const at::Tensor& token_type_ids) {
+  ModelOutput out;
+  out.last_hidden_state = electra(input_ids, attention_mask, token_type_ids);
+  if (sequence_head) out.logits = sequence_head(out.last_hidden_state);
+  if (token_head) out.logits = token_head(out.last_hidden_state);
+  if (span_head) std::tie(out.start_logits, out.end_logits) = span_head(out.last_hidden_state);
+  return out;
+}
+
+at::Tensor ElectraModelImpl::loss(const ModelOutput& output, const ModelTargets& targets) const {
+  switch (config_.architecture) {
+    case Architecture::sequence_classification:
+      if (!targets.labels.defined()) throw std::invalid_argument("sequence classification loss needs labels");
+      return config_.is_regression() ? regression_loss(output.logits, targets.labels)
+                                     : sequence_classification_loss(output.logits, targets.labels);
+    case Architecture::token_classification:
+      if (!targets.labels.defined()) throw std::invalid_argument("token classification loss needs labels");
+      return token_classification_loss(output.logits, targets.labels);
+    case Architecture::question_answering:
+      if (!targets.start_positions.defined() || !targets.end_positions.defined())
+        throw std::invalid_argument("span extraction loss needs start_positions and end_positions");
+      return span_extraction_loss(output.start_logits, output.end_logits, targets.start_positions,
+                                  targets.end_positions);
+    default:
+      throw std::invalid_argument("a bare ElectraModel has no loss");
+  }
+}
+
+ElectraModel::ElectraModel(const ElectraConfig& config) : impl_(std::make_shared<ElectraModelImpl>(config)) {}
+ElectraModel::~ElectraModel() = default;
+ElectraModel::ElectraModel(ElectraModel&&) noexcept = default;
+ElectraModel& ElectraModel::operator=(ElectraModel&&) noexcept = default;
+
+const ElectraConfig& ElectraModel::config() const { return impl_->config(); }
+
+ModelOutput ElectraModel::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                                  const at::Tensor& token_type_ids) const {
+  return impl_->forward(input_ids, attention_mask, token_type_ids);
+}
+
+at::Tensor ElectraModel::loss(const ModelOutput& output, const ModelTargets& targets) const {
+  return impl_->loss(output, targets);
+}
+
+std::shared_ptr<torch::nn::Module> ElectraModel::module() const { return impl_; }
+
+std::vector<std::pair<std::string, at::Tensor>> ElectraModel::named_parameters() const {
+  const bool bare = impl_->config().architecture == Architecture::model;
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (const auto& p : impl_->named_parameters(/*recurse=*/true)) {
+    std::string name = p.key();
+    if (bare && starts_with(name, kEncoderPrefix)) name = name.substr(kEncoderPrefix.size());
+    out.emplace_back(name, p.value());
+  }
+  return out;
+}
+
+TensorMap ElectraModel::state_dict() const {
+  TensorMap out;
+  for (const auto& [name, tensor] : named_parameters()) out.emplace(name, tensor.detach());
+  return out;
+}
+
+int64_t ElectraModel::parameter_depth(const std::string& hf_name) const {
+  const std::string name = starts_with(hf_name, kEncoderPrefix) ? hf_name.substr(kEncoderPrefix.size()) : hf_name;
+  const int64_t layers = impl_->config().num_hidden_layers;
+  if (starts_with(name, "embeddings.") || starts_with(name, "embeddings_project.")) return 0;
+  const std::string layer_prefix = "encoder.layer.";
+  if (starts_with(name, layer_prefix)) {
+    const std::string rest = name.substr(layer_prefix.size());
+    size_t used = 0;
+    int64_t index = -1;
+    try {
+      index = std::stoll(rest, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used > 0 && index >= 0 && index < layers && rest.size() > used && rest[used] == '.') return index + 1;
+  }
+  const std::string head_prefix = impl_->head_prefix();
+  if (!head_prefix.empty() && starts_with(hf_name, head_prefix)) return layers + 1;
+  throw std::invalid_argument(fmt::format("parameter_depth: '{}' is not a parameter of this {}", hf_name,
+                                          to_hf_class(impl_->config().architecture)));
+}
+
+ElectraModel load_pretrained(const std::filesystem::path& dir, const LoadOptions& options, LoadReport* report) {
+  if (!std::filesystem::is_directory(dir))
+    throw std::runtime_error(fmt::format("{}: not a model directory (it does not exist or is not a directory)",
+                                         dir.string()));
+  const auto config_file = dir / "config.json";
+  if (!std::filesystem::exists(config_file))
+    throw std::runtime_error(fmt::format("{}: missing config.json (not a Hugging Face checkpoint directory)",
+                                         dir.string()));
+  const ElectraConfig checkpoint = ElectraConfig::from_file(config_file);
+  bool reuse_head = false;
+  const ElectraConfig config = resolve_config(checkpoint, options, dir.string(), &reuse_head);
+
+  LoadReport local;
+  local.checkpoint_architecture = checkpoint.architecture;
+  const TensorMap tensors = read_weights(dir, &local.weights_file);
+  ElectraModel model(config);
+  apply_weights(*std::dynamic_pointer_cast<ElectraModelImpl>(model.module()), tensors, local.weights_file.string(),
+                reuse_head, local);
+  model.module()->eval();
+  if (report) *report = std::move(local);
+  return model;
+}
+
+void save_pretrained(const ElectraModel& model, const std::filesystem::path& dir,
+                     const std::filesystem::path& tokenizer_dir) {
+  std::filesystem::create_directories(dir);
+  TensorMap tensors;
+  for (const auto& [name, tensor] : model.state_dict())
+    tensors.emplace(name, tensor.to(torch::kCPU, torch::kFloat).contiguous());
+  write_safetensors(dir / "model.safetensors", tensors);
+  write_file_atomic(dir / "config.json", model.config().to_json_text());
+  if (tokenizer_dir.empty()) return;
+  if (std::filesystem::exists(dir) && std::filesystem::exists(tokenizer_dir) &&
+      std::filesystem::equivalent(dir, tokenizer_dir))
+    return;
+  if (!std::filesystem::exists(tokenizer_dir / "vocab.txt"))
+    throw std::runtime_error(fmt::format("{}: no vocab.txt to copy next to the saved model", tokenizer_dir.string()));
+  for (const char* name :
+       {"vocab.txt", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.json", "added_tokens.json"}) {
+    const auto source = tokenizer_dir / name;
+    if (std::filesystem::exists(source)) write_file_atomic(dir / name, read_file(source));
+  }
+}
+
+}  // namespace electra

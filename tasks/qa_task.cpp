@@ -1,0 +1,294 @@
+#include "tasks/qa_task.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <numeric>
+#include <stdexcept>
+
+#include "tasks/text_file.h"
+
+namespace electra {
+namespace {
+
+using nlohmann::json;
+
+// Collects the first parse error of a document (used only after a non-throwing parse failed).
+struct ParseErrorProbe : nlohmann::json_sax<json> {
+  std::string message;
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    message = e.what();
+    return false;
+  }
+};
+
+json parse_json(const std::filesystem::path& file, const std::string& content) {
+  json doc = json::parse(content, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) {
+    ParseErrorProbe probe;
+    json::sax_parse(content, &probe);
+    throw std::runtime_error(fmt::format("{}: invalid JSON: {}", file.string(), probe.message));
+  }
+  return doc;
+}
+
+const json* member(const json& object, const char* key, json::value_t type) {
+  if (!object.is_object()) return nullptr;
+  const auto it = object.find(key);
+  if (it == object.end()) return nullptr;
+  if (type == json::value_t::number_integer) return it->is_number_integer() ? &*it : nullptr;
+  return it->type() == type ? &*it : nullptr;
+}
+
+}  // namespace
+
+ReadResult QaTask::read(const std::filesystem::path& file, const ReadOptions& options) const {
+  ReadResult result;
+  RowPolicy policy(file, options, result);
+  const json doc = parse_json(file, read_text_file(file));
+  const json* data = member(doc, "data", json::value_t::array);
+  if (!data) throw std::runtime_error(fmt::format("{}: expected a JSON object with a \"data\" array (SQuAD v1.1 format)", file.string()));
+  for (size_t a = 0; a < data->size(); ++a) {
+    const json* paragraphs = member((*data)[a], "paragraphs", json::value_t::array);
+    if (!paragraphs) {
+      policy.bad_entry(fmt::format("data[{}]", a), "no \"paragraphs\" array");
+      continue;
+    }
+    for (size_t p = 0; p < paragraphs->size(); ++p) {
+      const std::string where_p = fmt::format("data[{}].paragraphs[{}]", a, p);
+      const json& paragraph = (*paragraphs)[p];
+      const json* context = member(paragraph, "context", json::value_t::string);
+      const json* qas = member(paragraph, "qas", json::value_t::array);
+      if (!context || !qas || is_blank(context->get_ref<const std::string&>())) {
+        policy.bad_entry(where_p, !qas ? "no \"qas\" array" : "missing or empty \"context\"");
+        continue;
+      }
+      const std::string& ctx = context->get_ref<const std::string&>();
+      const int64_t ctx_length = utf8_length(ctx);
+      for (size_t q = 0; q < qas->size(); ++q) {
+        const std::string where_q = fmt::format("{}.qas[{}]", where_p, q);
+        const json& qa = (*qas)[q];
+        const json* id = member(qa, "id", json::value_t::string);
+        const json* question = member(qa, "question", json::value_t::string);
+        const json* answers = member(qa, "answers", json::value_t::array);
+        if (!id || !question || !answers) {
+          policy.bad_entry(where_q, "needs string \"id\", string \"question\" and array \"answers\"");
+          continue;
+        }
+        Example ex;
+        ex.id = id->get<std::string>();
+        ex.text_a = question->get<std::string>();
+        ex.text_b = ctx;
+        const std::string where = fmt::format("{} (id {})", where_q, quote_value(ex.id));
+        if (is_blank(ex.text_a)) {
+          policy.bad_entry(where, "empty question");
+          continue;
+        }
+        if (answers->empty()) {
+          policy.bad_entry(where, "no answers");
+          continue;
+        }
+        std::string problem;
+        for (size_t k = 0; k < answers->size() && problem.empty(); ++k) {
+          const json* text = member((*answers)[k], "text", json::value_t::string);
+          const json* start = member((*answers)[k], "answer_start", json::value_t::number_integer);
+          if (!text || !start) {
+            problem = fmt::format("answers[{}] needs string \"text\" and integer \"answer_start\"", k);
+            break;
+          }
+          Answer ans{text->get<std::string>(), start->get<int64_t>()};
+          const int64_t length = utf8_length(ans.text);
+          if (is_blank(ans.text)) {
+            problem = fmt::format("answers[{}] is empty", k);
+          } else if (ans.start < 0 || ans.start + length > ctx_length) {
+            problem = fmt::format("answers[{}] answer_start {} lies outside the context ({} characters)", k, ans.start,
+                                  ctx_length);
+          } else {
+            const size_t b = utf8_offset(ctx, ans.start), e = utf8_offset(ctx, ans.start + length);
+            if (ctx.compare(b, e - b, ans.text) != 0)
+              problem = fmt::format("answers[{}] text {} is not the context at answer_start {} ({})", k,
+                                    quote_value(ans.text), ans.start, quote_value(ctx.substr(b, e - b)));
+          }
+          ex.answers.push_back(std::move(ans));
+        }
+        if (!problem.empty()) {
+          policy.bad_entry(where, problem);
+          continue;
+        }
+        result.examples.push_back(std::move(ex));
+      }
+    }
+  }
+  policy.finish();
+  return result;
+}
+
+std::vector<Feature> QaTask::featurize(const std::vector<Example>& examples, const Tokenizer& tokenizer,
+                                       const FeatureOptions& options) const {
+  if (options.doc_stride < 1) throw std::invalid_argument(fmt::format("doc_stride must be >= 1, got {}", options.doc_stride));
+  if (options.max_query_length < 1)
+    throw std::invalid_argument(fmt::format("max_query_length must be >= 1, got {}", options.max_query_length));
+  std::vector<Feature> features;
+  for (size_t i = 0; i < examples.size(); ++i) {
+    const Example& ex = examples[i];
+    if (!ex.text_b) throw std::invalid_argument(fmt::format("{}: example {} has no context", spec_.name, ex.id));
+    auto query = tokenizer.tokenize(ex.text_a);
+    if (static_cast<int64_t>(query.size()) > options.max_query_length)
+      query.resize(static_cast<size_t>(options.max_query_length));
+    const auto context = tokenizer.tokenize(*ex.text_b);
+    const int64_t q = static_cast<int64_t>(query.size());
+    const int64_t max_doc = options.max_seq_length - q - 3;
+    if (max_doc < 1)
+      throw std::invalid_argument(fmt::format("max_seq_length {} leaves no room for the context after a {}-token question",
+                                              options.max_seq_length, q));
+    const int64_t n = static_cast<int64_t>(context.size());
+
+    // Token span of the first answer: the tokens overlapping its characters.
+    int64_t answer_first = -1, answer_last = -1;
+    if (!ex.answers.empty()) {
+      const int64_t begin = ex.answers[0].start, end = begin + utf8_length(ex.answers[0].text);
+      for (int64_t t = 0; t < n; ++t) {
+        if (context[static_cast<size_t>(t)].end > begin && context[static_cast<size_t>(t)].begin < end) {
+          if (answer_first < 0) answer_first = t;
+          answer_last = t;
+        }
+      }
+    }
+
+    for (int64_t start = 0;;) {
+      const int64_t length = std::min(n - start, max_doc);
+      Feature f;
+      f.example_index = static_cast<int64_t>(i);
+      f.input_ids.push_back(tokenizer.cls_id());
+      for (const auto& t : query) f.input_ids.push_back(t.id);
+      f.input_ids.push_back(tokenizer.sep_id());
+      f.token_type_ids.assign(f.input_ids.size(), 0);
+      f.offsets.assign(f.input_ids.size(), {-1, -1});
+      for (int64_t t = start; t < start + length; ++t) {
+        const auto& tok = context[static_cast<size_t>(t)];
+        f.input_ids.push_back(tok.id);
+        f.offsets.emplace_back(tok.begin, tok.end);
+      }
+      f.input_ids.push_back(tokenizer.sep_id());
+      f.offsets.emplace_back(-1, -1);
+      f.token_type_ids.resize(f.input_ids.size(), 1);
+      if (answer_first >= start && answer_last >= 0 && answer_last < start + length) {
+        f.start_position = q + 2 + answer_first - start;
+        f.end_position = q + 2 + answer_last - start;
+      }
+      features.push_back(std::move(f));
+      if (start + length >= n) break;
+      start += std::min(length, options.doc_stride);
+    }
+  }
+  return features;
+}
+
+std::vector<std::string> QaTask::decode(const std::vector<Example>& examples, const std::vector<Feature>& features,
+                                        const std::vector<FeatureOutput>& outputs,
+                                        const DecodeOptions& options) const {
+  if (features.size() != outputs.size())
+    throw std::invalid_argument(
+        fmt::format("{}: {} features but {} model outputs", spec_.name, features.size(), outputs.size()));
+  if (options.n_best < 1 || options.max_answer_length < 1)
+    throw std::invalid_argument(fmt::format("n_best ({}) and max_answer_length ({}) must be >= 1", options.n_best,
+                                            options.max_answer_length));
+  std::vector<std::vector<size_t>> by_example(examples.size());
+  for (size_t i = 0; i < features.size(); ++i) {
+    const auto e = static_cast<size_t>(features[i].example_index);
+    const size_t t = features[i].input_ids.size();
+    if (e >= examples.size() || features[i].offsets.size() != t || outputs[i].start_logits.size() != t ||
+        outputs[i].end_logits.size() != t)
+      throw std::invalid_argument(fmt::format("{}: feature {} does not fit its model output ({} positions, {}/{} logits)",
+                                              spec_.name, i, t, outputs[i].start_logits.size(),
+                                              outputs[i].end_logits.size()));
+    by_example[e].push_back(i);
+  }
+  auto top = [&](const std::vector<float>& logits) {
+    std::vector<size_t> order(logits.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return logits[a] > logits[b]; });
+    order.resize(std::min(order.size(), static_cast<size_t>(options.n_best)));
+    return order;
+  };
+
+  std::vector<std::string> predictions;
+  predictions.reserve(examples.size());
+  for (size_t e = 0; e < examples.size(); ++e) {
+    if (by_example[e].empty())
+      throw std::invalid_argument(fmt::format("{}: example {} has no model output", spec_.name, examples[e].id));
+    // The window in which each context token (keyed by its first character) has the most context.
+    std::map<int64_t, std::pair<double, size_t>> best_window;
+    for (const size_t i : by_example[e]) {
+      const auto& offsets = features[i].offsets;
+      std::vector<size_t> positions;
+      for (size_t p = 0; p < offsets.size(); ++p)
+        if (offsets[p].first >= 0) positions.push_back(p);
+      for (size_t k = 0; k < positions.size(); ++k) {
+        const double left = static_cast<double>(k), right = static_cast<double>(positions.size() - 1 - k);
+        const double score = std::min(left, right) + 0.01 * static_cast<double>(positions.size());
+        auto [it, inserted] = best_window.try_emplace(offsets[positions[k]].first, score, i);
+        if (!inserted && score > it->second.first) it->second = {score, i};
+      }
+    }
+    bool found = false;
+    double best = 0;
+    std::pair<int64_t, int64_t> span{0, 0};
+    for (const size_t i : by_example[e]) {
+      const auto& offsets = features[i].offsets;
+      const auto& out = outputs[i];
+      const auto ends = top(out.end_logits);
+      for (const size_t s : top(out.start_logits)) {
+        if (offsets[s].first < 0 || best_window.at(offsets[s].first).second != i) continue;
+        for (const size_t t : ends) {
+          if (offsets[t].first < 0 || t < s || static_cast<int64_t>(t - s + 1) > options.max_answer_length) continue;
+          const double score = static_cast<double>(out.start_logits[s]) + static_cast<double>(out.end_logits[t]);
+          if (!found || score > best) {
+            found = true;
+            best = score;
+            span = {offsets[s].first, offsets[t].second};
+          }
+        }
+      }
+    }
+    const std::string& context = *examples[e].text_b;
+    const size_t b = utf8_offset(context, span.first), end = utf8_offset(context, span.second);
+    predictions.push_back(found ? context.substr(b, end - b) : std::string());
+  }
+  return predictions;
+}
+
+Metrics QaTask::score(const std::vector<Example>& examples, const std::vector<std::string>& predictions) const {
+  return score(examples, std::vector<std::optional<std::string>>(predictions.begin(), predictions.end()));
+}
+
+Metrics QaTask::score(const std::vector<Example>& examples,
+                      const std::vector<std::optional<std::string>>& predictions) const {
+  if (examples.size() != predictions.size())
+    throw std::invalid_argument(
+        fmt::format("{}: {} questions but {} predictions", spec_.name, examples.size(), predictions.size()));
+  std::vector<std::vector<std::string>> gold;
+  gold.reserve(examples.size());
+  for (const auto& ex : examples) {
+    std::vector<std::string> texts;
+    for (const auto& a : ex.answers) texts.push_back(a.text);
+    gold.push_back(std::move(texts));
+  }
+  const auto s = metrics::qa_scores(gold, predictions, spec_.rules);
+  return {{"exact_match", s.exact_match}, {"f1", s.f1}, {"main", s.f1}};
+}
+
+}  // namespace electra

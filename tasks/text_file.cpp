@@ -1,0 +1,182 @@
+#include "tasks/text_file.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <utf8proc.h>
+
+#include <stdexcept>
+#include <utility>
+
+#include "common/files.h"
+
+namespace electra {
+
+std::string read_text_file(const std::filesystem::path& file) {
+  std::string content = read_file(file);
+  if (content.compare(0, 3, "\xEF\xBB\xBF") == 0) content.erase(0, 3);
+  return content;
+}
+
+std::vector<TextRow> split_rows(std::string_view content, size_t begin, int64_t first_line, bool quoted) {
+  std::vector<TextRow> rows;
+  int64_t line = first_line;
+  size_t pos = begin;
+  while (pos < content.size()) {
+    TextRow row;
+    row.line = line;
+    std::string cell;
+    bool in_quotes = false, cell_started = false;
+    while (pos < content.size()) {
+      const char c = content[pos];
+      if (in_quotes) {
+        if (c == '"') {
+          if (pos + 1 < content.size() && content[pos + 1] == '"') {
+            cell.push_back('"');
+            pos += 2;
+            continue;
+          }
+          in_quotes = false;
+          ++pos;
+          continue;
+        }
+        if (c == '\n') ++line;
+        cell.push_back(c);
+        ++pos;
+        continue;
+      }
+      if (c == '\n') break;
+      if (c == '\t') {
+        row.cells.push_back(std::move(cell));
+        cell.clear();
+        cell_started = false;
+        ++pos;
+        continue;
+      }
+      if (quoted && c == '"' && !cell_started) {
+        in_quotes = cell_started = true;
+        ++pos;
+        continue;
+      }
+      cell.push_back(c);
+      cell_started = true;
+      ++pos;
+    }
+    if (!cell.empty() && cell.back() == '\r' && !in_quotes) cell.pop_back();  // CR of a CRLF line end
+    row.unterminated_quote = in_quotes;
+    row.cells.push_back(std::move(cell));
+    rows.push_back(std::move(row));
+    ++pos;  // the '\n'
+    ++line;
+  }
+  // Trailing empty lines are not rows.
+  while (!rows.empty() && rows.back().cells.size() == 1 && rows.back().cells[0].empty()) rows.pop_back();
+  return rows;
+}
+
+std::optional<std::string> utf8_problem(std::string_view text) {
+  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
+  utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(text.size());
+  while (left > 0) {
+    utf8proc_int32_t cp = 0;
+    const utf8proc_ssize_t n = utf8proc_iterate(p, left, &cp);
+    if (n < 0)
+      return fmt::format("invalid UTF-8 byte 0x{:02x} at byte {}", static_cast<unsigned>(*p),
+                         text.size() - static_cast<size_t>(left));
+    p += n;
+    left -= n;
+  }
+  return std::nullopt;
+}
+
+int64_t utf8_length(std::string_view text) {
+  int64_t n = 0;
+  for (const char c : text) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+size_t utf8_offset(std::string_view text, int64_t index) {
+  int64_t seen = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+      if (seen == index) return i;
+      ++seen;
+    }
+  }
+  return text.size();
+}
+
+bool is_blank(std::string_view text) {
+  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
+  utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(text.size());
+  while (left > 0) {
+    utf8proc_int32_t cp = 0;
+    const utf8proc_ssize_t n = utf8proc_iterate(p, left, &cp);
+    if (n < 0) return false;
+    const auto* prop = utf8proc_get_property(cp);
+    const bool space = cp == '\t' || cp == '\n' || cp == '\r' || cp == '\v' || cp == '\f' ||
+                       prop->category == UTF8PROC_CATEGORY_ZS;
+    if (!space) return false;
+    p += n;
+    left -= n;
+  }
+  return true;
+}
+
+std::string trim_ascii(std::string_view text) {
+  const char* ws = " \t\r\n\v\f";
+  const auto b = text.find_first_not_of(ws);
+  if (b == std::string_view::npos) return {};
+  const auto e = text.find_last_not_of(ws);
+  return std::string(text.substr(b, e - b + 1));
+}
+
+std::string quote_value(std::string_view text) {
+  if (text.size() <= 60) return fmt::format("'{}'", text);
+  size_t cut = 60;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return fmt::format("'{}...'", text.substr(0, cut));
+}
+
+RowPolicy::RowPolicy(std::filesystem::path file, const ReadOptions& options, ReadResult& result)
+    : file_(std::move(file)), options_(options), result_(result) {}
+
+std::string RowPolicy::where(int64_t line) const { return fmt::format("{}:{}", file_.string(), line); }
+
+void RowPolicy::bad_row(int64_t line, const std::string& problem) {
+  if (!options_.skip_bad_rows)
+    throw std::runtime_error(fmt::format("{}: {} (set skip_bad_rows: true to skip and count such rows)",
+                                         where(line), problem));
+  ++result_.skipped_bad_rows;
+  if (bad_examples_.size() < 3) bad_examples_.push_back(fmt::format("line {}: {}", line, problem));
+}
+
+void RowPolicy::bad_entry(const std::string& location, const std::string& problem) {
+  if (!options_.skip_bad_rows)
+    throw std::runtime_error(fmt::format("{}: {}: {} (set skip_bad_rows: true to skip and count such entries)",
+                                         file_.string(), location, problem));
+  ++result_.skipped_bad_rows;
+  if (bad_examples_.size() < 3) bad_examples_.push_back(fmt::format("{}: {}", location, problem));
+}
+
+void RowPolicy::malformed_row(int64_t line, const std::string& problem) {
+  ++result_.skipped_bad_rows;
+  if (bad_examples_.size() < 3) bad_examples_.push_back(fmt::format("line {}: {}", line, problem));
+}
+
+void RowPolicy::dropped_by_rule(int64_t line, const std::string& why) {
+  ++result_.skipped_by_rule;
+  if (rule_examples_.size() < 3) rule_examples_.push_back(fmt::format("line {}: {}", line, why));
+}
+
+void RowPolicy::finish() {
+  if (result_.skipped_bad_rows > 0)
+    result_.warnings.push_back(fmt::format("{}: skipped {} bad row(s) ({}{})", file_.string(),
+                                           result_.skipped_bad_rows, fmt::join(bad_examples_, "; "),
+                                           result_.skipped_bad_rows > 3 ? "; ..." : ""));
+  if (result_.skipped_by_rule > 0)
+    result_.warnings.push_back(fmt::format("{}: dropped {} row(s) as the published setup does ({}{})",
+                                           file_.string(), result_.skipped_by_rule,
+                                           fmt::join(rule_examples_, "; "), result_.skipped_by_rule > 3 ? "; ..." : ""));
+}
+
+}  // namespace electra

@@ -1,0 +1,607 @@
+// ElectraConfig, the encoder and heads, and checkpoint loading/saving against Hugging Face reference outputs.
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/files.h"
+#include "heads/sequence_classification.h"
+#include "heads/span_extraction.h"
+#include "heads/token_classification.h"
+#include "model/electra.h"
+#include "model/encoder.h"
+#include "tests/catch.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const fs::path kModels = fs::path(ELECTRA_TEST_FIXTURES) / "models";
+const char* kModelNames[] = {"base", "seqcls3", "regression", "tokcls", "qa", "shared_width"};
+
+const json& model_cases() {
+  static const json cases = json::parse(electra::read_file(kModels / "model_cases.json"));
+  return cases;
+}
+
+at::Tensor to_tensor(const json& nested, torch::Dtype dtype) {
+  std::vector<int64_t> shape;
+  for (const json* j = &nested; j->is_array(); j = &(*j)[0]) shape.push_back(static_cast<int64_t>(j->size()));
+  std::vector<double> flat;
+  std::function<void(const json&)> walk = [&](const json& j) {
+    if (j.is_array())
+      for (const auto& x : j) walk(x);
+    else
+      flat.push_back(j.get<double>());
+  };
+  walk(nested);
+  return torch::tensor(flat, torch::kDouble).reshape(shape).to(dtype);
+}
+
+struct Inputs {
+  at::Tensor ids, mask, types;
+};
+Inputs case_inputs() {
+  const auto& in = model_cases()["inputs"];
+  return {to_tensor(in["input_ids"], torch::kLong), to_tensor(in["attention_mask"], torch::kLong),
+          to_tensor(in["token_type_ids"], torch::kLong)};
+}
+
+// max |ours - reference| <= 1e-4 * max |reference|
+void check_close(const at::Tensor& ours, const json& reference, const std::string& what) {
+  const auto ref = to_tensor(reference, torch::kFloat);
+  REQUIRE(ours.sizes() == ref.sizes());
+  const double diff = (ours.detach().to(torch::kFloat) - ref).abs().max().item<double>();
+  const double scale = ref.abs().max().item<double>();
+  INFO(what << ": max diff " << diff << ", max |HF| " << scale);
+  CHECK(diff <= 1e-4 * scale);
+}
+
+void check_loss(const at::Tensor& ours, double reference, const std::string& what) {
+  INFO(what << ": loss " << ours.item<double>() << " vs HF " << reference);
+  CHECK(std::abs(ours.item<double>() - reference) <= 1e-4 * std::abs(reference));
+}
+
+// A fresh empty directory under the system temp dir, removed with the object.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "electra_model_test_XXXXXX").string();
+    REQUIRE(mkdtemp(pattern.data()) != nullptr);
+    path = pattern;
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+// Copies a fixture model's config.json and one weights file into `dir`.
+void copy_model(const std::string& name, const fs::path& dir, const std::string& weights) {
+  fs::copy_file(kModels / name / "config.json", dir / "config.json");
+  fs::copy_file(kModels / name / weights, dir / weights);
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+json read_json(const fs::path& file) { return json::parse(electra::read_file(file)); }
+void write_json(const fs::path& file, const json& j) { electra::write_file_atomic(file, j.dump(2)); }
+
+// Compares one fixture model's outputs and loss on the cases' inputs with Hugging Face's.
+void check_against_hf(const electra::ElectraModel& model, const std::string& name, const std::string& source) {
+  const auto& ref = model_cases()["models"][name];
+  const auto in = case_inputs();
+  torch::NoGradGuard no_grad;
+  const auto out = model.forward(in.ids, in.mask, in.types);
+  const std::string what = name + " from " + source;
+  electra::ModelTargets targets;
+  if (name == "base") {
+    check_close(out.last_hidden_state, ref["last_hidden_state"], what);
+    return;
+  }
+  if (name == "qa") {
+    check_close(out.start_logits, ref["start_logits"], what + " start_logits");
+    check_close(out.end_logits, ref["end_logits"], what + " end_logits");
+    targets.start_positions = to_tensor(ref["start_positions"], torch::kLong);
+    targets.end_positions = to_tensor(ref["end_positions"], torch::kLong);
+  } else {
+    check_close(out.logits, ref["logits"], what + " logits");
+    targets.labels = to_tensor(ref["labels"], name == "regression" ? torch::kFloat : torch::kLong);
+  }
+  check_loss(model.loss(out, targets), ref["loss"].get<double>(), what);
+}
+
+electra::ElectraConfig tiny_config(electra::Architecture arch, int64_t labels = 3) {
+  electra::ElectraConfig c;
+  c.vocab_size = 50;
+  c.embedding_size = 8;
+  c.hidden_size = 16;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 4;
+  c.intermediate_size = 32;
+  c.max_position_embeddings = 20;
+  c.hidden_dropout_prob = 0.0;
+  c.attention_probs_dropout_prob = 0.0;
+  c.architecture = arch;
+  c.id2label = electra::default_labels(arch == electra::Architecture::question_answering ? 2 : labels);
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("ElectraConfig reads the fixture configs", "[model]") {
+  using electra::Architecture;
+  const auto seqcls = electra::ElectraConfig::from_file(kModels / "seqcls3" / "config.json");
+  CHECK(seqcls.architecture == Architecture::sequence_classification);
+  CHECK(seqcls.id2label == std::vector<std::string>{"LABEL_0", "LABEL_1", "LABEL_2"});
+  CHECK_FALSE(seqcls.is_regression());
+  CHECK(seqcls.vocab_size == 8000);
+  CHECK(seqcls.embedding_size == 32);
+  CHECK(seqcls.hidden_size == 64);
+  CHECK(seqcls.max_position_embeddings == 64);
+  CHECK(seqcls.layer_norm_eps == Approx(1e-12));
+  CHECK_FALSE(seqcls.classifier_dropout.has_value());
+
+  SECTION("one label without problem_type is regression") {
+    const auto c = electra::ElectraConfig::from_file(kModels / "regression" / "config.json");
+    CHECK(c.is_regression());
+  }
+  SECTION("no id2label means Hugging Face's two default labels") {
+    const auto c = electra::ElectraConfig::from_file(kModels / "shared_width" / "config.json");
+    CHECK(c.id2label == std::vector<std::string>{"LABEL_0", "LABEL_1"});
+    CHECK(c.embedding_size == c.hidden_size);
+  }
+  SECTION("architectures name the head") {
+    CHECK(electra::ElectraConfig::from_file(kModels / "base" / "config.json").architecture == Architecture::model);
+    CHECK(electra::ElectraConfig::from_file(kModels / "tokcls" / "config.json").architecture ==
+          Architecture::token_classification);
+    CHECK(electra::ElectraConfig::from_file(kModels / "qa" / "config.json").architecture ==
+          Architecture::question_answering);
+  }
+}
+
+TEST_CASE("ElectraConfig refuses unsupported or malformed configs", "[model]") {
+  json base = read_json(kModels / "seqcls3" / "config.json");
+  auto parse = [](const json& j) { return electra::ElectraConfig::from_json_text(j.dump(), "config.json"); };
+  auto with = [&](const std::string& key, const json& value) {
+    json j = base;
+    j[key] = value;
+    return j;
+  };
+  CHECK_NOTHROW(parse(base));
+  CHECK_THROWS_AS(parse(with("model_type", "bert")), std::runtime_error);
+  CHECK_THROWS_AS(parse(with("hidden_act", "swish")), std::runtime_error);
+  CHECK_THROWS_AS(parse(with("num_attention_heads", 5)), std::runtime_error);
+  CHECK_THROWS_AS(parse(with("hidden_size", "64")), std::runtime_error);
+  CHECK_THROWS_AS(parse(with("architectures", json::array({"ElectraForMultipleChoice"}))), std::runtime_error);
+  CHECK_THROWS_AS(parse(with("id2label", json{{"0", "a"}, {"2", "b"}})), std::runtime_error);
+  CHECK_THROWS_AS(parse(with("id2label", json{{"0", "a"}, {"1", "a"}})), std::runtime_error);
+  CHECK_THROWS_AS(parse(with("problem_type", "multi_label_classification")), std::runtime_error);
+  CHECK_THROWS_AS(parse(with("position_embedding_type", "relative_key")), std::runtime_error);
+  CHECK_THROWS_AS(parse(with("hidden_dropout_prob", 1.5)), std::runtime_error);
+  CHECK_THROWS_AS(electra::ElectraConfig::from_json_text("{\"model_type\": ", "config.json"), std::runtime_error);
+  json no_type = base;
+  no_type.erase("model_type");
+  CHECK_THROWS_AS(parse(no_type), std::runtime_error);
+  try {
+    parse(with("hidden_act", "swish"));
+  } catch (const std::runtime_error& e) {
+    const std::string message = e.what();
+    CHECK(message.find("config.json") != std::string::npos);
+    CHECK(message.find("hidden_act") != std::string::npos);
+    CHECK(message.find("swish") != std::string::npos);
+  }
+}
+
+TEST_CASE("ElectraConfig writes Hugging Face's layout and keeps unknown keys", "[model]") {
+  auto config = electra::ElectraConfig::from_file(kModels / "seqcls3" / "config.json");
+  config.id2label = {"negative", "neutral", "positive"};
+  const json written = json::parse(config.to_json_text());
+  CHECK(written["architectures"] == json::array({"ElectraForSequenceClassification"}));
+  CHECK(written["id2label"] == json{{"0", "negative"}, {"1", "neutral"}, {"2", "positive"}});
+  CHECK(written["label2id"] == json{{"negative", 0}, {"neutral", 1}, {"positive", 2}});
+  CHECK(written["problem_type"] == "single_label_classification");
+  CHECK(written["model_type"] == "electra");
+  CHECK(written["summary_type"] == "first");  // unknown to us, kept
+  CHECK(written["classifier_dropout"].is_null());
+  CHECK(written["layer_norm_eps"].get<double>() == 1e-12);
+  const auto again = electra::ElectraConfig::from_json_text(written.dump(), "written");
+  CHECK(again.id2label == config.id2label);
+  CHECK(again.hidden_size == config.hidden_size);
+  CHECK(again.intermediate_size == config.intermediate_size);
+
+  SECTION("regression writes its problem_type") {
+    auto reg = electra::ElectraConfig::from_file(kModels / "regression" / "config.json");
+    CHECK(json::parse(reg.to_json_text())["problem_type"] == "regression");
+  }
+}
+
+TEST_CASE("ElectraModel names its parameters as Hugging Face does", "[model]") {
+  using electra::Architecture;
+  auto names = [](const electra::ElectraModel& m) {
+    std::set<std::string> out;
+    for (const auto& [name, tensor] : m.named_parameters()) out.insert(name);
+    return out;
+  };
+  const electra::ElectraModel bare(tiny_config(Architecture::model));
+  const auto bare_names = names(bare);
+  CHECK(bare_names.count("embeddings.word_embeddings.weight"));
+  CHECK(bare_names.count("embeddings.LayerNorm.weight"));
+  CHECK(bare_names.count("embeddings_project.weight"));
+  CHECK(bare_names.count("encoder.layer.1.attention.self.query.weight"));
+  CHECK(bare_names.count("encoder.layer.0.attention.output.LayerNorm.bias"));
+  CHECK(bare_names.count("encoder.layer.1.intermediate.dense.weight"));
+  CHECK(bare_names.count("encoder.layer.1.output.dense.bias"));
+  CHECK(bare_names.size() == 5 + 2 + 2 * 16);
+
+  const auto seq = names(electra::ElectraModel(tiny_config(Architecture::sequence_classification)));
+  CHECK(seq.count("electra.embeddings.word_embeddings.weight"));
+  CHECK(seq.count("classifier.dense.weight"));
+  CHECK(seq.count("classifier.out_proj.bias"));
+  const auto tok = names(electra::ElectraModel(tiny_config(Architecture::token_classification)));
+  CHECK(tok.count("classifier.weight"));
+  CHECK(tok.count("classifier.bias"));
+  const auto qa = names(electra::ElectraModel(tiny_config(Architecture::question_answering)));
+  CHECK(qa.count("qa_outputs.weight"));
+
+  auto shared = tiny_config(Architecture::model);
+  shared.embedding_size = shared.hidden_size;
+  CHECK_FALSE(names(electra::ElectraModel(shared)).count("embeddings_project.weight"));
+  CHECK_THROWS_AS(electra::ElectraModel(tiny_config(Architecture::pretraining)), std::invalid_argument);
+  auto bad = tiny_config(Architecture::model);
+  bad.hidden_act = "tanh";
+  CHECK_THROWS_AS(electra::ElectraModel(bad), std::invalid_argument);
+}
+
+TEST_CASE("ElectraModel initialises weights as Hugging Face does", "[model]") {
+  torch::manual_seed(3);
+  auto config = tiny_config(electra::Architecture::sequence_classification);
+  config.vocab_size = 2000;
+  config.hidden_size = 64;
+  config.initializer_range = 0.05;
+  const electra::ElectraModel model(config);
+  for (const auto& [name, t] : model.named_parameters()) {
+    INFO(name);
+    if (name.find("LayerNorm.weight") != std::string::npos) {
+      CHECK(t.eq(1).all().item<bool>());
+    } else if (name.find("bias") != std::string::npos || name.find("LayerNorm") != std::string::npos) {
+      CHECK(t.eq(0).all().item<bool>());
+    } else if (name == "electra.embeddings.word_embeddings.weight") {
+      CHECK(t[config.pad_token_id].eq(0).all().item<bool>());  // padding row zeroed
+      CHECK(t.slice(0, 1).std().item<double>() == Approx(0.05).epsilon(0.05));
+    } else if (t.numel() >= 2000) {
+      CHECK(t.std().item<double>() == Approx(0.05).epsilon(0.1));
+    }
+  }
+}
+
+TEST_CASE("ElectraModel parameter_depth orders embeddings, layers and head", "[model]") {
+  const electra::ElectraModel model(tiny_config(electra::Architecture::token_classification));
+  CHECK(model.parameter_depth("electra.embeddings.word_embeddings.weight") == 0);
+  CHECK(model.parameter_depth("electra.embeddings_project.bias") == 0);
+  CHECK(model.parameter_depth("electra.encoder.layer.0.attention.self.key.weight") == 1);
+  CHECK(model.parameter_depth("electra.encoder.layer.1.output.LayerNorm.weight") == 2);
+  CHECK(model.parameter_depth("classifier.weight") == 3);
+  CHECK_THROWS_AS(model.parameter_depth("electra.encoder.layer.2.output.dense.weight"), std::invalid_argument);
+  CHECK_THROWS_AS(model.parameter_depth("qa_outputs.weight"), std::invalid_argument);
+  for (const auto& [name, tensor] : model.named_parameters()) CHECK_NOTHROW(model.parameter_depth(name));
+  const electra::ElectraModel bare(tiny_config(electra::Architecture::model));
+  CHECK(bare.parameter_depth("encoder.layer.1.intermediate.dense.weight") == 2);
+  CHECK(bare.parameter_depth("embeddings.LayerNorm.bias") == 0);
+}
+
+TEST_CASE("activations and the attention mask follow Hugging Face", "[model]") {
+  const auto x = torch::linspace(-6, 6, 101, torch::kDouble);
+  const auto erf_gelu = x * 0.5 * (1 + torch::erf(x / std::sqrt(2.0)));
+  CHECK(torch::allclose(electra::apply_activation(x, "gelu"), erf_gelu, 0, 1e-12));
+  const auto tanh_gelu = 0.5 * x * (1 + torch::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+  CHECK(torch::allclose(electra::apply_activation(x, "gelu_new"), tanh_gelu, 0, 1e-12));
+  CHECK(torch::allclose(electra::apply_activation(x, "gelu_pytorch_tanh"), tanh_gelu, 0, 1e-9));
+  CHECK(torch::equal(electra::apply_activation(x, "relu"), torch::relu(x)));
+  CHECK(!torch::allclose(erf_gelu, tanh_gelu, 0, 1e-6));  // the two gelus really differ
+  CHECK_THROWS_AS(electra::apply_activation(x, "swish"), std::invalid_argument);
+
+  CHECK(electra::lowest_value(torch::kFloat) == static_cast<double>(std::numeric_limits<float>::lowest()));
+  CHECK(electra::lowest_value(torch::kHalf) == -65504.0);
+  CHECK(electra::lowest_value(torch::kBFloat16) == Approx(-3.3895313892515355e38));
+  const auto mask = electra::additive_attention_mask(torch::tensor({{1, 1, 0}}), torch::kFloat);
+  CHECK(mask.sizes() == std::vector<int64_t>{1, 1, 1, 3});
+  CHECK(mask[0][0][0][0].item<float>() == 0.f);
+  CHECK(mask[0][0][0][2].item<float>() == std::numeric_limits<float>::lowest());
+}
+
+TEST_CASE("head losses match their definitions", "[model]") {
+  const auto logits = torch::tensor({{2.0, 0.5, -1.0}, {0.1, 0.2, 0.3}});
+  auto nll = [](const at::Tensor& row, int64_t label) {
+    return -torch::log_softmax(row, 0)[label].item<double>();
+  };
+  SECTION("cross-entropy over the batch") {
+    const double expected = (nll(logits[0], 0) + nll(logits[1], 2)) / 2;
+    CHECK(electra::sequence_classification_loss(logits, torch::tensor({0, 2})).item<double>() ==
+          Approx(expected).epsilon(1e-6));
+    CHECK_THROWS_AS(electra::sequence_classification_loss(logits, torch::tensor({0})), std::invalid_argument);
+  }
+  SECTION("regression is the mean squared error") {
+    CHECK(electra::regression_loss(torch::tensor({{1.0f}, {3.0f}}), torch::tensor({2.0, 1.0})).item<double>() ==
+          Approx(2.5));
+  }
+  SECTION("token classification ignores -100") {
+    const auto tokens = logits.unsqueeze(0);  // [1, 2, 3]
+    CHECK(electra::token_classification_loss(tokens, torch::tensor({{-100, 1}})).item<double>() ==
+          Approx(nll(logits[1], 1)).epsilon(1e-6));
+  }
+  SECTION("span extraction averages start and end, ignoring positions past the end") {
+    const auto start = torch::tensor({{1.0, 2.0, 3.0}, {0.0, 0.0, 1.0}});
+    const auto end = torch::tensor({{3.0, 2.0, 1.0}, {1.0, 0.0, 0.0}});
+    const double expected = (nll(start[0], 1) + nll(end[0], 2)) / 2;  // batch 1's positions (9 -> 3) are ignored
+    CHECK(electra::span_extraction_loss(start, end, torch::tensor({1, 9}), torch::tensor({2, 9})).item<double>() ==
+          Approx(expected).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("fixture models from model.safetensors match Hugging Face outputs and losses", "[model]") {
+  for (const std::string name : kModelNames) {
+    INFO("model " << name);
+    electra::LoadReport report;
+    const auto model = electra::load_pretrained(kModels / name, {}, &report);
+    CHECK(report.weights_file.filename() == "model.safetensors");
+    CHECK(report.weights_dtype == "F32");
+    CHECK(report.newly_initialised.empty());
+    CHECK(report.ignored.empty());
+    check_against_hf(model, name, "model.safetensors");
+  }
+}
+
+TEST_CASE("fixture models from pytorch_model.bin match Hugging Face outputs and losses", "[model]") {
+  for (const std::string name : kModelNames) {
+    INFO("model " << name);
+    TempDir bin_only;
+    copy_model(name, bin_only.path, "pytorch_model.bin");
+    electra::LoadReport report;
+    const auto model = electra::load_pretrained(bin_only.path, {}, &report);
+    CHECK(report.weights_file.filename() == "pytorch_model.bin");
+    CHECK(report.weights_dtype == "F32");
+    check_against_hf(model, name, "pytorch_model.bin");
+  }
+}
+
+TEST_CASE("fixture outputs do not depend on batch padding", "[model]") {
+  const auto model = electra::load_pretrained(kModels / "tokcls");
+  const auto in = case_inputs();
+  torch::NoGradGuard no_grad;
+  const auto batch = model.forward(in.ids, in.mask, in.types).logits;
+  const int64_t n = in.mask[2].sum().item<int64_t>();
+  const auto alone = model.forward(in.ids.slice(0, 2, 3).slice(1, 0, n), {}, in.types.slice(0, 2, 3).slice(1, 0, n));
+  CHECK(torch::allclose(alone.logits[0], batch[2].slice(0, 0, n), 1e-5, 1e-5));
+}
+
+TEST_CASE("save_pretrained round trip reproduces outputs exactly", "[model]") {
+  for (const std::string name : {"seqcls3", "qa", "base"}) {
+    INFO("model " << name);
+    TempDir out;
+    const auto model = electra::load_pretrained(kModels / name);
+    electra::save_pretrained(model, out.path / "saved", kModels / name);
+    for (const char* file : {"config.json", "model.safetensors", "vocab.txt"}) CHECK(fs::exists(out.path / "saved" / file));
+    CHECK(electra::read_file(out.path / "saved" / "vocab.txt") == electra::read_file(kModels / name / "vocab.txt"));
+
+    const json config = read_json(out.path / "saved" / "config.json");
+    CHECK(config["architectures"][0] == electra::to_hf_class(model.config().architecture));
+    CHECK(config["id2label"].is_object());
+    CHECK(config["label2id"].is_object());
+    CHECK(config["transformers_version"] == "5.17.0");  // kept from the original
+
+    const auto tensors = electra::read_safetensors(out.path / "saved" / "model.safetensors");
+    const auto state = model.state_dict();
+    REQUIRE(tensors.size() == state.size());
+    for (const auto& [key, tensor] : state) {
+      INFO(key);
+      REQUIRE(tensors.count(key));
+      CHECK(torch::equal(tensors.at(key), tensor));
+    }
+    CHECK(tensors.count(name == "base" ? "embeddings.word_embeddings.weight" : "electra.embeddings.word_embeddings.weight"));
+
+    const auto reloaded = electra::load_pretrained(out.path / "saved");
+    const auto in = case_inputs();
+    torch::NoGradGuard no_grad;
+    const auto a = model.forward(in.ids, in.mask, in.types), b = reloaded.forward(in.ids, in.mask, in.types);
+    CHECK(torch::equal(a.last_hidden_state, b.last_hidden_state));
+    if (a.logits.defined()) CHECK(torch::equal(a.logits, b.logits));
+    if (a.start_logits.defined()) CHECK(torch::equal(a.start_logits, b.start_logits));
+  }
+}
+
+TEST_CASE("load_pretrained builds a new head on a pre-trained encoder", "[model]") {
+  using electra::Architecture;
+  const auto in = case_inputs();
+  torch::NoGradGuard no_grad;
+
+  SECTION("classification head on the bare encoder") {
+    electra::LoadOptions options;
+    options.architecture = Architecture::sequence_classification;
+    options.id2label = {"neg", "pos"};
+    electra::LoadReport report;
+    const auto model = electra::load_pretrained(kModels / "base", options, &report);
+    CHECK(model.config().id2label == options.id2label);
+    CHECK(std::set<std::string>(report.newly_initialised.begin(), report.newly_initialised.end()) ==
+          std::set<std::string>{"classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight",
+                                "classifier.out_proj.bias"});
+    const auto out = model.forward(in.ids, in.mask, in.types);
+    CHECK(out.logits.sizes() == std::vector<int64_t>{4, 2});
+    check_close(out.last_hidden_state, model_cases()["models"]["base"]["last_hidden_state"], "encoder under new head");
+  }
+  SECTION("other labels replace a fine-tuned head") {
+    electra::LoadOptions options;
+    options.id2label = {"a", "b", "c", "d"};
+    electra::LoadReport report;
+    const auto model = electra::load_pretrained(kModels / "tokcls", options, &report);
+    CHECK(model.config().architecture == Architecture::token_classification);
+    CHECK(report.newly_initialised.size() == 2);
+    CHECK(report.ignored == std::vector<std::string>{"classifier.bias", "classifier.weight"});
+  }
+  SECTION("regression head from problem_type") {
+    electra::LoadOptions options;
+    options.architecture = Architecture::sequence_classification;
+    options.problem_type = "regression";
+    const auto model = electra::load_pretrained(kModels / "seqcls3", options);
+    CHECK(model.config().is_regression());
+    CHECK(model.config().num_labels() == 1);
+  }
+  SECTION("the checkpoint's own head is kept when nothing changes") {
+    electra::LoadOptions options;
+    options.architecture = Architecture::sequence_classification;
+    options.id2label = {"LABEL_0", "LABEL_1", "LABEL_2"};
+    electra::LoadReport report;
+    const auto model = electra::load_pretrained(kModels / "seqcls3", options, &report);
+    CHECK(report.newly_initialised.empty());
+    check_close(model.forward(in.ids, in.mask, in.types).logits, model_cases()["models"]["seqcls3"]["logits"], "kept");
+  }
+}
+
+TEST_CASE("load_pretrained reads pre-training and older checkpoint layouts", "[model]") {
+  TempDir dir;
+  const auto base = electra::read_safetensors(kModels / "base" / "model.safetensors");
+  json config = read_json(kModels / "base" / "config.json");
+  config["architectures"] = json::array({"ElectraForPreTraining"});
+  write_json(dir.path / "config.json", config);
+  electra::TensorMap tensors;
+  for (const auto& [key, tensor] : base) {
+    std::string name = "electra." + key;
+    if (ends_with(name, "LayerNorm.weight")) name = name.substr(0, name.size() - 6) + "gamma";
+    if (ends_with(name, "LayerNorm.bias")) name = name.substr(0, name.size() - 4) + "beta";
+    tensors[name] = tensor;
+  }
+  tensors["electra.embeddings.position_ids"] = torch::arange(64).unsqueeze(0);
+  tensors["discriminator_predictions.dense.weight"] = torch::zeros({64, 64});
+  tensors["discriminator_predictions.dense_prediction.bias"] = torch::zeros({1});
+  electra::write_safetensors(dir.path / "model.safetensors", tensors);
+
+  electra::LoadReport report;
+  const auto model = electra::load_pretrained(dir.path, {}, &report);
+  CHECK(report.checkpoint_architecture == electra::Architecture::pretraining);
+  CHECK(model.config().architecture == electra::Architecture::model);
+  CHECK(std::set<std::string>(report.ignored.begin(), report.ignored.end()) ==
+        std::set<std::string>{"electra.embeddings.position_ids", "discriminator_predictions.dense.weight",
+                              "discriminator_predictions.dense_prediction.bias"});
+  check_against_hf(model, "base", "a gamma/beta pre-training checkpoint");
+
+  SECTION("half-precision weights are converted and reported") {
+    electra::TensorMap half;
+    for (const auto& [key, tensor] : base) half[key] = tensor.to(torch::kHalf);
+    electra::write_safetensors(dir.path / "model.safetensors", half);
+    const auto loaded = electra::load_pretrained(dir.path, {}, &report);
+    CHECK(report.weights_dtype == "F16");
+    const auto in = case_inputs();
+    torch::NoGradGuard no_grad;
+    const auto hidden = loaded.forward(in.ids, in.mask, in.types).last_hidden_state;
+    CHECK(hidden.scalar_type() == torch::kFloat);
+    const auto ref = to_tensor(model_cases()["models"]["base"]["last_hidden_state"], torch::kFloat);
+    CHECK((hidden - ref).abs().max().item<double>() < 0.05 * ref.abs().max().item<double>());
+  }
+}
+
+TEST_CASE("load_pretrained refuses bad checkpoints with a clear error", "[model]") {
+  TempDir dir;
+  auto message_of = [&](const electra::LoadOptions& options = {}) -> std::string {
+    try {
+      electra::load_pretrained(dir.path, options);
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  auto contains = [](const std::string& message, const std::string& part) {
+    INFO(message);
+    CHECK(message.find(part) != std::string::npos);
+  };
+
+  SECTION("missing directory and missing config.json") {
+    CHECK_THROWS_AS(electra::load_pretrained(dir.path / "nope"), std::runtime_error);
+    fs::copy_file(kModels / "seqcls3" / "model.safetensors", dir.path / "model.safetensors");
+    CHECK_THROWS_AS(electra::load_pretrained(dir.path), std::runtime_error);
+    contains(message_of(), "config.json");
+  }
+  SECTION("no weights file") {
+    fs::copy_file(kModels / "seqcls3" / "config.json", dir.path / "config.json");
+    CHECK_THROWS_AS(electra::load_pretrained(dir.path), std::runtime_error);
+  }
+  SECTION("shape mismatch names file, key and both shapes") {
+    copy_model("seqcls3", dir.path, "model.safetensors");
+    json config = read_json(dir.path / "config.json");
+    config["intermediate_size"] = 96;
+    write_json(dir.path / "config.json", config);
+    CHECK_THROWS_AS(electra::load_pretrained(dir.path), std::runtime_error);
+    const auto message = message_of();
+    contains(message, "model.safetensors");
+    contains(message, "electra.encoder.layer.0.intermediate.dense.weight");
+    contains(message, "[96, 64]");
+    contains(message, "[128, 64]");
+  }
+  SECTION("missing encoder key") {
+    copy_model("base", dir.path, "model.safetensors");
+    auto tensors = electra::read_safetensors(dir.path / "model.safetensors");
+    tensors.erase("encoder.layer.1.output.dense.bias");
+    electra::write_safetensors(dir.path / "model.safetensors", tensors);
+    CHECK_THROWS_AS(electra::load_pretrained(dir.path), std::runtime_error);
+    contains(message_of(), "missing encoder key 'encoder.layer.1.output.dense.bias'");
+  }
+  SECTION("a layer more than config.json says") {
+    copy_model("base", dir.path, "model.safetensors");
+    json config = read_json(dir.path / "config.json");
+    config["num_hidden_layers"] = 1;
+    write_json(dir.path / "config.json", config);
+    CHECK_THROWS_AS(electra::load_pretrained(dir.path), std::runtime_error);
+    contains(message_of(), "encoder.layer.1.");
+  }
+  SECTION("unsupported model_type and hidden_act") {
+    copy_model("base", dir.path, "model.safetensors");
+    json config = read_json(dir.path / "config.json");
+    config["model_type"] = "bert";
+    write_json(dir.path / "config.json", config);
+    CHECK_THROWS_AS(electra::load_pretrained(dir.path), std::runtime_error);
+    contains(message_of(), "model_type");
+    config["model_type"] = "electra";
+    config["hidden_act"] = "quick_gelu";
+    write_json(dir.path / "config.json", config);
+    CHECK_THROWS_AS(electra::load_pretrained(dir.path), std::runtime_error);
+    contains(message_of(), "quick_gelu");
+  }
+  SECTION("a TF-style classifier under a sequence classification config") {
+    copy_model("tokcls", dir.path, "model.safetensors");
+    json config = read_json(dir.path / "config.json");
+    config["architectures"] = json::array({"ElectraForSequenceClassification"});
+    write_json(dir.path / "config.json", config);
+    CHECK_THROWS_AS(electra::load_pretrained(dir.path), std::runtime_error);
+    contains(message_of(), "classifier.weight");
+  }
+  SECTION("an incomplete head") {
+    copy_model("seqcls3", dir.path, "model.safetensors");
+    auto tensors = electra::read_safetensors(dir.path / "model.safetensors");
+    tensors.erase("classifier.out_proj.bias");
+    electra::write_safetensors(dir.path / "model.safetensors", tensors);
+    CHECK_THROWS_AS(electra::load_pretrained(dir.path), std::runtime_error);
+    contains(message_of(), "classifier.out_proj.bias");
+  }
+  SECTION("integer tensors where weights belong") {
+    copy_model("base", dir.path, "model.safetensors");
+    auto tensors = electra::read_safetensors(dir.path / "model.safetensors");
+    tensors["embeddings.LayerNorm.bias"] = torch::zeros({32}, torch::kLong);
+    electra::write_safetensors(dir.path / "model.safetensors", tensors);
+    CHECK_THROWS_AS(electra::load_pretrained(dir.path), std::runtime_error);
+    contains(message_of(), "embeddings.LayerNorm.bias");
+  }
+  SECTION("a truncated weights file") {
+    copy_model("base", dir.path, "model.safetensors");
+    const auto bytes = electra::read_file(dir.path / "model.safetensors");
+    electra::write_file_atomic(dir.path / "model.safetensors", bytes.substr(0, bytes.size() / 2));
+    CHECK_THROWS_AS(electra::load_pretrained(dir.path), std::runtime_error);
+  }
+  SECTION("asking for the pre-training head") {
+    copy_model("base", dir.path, "model.safetensors");
+    electra::LoadOptions options;
+    options.architecture = electra::Architecture::pretraining;
+    CHECK_THROWS_AS(electra::load_pretrained(dir.path, options), std::invalid_argument);
+  }
+}

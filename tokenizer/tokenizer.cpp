@@ -1,0 +1,472 @@
+#include "tokenizer/tokenizer.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "common/files.h"
+
+namespace electra {
+namespace {
+
+using unicode::AlignedChar;
+
+constexpr size_t kMaxWordChars = 100;  // longer words become one unk token, as in WordPiece
+
+// What the pipeline does with an ASCII byte.
+enum AsciiClass : uint8_t { kWord, kDropped, kBlank, kPunctuation };
+
+struct AsciiTable {
+  std::array<AsciiClass, 128> cls{};
+  AsciiTable() {
+    for (int c = 0; c < 128; ++c) {
+      if (c == '\t' || c == '\n' || c == '\r' || c == ' ') {
+        cls[c] = kBlank;
+      } else if (c < 32 || c == 127) {
+        cls[c] = kDropped;  // control characters (vertical tab and form feed included) are removed, not spaces
+      } else if (unicode::is_ascii_punct(static_cast<char32_t>(c))) {
+        cls[c] = kPunctuation;
+      } else {
+        cls[c] = kWord;
+      }
+    }
+  }
+};
+const AsciiTable kAscii;
+
+// Token budget after truncation, mirroring tokenizers' truncate_encodings (direction right, no stride).
+void truncate_lengths(size_t& na, size_t& nb, bool pair, size_t limit, Truncation truncation) {
+  if (limit == 0) {  // tokenizers empties both sequences for a zero budget, whatever the strategy
+    na = nb = 0;
+    return;
+  }
+  const size_t total = na + nb;
+  if (total <= limit) return;
+  const size_t to_remove = total - limit;
+  switch (truncation) {
+    case Truncation::none:
+      return;
+    case Truncation::longest_first: {
+      if (!pair) {
+        na = limit;
+        return;
+      }
+      size_t n1 = na, n2 = nb;
+      const bool swapped = n1 > n2;
+      if (swapped) std::swap(n1, n2);
+      n2 = n1 > limit ? n1 : std::max(n1, limit - n1);
+      if (n1 + n2 > limit) {
+        n1 = limit / 2;
+        n2 = n1 + limit % 2;
+      }
+      if (swapped) std::swap(n1, n2);
+      na = std::min(na, n1);
+      nb = std::min(nb, n2);
+      return;
+    }
+    case Truncation::only_first:
+    case Truncation::only_second: {
+      const bool first = truncation == Truncation::only_first;
+      if (!first && !pair) throw std::invalid_argument("truncation 'only_second' needs a text pair");
+      size_t& target = first ? na : nb;
+      if (target <= to_remove) {
+        throw std::invalid_argument(fmt::format(
+            "truncation '{}': the {} sequence has {} tokens, too few to remove the {} needed to fit max_length "
+            "({} tokens besides the special tokens)",
+            first ? "only_first" : "only_second", first ? "first" : "second", target, to_remove, limit));
+      }
+      target -= to_remove;
+      return;
+    }
+  }
+}
+
+std::string token_option(const nlohmann::json& config, const std::string& key, const std::string& fallback,
+                         const std::filesystem::path& file) {
+  if (!config.contains(key) || config[key].is_null()) return fallback;
+  const auto& value = config[key];
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_object() && value.contains("content") && value["content"].is_string()) {
+    return value["content"].get<std::string>();  // an AddedToken as transformers serialises it
+  }
+  throw std::runtime_error(fmt::format("{}: key '{}' must be a string or an object with \"content\", got {}",
+                                       file.string(), key, value.dump()));
+}
+
+TokenizerOptions read_tokenizer_config(const std::filesystem::path& file) {
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(read_file(file));
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(fmt::format("{}: invalid JSON: {}", file.string(), e.what()));
+  }
+  if (!config.is_object()) throw std::runtime_error(fmt::format("{}: expected a JSON object", file.string()));
+  TokenizerOptions options;
+  auto boolean = [&](const char* key) -> std::optional<bool> {
+    if (!config.contains(key) || config[key].is_null()) return std::nullopt;
+    if (!config[key].is_boolean()) {
+      throw std::runtime_error(
+          fmt::format("{}: key '{}' must be true or false, got {}", file.string(), key, config[key].dump()));
+    }
+    return config[key].get<bool>();
+  };
+  options.do_lower_case = boolean("do_lower_case").value_or(true);
+  options.strip_accents = boolean("strip_accents");
+  options.tokenize_chinese_chars = boolean("tokenize_chinese_chars").value_or(true);
+  if (config.contains("model_max_length") && !config["model_max_length"].is_null()) {
+    const auto& value = config["model_max_length"];
+    if (!value.is_number() || value.get<double>() < 1) {
+      throw std::runtime_error(fmt::format("{}: key 'model_max_length' must be a positive number, got {}",
+                                           file.string(), value.dump()));
+    }
+    // transformers writes 1e30 (VERY_LARGE_INTEGER) when a model has no limit.
+    options.model_max_length = value.get<double>() >= 1e15 ? 0 : value.get<int64_t>();
+  }
+  options.unk_token = token_option(config, "unk_token", options.unk_token, file);
+  options.cls_token = token_option(config, "cls_token", options.cls_token, file);
+  options.sep_token = token_option(config, "sep_token", options.sep_token, file);
+  options.pad_token = token_option(config, "pad_token", options.pad_token, file);
+  options.mask_token = token_option(config, "mask_token", options.mask_token, file);
+  return options;
+}
+
+}  // namespace
+
+Truncation parse_truncation(std::string_view name) {
+  if (name == "longest_first") return Truncation::longest_first;
+  if (name == "only_first") return Truncation::only_first;
+  if (name == "only_second") return Truncation::only_second;
+  if (name == "none") return Truncation::none;
+  throw std::invalid_argument(
+      fmt::format("unknown truncation '{}' (known: longest_first, only_first, only_second, none)", name));
+}
+
+Padding parse_padding(std::string_view name) {
+  if (name == "none") return Padding::none;
+  if (name == "max_length") return Padding::max_length;
+  if (name == "longest") return Padding::longest;
+  throw std::invalid_argument(fmt::format("unknown padding '{}' (known: max_length, longest, none)", name));
+}
+
+Tokenizer::Tokenizer(std::unordered_map<std::string, int64_t> vocab, TokenizerOptions options)
+    : vocab_(std::move(vocab)), options_(std::move(options)) {
+  int64_t max_id = -1;
+  for (const auto& [token, id] : vocab_) {
+    if (id < 0 || id > std::numeric_limits<int32_t>::max()) {
+      throw std::invalid_argument(fmt::format("vocabulary id {} of '{}' is out of range", id, token));
+    }
+    max_id = std::max(max_id, id);
+  }
+  id_to_token_.assign(static_cast<size_t>(max_id + 1), std::string());
+  for (const auto& [token, id] : vocab_) {
+    id_to_token_[static_cast<size_t>(id)] = token;
+    const auto* bytes = reinterpret_cast<const unsigned char*>(token.data());
+    if (unicode::find_invalid_utf8(bytes, token.size()) != token.size()) {
+      throw std::invalid_argument(fmt::format("the vocabulary entry with id {} is not valid UTF-8", id));
+    }
+    pieces_.insert(token, static_cast<int32_t>(id));
+  }
+  auto required = [&](const std::string& token, const char* key) {
+    const auto it = vocab_.find(token);
+    if (it == vocab_.end()) throw std::invalid_argument(fmt::format("the vocabulary has no {} '{}'", key, token));
+    return it->second;
+  };
+  unk_id_ = required(options_.unk_token, "unk_token");
+  cls_id_ = required(options_.cls_token, "cls_token");
+  sep_id_ = required(options_.sep_token, "sep_token");
+  pad_id_ = required(options_.pad_token, "pad_token");
+  for (const std::string* token :
+       {&options_.unk_token, &options_.cls_token, &options_.sep_token, &options_.pad_token, &options_.mask_token}) {
+    const auto it = vocab_.find(*token);
+    if (token->empty() || it == vocab_.end()) continue;  // a mask token is optional
+    if (std::any_of(specials_.begin(), specials_.end(), [&](const Special& s) { return s.text == *token; })) continue;
+    int64_t chars = 0;
+    for (const char c : *token) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    specials_.push_back(Special{*token, it->second, chars});
+    special_lead_[static_cast<unsigned char>((*token)[0])] = true;
+  }
+  std::stable_sort(specials_.begin(), specials_.end(),
+                   [](const Special& a, const Special& b) { return a.text.size() > b.text.size(); });
+  lowercase_ = options_.do_lower_case;
+  strip_accents_ = options_.strip_accents.value_or(options_.do_lower_case);
+  chinese_chars_ = options_.tokenize_chinese_chars;
+  slow_flags_ = unicode::kPunct | (strip_accents_ ? unicode::kAccent : 0) | (lowercase_ ? unicode::kCased : 0);
+  unicode::bmp_flags();  // build the table now rather than inside the first call
+}
+
+Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir) {
+  const auto config = dir / "tokenizer_config.json";
+  return from_files(dir / "vocab.txt",
+                    std::filesystem::exists(config) ? std::optional<std::filesystem::path>(config) : std::nullopt);
+}
+
+Tokenizer Tokenizer::from_files(const std::filesystem::path& vocab_txt,
+                                const std::optional<std::filesystem::path>& tokenizer_config_json) {
+  const std::string text = read_file(vocab_txt);
+  std::vector<std::string> lines;
+  std::unordered_map<std::string, int64_t> vocab;
+  for (size_t begin = 0; begin < text.size();) {
+    size_t end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(begin, end - begin);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const auto* bytes = reinterpret_cast<const unsigned char*>(line.data());
+    if (unicode::find_invalid_utf8(bytes, line.size()) != line.size()) {
+      throw std::runtime_error(fmt::format("{}:{}: invalid UTF-8", vocab_txt.string(), lines.size() + 1));
+    }
+    vocab[line] = static_cast<int64_t>(lines.size());  // a repeated entry takes its last line, as HF reads it
+    lines.push_back(std::move(line));
+    begin = end + 1;
+  }
+  if (lines.empty()) throw std::runtime_error(fmt::format("{}: the vocabulary is empty", vocab_txt.string()));
+  const TokenizerOptions options =
+      tokenizer_config_json ? read_tokenizer_config(*tokenizer_config_json) : TokenizerOptions();
+  for (const auto& [token, key] : {std::pair{&options.unk_token, "unk_token"}, {&options.cls_token, "cls_token"},
+                                   {&options.sep_token, "sep_token"}, {&options.pad_token, "pad_token"}}) {
+    if (!vocab.count(*token)) {
+      throw std::runtime_error(fmt::format("{}: no line holds the {} '{}'", vocab_txt.string(), key, *token));
+    }
+  }
+  Tokenizer tokenizer(std::move(vocab), options);
+  tokenizer.id_to_token_ = std::move(lines);
+  return tokenizer;
+}
+
+const Tokenizer::Special* Tokenizer::match_special(std::string_view text, size_t at) const {
+  for (const Special& special : specials_) {
+    if (text.compare(at, special.text.size(), special.text) == 0) return &special;
+  }
+  return nullptr;
+}
+
+// The BertNormalizer + BertPreTokenizer + WordPiece pipeline in one pass over the text. Cleaning, whitespace,
+// CJK spacing and ASCII punctuation are decided per character; the rest of a whitespace-delimited segment
+// (accents, lowercase, non-ASCII punctuation) only goes through `normalize_and_split` when some character
+// in it needs that.
+void Tokenizer::tokenize_into(std::string_view text, std::vector<Token>& out) const {
+  if (text.size() >= std::numeric_limits<uint32_t>::max()) {
+    throw std::invalid_argument(fmt::format("text of {} bytes is too long to tokenize", text.size()));
+  }
+  thread_local std::vector<AlignedChar> segment;
+  segment.clear();
+  bool slow = false;
+  auto flush = [&] {
+    if (segment.empty()) return;
+    if (slow) {
+      normalize_and_split(segment, out);
+    } else {
+      word_piece(segment.data(), segment.size(), out);
+    }
+    segment.clear();
+    slow = false;
+  };
+
+  const uint8_t* bmp = unicode::bmp_flags();
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  const bool lower = lowercase_;
+  const bool any_special = !specials_.empty();
+  size_t i = 0;
+  uint32_t pos = 0;  // code point index of s[i]
+  while (i < n) {
+    const unsigned char b = s[i];
+    if (any_special && special_lead_[b]) {
+      if (const Special* special = match_special(text, i)) {
+        flush();
+        out.push_back(Token{special->text, special->id, pos, pos + special->chars});
+        i += special->text.size();
+        pos += static_cast<uint32_t>(special->chars);
+        continue;
+      }
+    }
+    if (b < 0x80) {
+      switch (kAscii.cls[b]) {
+        case kWord:
+          segment.push_back({(lower && b >= 'A' && b <= 'Z') ? char32_t(b + 32) : char32_t(b), pos});
+          break;
+        case kBlank:
+          flush();
+          break;
+        case kPunctuation: {
+          flush();
+          const AlignedChar single{b, pos};
+          word_piece(&single, 1, out);
+          break;
+        }
+        case kDropped:
+          break;
+      }
+      ++i;
+      ++pos;
+      continue;
+    }
+    char32_t cp;
+    const size_t len = unicode::decode_utf8(s + i, n - i, cp);
+    if (len == 0) throw std::runtime_error(fmt::format("invalid UTF-8 at byte {} of the text", i));
+    const uint8_t f = cp < 0x10000 ? bmp[cp] : unicode::astral_flags(cp);
+    if (f & (unicode::kDrop | unicode::kSpace)) {
+      if (!(f & unicode::kDrop)) flush();
+    } else if ((f & unicode::kChinese) && chinese_chars_) {
+      flush();
+      segment.push_back({cp, pos});
+      slow = (f & slow_flags_) != 0;
+      flush();
+    } else {
+      segment.push_back({cp, pos});
+      slow = slow || (f & slow_flags_) != 0;
+    }
+    i += len;
+    ++pos;
+  }
+  flush();
+}
+
+// Accent stripping and lowercasing of one segment (in tokenizers' order), then punctuation splitting.
+void Tokenizer::normalize_and_split(const std::vector<AlignedChar>& segment, std::vector<Token>& out) const {
+  thread_local std::vector<AlignedChar> stripped, lowered;
+  const std::vector<AlignedChar>* chars = &segment;
+  if (strip_accents_) {
+    unicode::strip_accents(*chars, stripped);
+    chars = &stripped;
+  }
+  if (lowercase_) {
+    unicode::lowercase(*chars, lowered);
+    chars = &lowered;
+  }
+  const AlignedChar* c = chars->data();
+  const size_t n = chars->size();
+  size_t start = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (!unicode::is_punct(c[i].cp)) continue;
+    if (i > start) word_piece(c + start, i - start, out);
+    word_piece(c + i, 1, out);
+    start = i + 1;
+  }
+  if (n > start) word_piece(c + start, n - start, out);
+}
+
+void Tokenizer::word_piece(const AlignedChar* word, size_t n, std::vector<Token>& out) const {
+  const int64_t begin = word[0].at, end = int64_t{word[n - 1].at} + 1;
+  if (n > kMaxWordChars) {
+    out.push_back(Token{options_.unk_token, unk_id_, begin, end});
+    return;
+  }
+  const size_t mark = out.size();
+  for (size_t start = 0; start < n;) {
+    int32_t id = 0;
+    const size_t len = pieces_.longest(word + start, n - start, start > 0, id);
+    if (len == 0) {  // some position has no piece: the whole word is unknown
+      out.resize(mark);
+      out.push_back(Token{options_.unk_token, unk_id_, begin, end});
+      return;
+    }
+    out.push_back(Token{id_to_token_[static_cast<size_t>(id)], id, word[start].at, int64_t{word[start + len - 1].at} + 1});
+    start += len;
+  }
+}
+
+std::vector<Token> Tokenizer::tokenize(std::string_view text) const {
+  std::vector<Token> out;
+  out.reserve(text.size() / 3 + 4);
+  tokenize_into(text, out);
+  return out;
+}
+
+Encoding Tokenizer::encode(std::string_view text, std::optional<std::string_view> text_pair,
+                           const EncodeOptions& options) const {
+  std::optional<std::vector<Token>> pair;
+  if (text_pair) pair = tokenize(*text_pair);
+  return encode_tokens(tokenize(text), std::move(pair), options);
+}
+
+Encoding Tokenizer::encode_tokens(std::vector<Token> a, std::optional<std::vector<Token>> b,
+                                  const EncodeOptions& options) const {
+  const int64_t specials = b ? 3 : 2;
+  if (options.padding == Padding::max_length && options.max_length <= 0) {
+    throw std::invalid_argument("padding 'max_length' needs a positive max_length");
+  }
+  if (options.truncation != Truncation::none && options.max_length > 0) {
+    if (options.max_length < specials) {
+      throw std::invalid_argument(fmt::format("max_length {} is smaller than the {} special tokens of a{}",
+                                              options.max_length, specials, b ? " pair" : " single text"));
+    }
+    size_t na = a.size(), nb = b ? b->size() : 0;
+    truncate_lengths(na, nb, b.has_value(), static_cast<size_t>(options.max_length - specials), options.truncation);
+    a.resize(na);
+    if (b) b->resize(nb);
+  }
+  const size_t total = a.size() + (b ? b->size() : 0) + static_cast<size_t>(specials);
+  const size_t capacity = std::max<size_t>(total, options.padding == Padding::max_length ? options.max_length : 0);
+  Encoding e;
+  e.tokens.reserve(capacity);
+  e.input_ids.reserve(capacity);
+  e.token_type_ids.reserve(capacity);
+  e.attention_mask.reserve(capacity);
+  e.offsets.reserve(capacity);
+  e.sequence_ids.reserve(capacity);
+  auto add = [&](std::string token, int64_t id, int64_t type, std::pair<int64_t, int64_t> offsets, int sequence) {
+    e.tokens.push_back(std::move(token));
+    e.input_ids.push_back(id);
+    e.token_type_ids.push_back(type);
+    e.attention_mask.push_back(1);
+    e.offsets.push_back(offsets);
+    e.sequence_ids.push_back(sequence);
+  };
+  add(options_.cls_token, cls_id_, 0, {0, 0}, -1);
+  for (Token& t : a) add(std::move(t.text), t.id, 0, {t.begin, t.end}, 0);
+  add(options_.sep_token, sep_id_, 0, {0, 0}, -1);
+  if (b) {
+    for (Token& t : *b) add(std::move(t.text), t.id, 1, {t.begin, t.end}, 1);
+    add(options_.sep_token, sep_id_, 1, {0, 0}, -1);
+  }
+  if (options.padding == Padding::max_length) pad(e, options.max_length);
+  return e;
+}
+
+std::vector<Encoding> Tokenizer::encode_batch(
+    const std::vector<std::pair<std::string_view, std::optional<std::string_view>>>& inputs,
+    const EncodeOptions& options) const {
+  std::vector<Encoding> out;
+  out.reserve(inputs.size());
+  for (const auto& [text, pair] : inputs) out.push_back(encode(text, pair, options));
+  if (options.padding == Padding::longest) {
+    size_t longest = 0;
+    for (const Encoding& e : out) longest = std::max(longest, e.input_ids.size());
+    for (Encoding& e : out) pad(e, static_cast<int64_t>(longest));
+  }
+  return out;
+}
+
+void Tokenizer::pad(Encoding& e, int64_t length) const {
+  while (static_cast<int64_t>(e.input_ids.size()) < length) {
+    e.tokens.push_back(options_.pad_token);
+    e.input_ids.push_back(pad_id_);
+    e.token_type_ids.push_back(0);
+    e.attention_mask.push_back(0);
+    e.offsets.emplace_back(0, 0);
+    e.sequence_ids.push_back(-1);
+  }
+}
+
+int64_t Tokenizer::token_to_id(const std::string& token) const {
+  const auto it = vocab_.find(token);
+  return it == vocab_.end() ? unk_id_ : it->second;
+}
+
+const std::string& Tokenizer::id_to_token(int64_t id) const {
+  if (id < 0 || id >= static_cast<int64_t>(id_to_token_.size())) {
+    throw std::invalid_argument(fmt::format("token id {} is outside the vocabulary (size {})", id, id_to_token_.size()));
+  }
+  return id_to_token_[static_cast<size_t>(id)];
+}
+
+int64_t Tokenizer::vocab_size() const { return static_cast<int64_t>(id_to_token_.size()); }
+int64_t Tokenizer::pad_id() const { return pad_id_; }
+int64_t Tokenizer::cls_id() const { return cls_id_; }
+int64_t Tokenizer::sep_id() const { return sep_id_; }
+int64_t Tokenizer::unk_id() const { return unk_id_; }
+
+}  // namespace electra
