@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 DEB_PACKAGES = build-essential cmake ninja-build ccache libtorch-dev libopenblas0-pthread catch2 \
   libcli11-dev libfmt-dev libyaml-cpp-dev nlohmann-json3-dev libutf8proc-dev \
-  libcurl4-openssl-dev libarchive-dev python3
+  libcurl4-openssl-dev libarchive-dev python3 chromium
 
 .PHONY: all deps configure build test demo bench clean
 

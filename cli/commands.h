@@ -7,11 +7,12 @@
 namespace electra::cli {
 
 void add_version_command(CLI::App& app);
-void add_download_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_score_command(CLI::App& app);
 void add_tasks_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
+void add_download_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
 
 }  // namespace electra::cli

@@ -29,12 +29,13 @@ int main(int argc, char** argv) {
   });
 
   electra::cli::add_version_command(app);
-  electra::cli::add_download_command(app);
   electra::cli::add_inspect_command(app);
   electra::cli::add_predict_command(app);
   electra::cli::add_score_command(app);
   electra::cli::add_tasks_command(app);
   electra::cli::add_tokenize_command(app);
+  electra::cli::add_download_command(app);
+  electra::cli::add_eval_command(app);
 
   try {
     app.parse(argc, argv);

@@ -1,6 +1,7 @@
 // `electra tokenize`: JSON lines of {"text", "text_pair"} in, one encoding (or {"error"}) per line out.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <memory>

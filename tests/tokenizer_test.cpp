@@ -1,7 +1,8 @@
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -9,8 +10,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <unistd.h>
-
 #include <vector>
 
 #include "common/files.h"
@@ -271,6 +270,25 @@ TEST_CASE("tokenizer encodes pairs with truncation and padding", "[tokenizer]") 
     // equal budgets: tokenizers gives the first sequence the floor, the second the ceiling
     const Encoding even = tokenizer.encode(seven, seven, {8, Truncation::longest_first, Padding::none});
     CHECK(even.tokens == std::vector<std::string>{"[CLS]", "a", "b", "[SEP]", "a", "b", "c", "[SEP]"});
+  }
+  SECTION("longest_first compares lengths as tokenizers sees them: cut after the word reaching max_length") {
+    const Tokenizer t = tiny_tokenizer({"a", "b", "y", "##y"});
+    auto split = [&](const std::string& a, const std::string& b, int64_t max_length) {
+      const Encoding e = t.encode(a, b, {max_length, Truncation::longest_first, Padding::none});
+      const auto first = std::count(e.sequence_ids.begin(), e.sequence_ids.end(), 0);
+      return std::pair<long, long>(first, std::count(e.sequence_ids.begin(), e.sequence_ids.end(), 1));
+    };
+    const std::string nine_b = "b b b b b b b b b";
+    CHECK(split("a a a a a a a a a a", nine_b, 10) == std::pair<long, long>{4, 3});
+    CHECK(split("a a a a a a a a a a a", nine_b + " b", 10) == std::pair<long, long>{3, 4});  // both seen as 10
+    CHECK(split("yyyyy yyyyy", nine_b, 8) == std::pair<long, long>{3, 2});  // 10 tokens: words are not cut
+    CHECK(split("yyyy yyyy a", nine_b, 8) == std::pair<long, long>{2, 3});  // stops at 8, before "a"
+    // special tokens in the text count but never stop it themselves
+    CHECK(split("a a a a a a a [CLS] a", nine_b, 8) == std::pair<long, long>{3, 2});
+    CHECK(split("a a a a a a [CLS] a a", nine_b, 8) == std::pair<long, long>{2, 3});
+    const auto tokens = t.tokenize("a a a a a a a [CLS] a");
+    CHECK(t.encode_tokens(tokens, t.tokenize(nine_b), {8, Truncation::longest_first, Padding::none}).input_ids ==
+          t.encode("a a a a a a a [CLS] a", nine_b, {8, Truncation::longest_first, Padding::none}).input_ids);
   }
   SECTION("only_second and only_first, and their errors") {
     const Encoding e = tokenizer.encode(two, seven, {8, Truncation::only_second, Padding::max_length});

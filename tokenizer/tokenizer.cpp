@@ -37,8 +37,32 @@ struct AsciiTable {
 };
 const AsciiTable kAscii;
 
+// Length tokenizers (0.23) compares when longest_first decides which sequence is the longer: with truncation
+// on, it stops encoding a sequence after the first word (pre-tokenized split) that brings the count of tokens,
+// special tokens found in the text included, to `max_length`; a special token itself never stops it.
+// Found by probing tokenizers; `special[i]` tells whether tokens[i] is a special token matched in the text.
+size_t seen_length(const std::vector<Token>& tokens, const std::vector<bool>& special, size_t max_length) {
+  size_t i = 0;
+  while (i < tokens.size()) {
+    if (special[i]) {
+      ++i;
+      continue;
+    }
+    ++i;  // the first piece of a word, then its continuation pieces
+    while (i < tokens.size() && !special[i] &&
+           tokens[i].text.compare(0, WordPieceTrie::kContinuationPrefix.size(), WordPieceTrie::kContinuationPrefix) ==
+               0) {
+      ++i;
+    }
+    if (i >= max_length) return i;
+  }
+  return tokens.size();
+}
+
 // Token budget after truncation, mirroring tokenizers' truncate_encodings (direction right, no stride).
-void truncate_lengths(size_t& na, size_t& nb, bool pair, size_t limit, Truncation truncation) {
+// `seen_a`/`seen_b`: the lengths tokenizers compares for longest_first (see seen_length).
+void truncate_lengths(size_t& na, size_t& nb, size_t seen_a, size_t seen_b, bool pair, size_t limit,
+                      Truncation truncation) {
   if (limit == 0) {  // tokenizers empties both sequences for a zero budget, whatever the strategy
     na = nb = 0;
     return;
@@ -54,7 +78,7 @@ void truncate_lengths(size_t& na, size_t& nb, bool pair, size_t limit, Truncatio
         na = limit;
         return;
       }
-      size_t n1 = na, n2 = nb;
+      size_t n1 = seen_a, n2 = seen_b;
       const bool swapped = n1 > n2;
       if (swapped) std::swap(n1, n2);
       n2 = n1 > limit ? n1 : std::max(n1, limit - n1);
@@ -246,7 +270,7 @@ const Tokenizer::Special* Tokenizer::match_special(std::string_view text, size_t
 // CJK spacing and ASCII punctuation are decided per character; the rest of a whitespace-delimited segment
 // (accents, lowercase, non-ASCII punctuation) only goes through `normalize_and_split` when some character
 // in it needs that.
-void Tokenizer::tokenize_into(std::string_view text, std::vector<Token>& out) const {
+void Tokenizer::tokenize_into(std::string_view text, std::vector<Token>& out, std::vector<size_t>* specials) const {
   if (text.size() >= std::numeric_limits<uint32_t>::max()) {
     throw std::invalid_argument(fmt::format("text of {} bytes is too long to tokenize", text.size()));
   }
@@ -276,6 +300,7 @@ void Tokenizer::tokenize_into(std::string_view text, std::vector<Token>& out) co
     if (any_special && special_lead_[b]) {
       if (const Special* special = match_special(text, i)) {
         flush();
+        if (specials) specials->push_back(out.size());
         out.push_back(Token{special->text, special->id, pos, pos + special->chars});
         i += special->text.size();
         pos += static_cast<uint32_t>(special->chars);
@@ -371,19 +396,58 @@ void Tokenizer::word_piece(const AlignedChar* word, size_t n, std::vector<Token>
 std::vector<Token> Tokenizer::tokenize(std::string_view text) const {
   std::vector<Token> out;
   out.reserve(text.size() / 3 + 4);
-  tokenize_into(text, out);
+  tokenize_into(text, out, nullptr);
   return out;
 }
 
 Encoding Tokenizer::encode(std::string_view text, std::optional<std::string_view> text_pair,
                            const EncodeOptions& options) const {
-  std::optional<std::vector<Token>> pair;
-  if (text_pair) pair = tokenize(*text_pair);
-  return encode_tokens(tokenize(text), std::move(pair), options);
+  const bool limited = options.truncation == Truncation::longest_first && options.max_length > 0 && text_pair;
+  std::vector<size_t> specials_a, specials_b;
+  std::vector<Token> a;
+  a.reserve(text.size() / 3 + 4);
+  tokenize_into(text, a, limited ? &specials_a : nullptr);
+  std::optional<std::vector<Token>> b;
+  if (text_pair) {
+    b.emplace();
+    b->reserve(text_pair->size() / 3 + 4);
+    tokenize_into(*text_pair, *b, limited ? &specials_b : nullptr);
+  }
+  size_t seen_a = a.size(), seen_b = b ? b->size() : 0;
+  if (limited) {
+    auto seen = [&](const std::vector<Token>& tokens, const std::vector<size_t>& at) {
+      std::vector<bool> special(tokens.size(), false);
+      for (const size_t i : at) special[i] = true;
+      return seen_length(tokens, special, static_cast<size_t>(options.max_length));
+    };
+    seen_a = seen(a, specials_a);
+    seen_b = seen(*b, specials_b);
+  }
+  return assemble(std::move(a), std::move(b), seen_a, seen_b, options);
 }
 
 Encoding Tokenizer::encode_tokens(std::vector<Token> a, std::optional<std::vector<Token>> b,
                                   const EncodeOptions& options) const {
+  size_t seen_a = a.size(), seen_b = b ? b->size() : 0;
+  if (options.truncation == Truncation::longest_first && options.max_length > 0 && b) {
+    // Special tokens are recognised by id; an [UNK] counts as a word (WordPiece makes them too).
+    auto seen = [&](const std::vector<Token>& tokens) {
+      std::vector<bool> special(tokens.size(), false);
+      for (size_t i = 0; i < tokens.size(); ++i) {
+        special[i] = tokens[i].id != unk_id_ && std::any_of(specials_.begin(), specials_.end(), [&](const Special& s) {
+                       return s.id == tokens[i].id && s.text == tokens[i].text;
+                     });
+      }
+      return seen_length(tokens, special, static_cast<size_t>(options.max_length));
+    };
+    seen_a = seen(a);
+    seen_b = seen(*b);
+  }
+  return assemble(std::move(a), std::move(b), seen_a, seen_b, options);
+}
+
+Encoding Tokenizer::assemble(std::vector<Token> a, std::optional<std::vector<Token>> b, size_t seen_a, size_t seen_b,
+                             const EncodeOptions& options) const {
   const int64_t specials = b ? 3 : 2;
   if (options.padding == Padding::max_length && options.max_length <= 0) {
     throw std::invalid_argument("padding 'max_length' needs a positive max_length");
@@ -394,7 +458,8 @@ Encoding Tokenizer::encode_tokens(std::vector<Token> a, std::optional<std::vecto
                                               options.max_length, specials, b ? " pair" : " single text"));
     }
     size_t na = a.size(), nb = b ? b->size() : 0;
-    truncate_lengths(na, nb, b.has_value(), static_cast<size_t>(options.max_length - specials), options.truncation);
+    truncate_lengths(na, nb, seen_a, seen_b, b.has_value(), static_cast<size_t>(options.max_length - specials),
+                     options.truncation);
     a.resize(na);
     if (b) b->resize(nb);
   }

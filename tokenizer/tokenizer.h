@@ -98,7 +98,10 @@ class Tokenizer {
     int64_t id;
     int64_t chars;  // length in code points
   };
-  void tokenize_into(std::string_view text, std::vector<Token>& out) const;
+  // Appends the pieces of `text` to `out`; `specials` (when given) receives the indices of special tokens.
+  void tokenize_into(std::string_view text, std::vector<Token>& out, std::vector<size_t>* specials) const;
+  Encoding assemble(std::vector<Token> a, std::optional<std::vector<Token>> b, size_t seen_a, size_t seen_b,
+                    const EncodeOptions& options) const;
   void normalize_and_split(const std::vector<unicode::AlignedChar>& segment, std::vector<Token>& out) const;
   void word_piece(const unicode::AlignedChar* word, size_t n, std::vector<Token>& out) const;
   const Special* match_special(std::string_view text, size_t at) const;

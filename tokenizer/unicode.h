@@ -1,5 +1,9 @@
 // Unicode facts the BERT normalizer and pre-tokenizer need, taken from utf8proc's tables, plus a strict
 // UTF-8 decoder. Character classes follow the Rust `tokenizers` crate (which Hugging Face runs).
+// Known difference: tokenizers classifies with Unicode 8.0 tables (crate unicode_categories), utf8proc with
+// Unicode 15; about 570 code points of rare scripts assigned or recategorised since (e.g. U+061D, U+0890,
+// U+13430..U+1343F, new nonspacing marks such as U+1ABF..U+1ACE) are handled as their current category says.
+// Lowercasing matched tokenizers on every code point tested (U+0000..U+31FFF, U+E0000..U+E01FF).
 #pragma once
 
 #include <cstddef>

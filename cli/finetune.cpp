@@ -1,0 +1,176 @@
+// `electra finetune`: resolves an experiment (YAML config + flags), its model and data, and runs the trainer.
+#include <fmt/core.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "common/files.h"
+#include "hub/hub.h"
+#include "leaderboard/leaderboard.h"
+#include "tasks/task.h"
+#include "train/options.h"
+#include "train/trainer.h"
+
+namespace electra::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct FinetuneArgs {
+  std::string config;
+  std::string model;
+  std::string data_dir;
+  std::string output_dir;
+  std::vector<std::string> sets;
+  bool dump_config = false;
+  std::string device;
+  std::string resume;
+  int64_t stop_after = 0;
+  std::string suite;              // korean | glue: every task config of configs/<suite>/
+  std::string configs_dir;        // holds <suite>/<task>.yaml; default: the source tree's configs/
+  std::vector<int64_t> seeds;     // suite: overrides every config's seeds
+};
+
+ExperimentOptions resolve_options(const FinetuneArgs& args) {
+  if (!args.resume.empty() && !args.config.empty()) {
+    throw std::invalid_argument("give either --config FILE or --resume RUN_DIR (a run resumes with its own config.yaml)");
+  }
+  if (args.resume.empty() && args.config.empty()) {
+    throw std::invalid_argument("electra finetune: --config FILE.yaml is required (or --resume RUN_DIR)");
+  }
+  const fs::path file = args.resume.empty() ? fs::path(args.config) : fs::path(args.resume) / "config.yaml";
+  if (!fs::exists(file)) {
+    throw std::invalid_argument(fmt::format("config file {} does not exist", file.string()));
+  }
+  ExperimentOptions options = load_experiment(file, {});
+  // Flags typed on the command line override the file; they use the same keys as --set.
+  if (!args.model.empty()) options.model = args.model;
+  if (!args.data_dir.empty()) options.data.data_dir = args.data_dir;
+  if (!args.output_dir.empty()) options.output_dir = args.output_dir;
+  if (!args.device.empty()) options.device = args.device;
+  for (const auto& s : args.sets) apply_setting(options, s);
+  if (!args.resume.empty()) options.output_dir = args.resume;
+  validate(options);
+  find_task(options.task);
+  return options;
+}
+
+void run_finetune(const FinetuneArgs& args) {
+  ExperimentOptions options = resolve_options(args);
+  if (args.dump_config) {
+    fmt::print("{}", to_yaml(options));
+    return;
+  }
+  RunControl control;
+  control.model_dir = resolve_model(options.model, HubOptions::from_environment());
+  if (options.data.data_dir.empty()) {
+    const auto manifest = ensure_task_data(find_task(options.task).name(), default_data_dir(), DataOptions{});
+    options.data.data_dir = manifest.dir.string();
+  }
+  control.resume = !args.resume.empty();
+  control.stop_after_steps = args.stop_after;
+  const auto outcomes = run_experiment(options, control);
+  std::fflush(stderr);
+  for (const auto& o : outcomes) {
+    if (!o.finished) continue;
+    fmt::print("{}: {} {} = {:.2f} (steps {})\n", o.run_dir.string(), o.split, find_task(options.task).main_metric(),
+               o.reported.count("main") ? o.reported.at("main") : 0.0, o.steps);
+  }
+}
+
+// The suite's configs in the table's task order.
+std::vector<fs::path> suite_configs(const fs::path& configs_dir, const std::string& suite) {
+  const fs::path dir = configs_dir / suite;
+  if (!fs::is_directory(dir)) {
+    throw std::invalid_argument(fmt::format("unknown suite '{}': no folder {} (known: korean, glue)", suite, dir.string()));
+  }
+  std::vector<fs::path> out;
+  for (const auto& task : task_names()) {
+    const fs::path file = dir / (task + ".yaml");
+    if (fs::exists(file)) out.push_back(file);
+  }
+  if (out.empty()) throw std::invalid_argument(fmt::format("{} holds no task configs", dir.string()));
+  return out;
+}
+
+bool finished(const fs::path& dir) { return fs::exists(dir / "results.json") || fs::exists(dir / "summary.json"); }
+
+void run_suite(const FinetuneArgs& args) {
+  if (!args.config.empty() || !args.resume.empty()) {
+    throw std::invalid_argument("--suite runs the suite's own configs: drop --config / --resume (an interrupted suite "
+                                "resumes when rerun with the same --output-dir)");
+  }
+  if (args.model.empty()) throw std::invalid_argument("--suite needs --model PATH_OR_HUB_ID");
+  const fs::path configs = args.configs_dir.empty() ? fs::path(ELECTRA_SOURCE_DIR) / "configs" : fs::path(args.configs_dir);
+  const fs::path out = args.output_dir.empty() ? fs::path("runs") / args.suite : fs::path(args.output_dir);
+  const auto files = suite_configs(configs, args.suite);
+  const fs::path model_dir = resolve_model(args.model, HubOptions::from_environment());
+  std::vector<fs::path> run_dirs;
+  for (const auto& file : files) {
+    ExperimentOptions options = load_experiment(file, {});
+    const Task& task = find_task(options.task);
+    options.model = args.model;
+    options.output_dir = (out / task.name()).string();
+    options.data.data_dir = args.data_dir.empty()
+                                ? ensure_task_data(task.name(), default_data_dir(), DataOptions{}).dir.string()
+                                : (fs::path(args.data_dir) / task.name()).string();
+    if (!args.device.empty()) options.device = args.device;
+    if (!args.seeds.empty()) options.seeds = args.seeds;
+    for (const auto& s : args.sets) apply_setting(options, s);
+    validate(options);
+    run_dirs.push_back(options.output_dir);
+    if (args.dump_config) {
+      fmt::print("# {}\n{}", file.string(), to_yaml(options));
+      continue;
+    }
+    if (finished(options.output_dir)) {
+      fmt::print(stderr, "{}: already finished in {}\n", task.name(), options.output_dir);
+      continue;
+    }
+    RunControl control;
+    control.model_dir = model_dir;
+    // A task interrupted earlier continues from its training state.
+    control.resume = options.seeds.size() > 1 ||
+                     fs::exists(fs::path(options.output_dir) / "state" / "training_state.pt");
+    fmt::print(stderr, "== {} ({})\n", task.name(), file.string());
+    run_experiment(options, control);
+  }
+  if (args.dump_config) return;
+  write_suite_leaderboard(args.suite, run_dirs, out);
+  fmt::print("suite {}: {} tasks; leaderboard written to {}\n", args.suite, run_dirs.size(),
+             (out / fmt::format("leaderboard_{}.md", args.suite)).string());
+  fmt::print("{}", read_file(out / fmt::format("leaderboard_{}.md", args.suite)));
+}
+
+}  // namespace
+
+void add_finetune_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("finetune", "Fine-tune a model on a task from a YAML experiment config");
+  auto args = std::make_shared<FinetuneArgs>();
+  cmd->add_option("--config", args->config, "Experiment YAML (configs/korean/*.yaml, configs/glue/*.yaml, ...)");
+  cmd->add_option("--model", args->model, "Model directory or hub id (overrides `model`)");
+  cmd->add_option("--data-dir", args->data_dir,
+                  "Folder with the task's upstream files (overrides `data.data_dir`); with --suite, the folder "
+                  "holding one <task>/ folder per task");
+  cmd->add_option("--output-dir", args->output_dir, "Run directory (overrides `output_dir`)");
+  cmd->add_option("--set", args->sets, "Override one key: --set optimizer.learning_rate=3e-5 (repeatable)");
+  cmd->add_flag("--dump-config", args->dump_config, "Print the resolved config as YAML and exit");
+  cmd->add_option("--device", args->device, "cpu | cuda | auto (overrides `device`)")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  cmd->add_option("--resume", args->resume, "Continue the interrupted run in RUN_DIR");
+  // Hidden: save the training state and stop after this step (resume tests).
+  cmd->add_option("--stop-after", args->stop_after)->group("")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--suite", args->suite, "Run every task config of a suite, then write its leaderboard")
+      ->check(CLI::IsMember({"korean", "glue"}));
+  cmd->add_option("--configs-dir", args->configs_dir, "Suite: folder holding <suite>/<task>.yaml (default: configs/)");
+  cmd->add_option("--seeds", args->seeds, "Suite: seeds for every task (overrides the configs')");
+  cmd->callback([args] { args->suite.empty() ? run_finetune(*args) : run_suite(*args); });
+}
+
+}  // namespace electra::cli

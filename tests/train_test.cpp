@@ -1,0 +1,331 @@
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "common/files.h"
+#include "model/electra.h"
+#include "tasks/task.h"
+#include "tests/catch.h"
+#include "train/batcher.h"
+#include "train/optimizer.h"
+#include "train/options.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const fs::path kFixtures = ELECTRA_TEST_FIXTURES;
+
+at::Tensor long_tensor(const json& rows) {
+  std::vector<int64_t> flat;
+  for (const auto& r : rows) {
+    for (const auto& v : r) flat.push_back(v.get<int64_t>());
+  }
+  return torch::tensor(flat, torch::kLong).view({static_cast<int64_t>(rows.size()), -1});
+}
+
+at::Tensor float_tensor(const json& nested) {
+  std::vector<float> flat;
+  std::function<void(const json&)> walk = [&](const json& j) {
+    if (j.is_array()) {
+      for (const auto& x : j) walk(x);
+    } else {
+      flat.push_back(j.get<float>());
+    }
+  };
+  walk(nested);
+  return torch::tensor(flat);
+}
+
+fs::path temp_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("electra_train_test_" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("trainer three AdamW steps match Hugging Face", "[train]") {
+  const json cases = json::parse(electra::read_file(kFixtures / "train" / "hf_train_steps.json"));
+  const auto& inputs = cases["inputs"];
+  const at::Tensor ids = long_tensor(inputs["input_ids"]);
+  const at::Tensor mask = long_tensor(inputs["attention_mask"]);
+  const at::Tensor types = long_tensor(inputs["token_type_ids"]);
+
+  for (const std::string name : {"seqcls3", "tokcls"}) {
+    SECTION(name) {
+      const auto& ref = cases["models"][name];
+      electra::ElectraModel model = electra::load_pretrained(kFixtures / "models" / name);
+      model.module()->train();  // dropout is 0 in the fixture
+      electra::OptimizerOptions o;
+      o.learning_rate = 1e-3;
+      o.weight_decay = 0.01;
+      o.adam_epsilon = 1e-8;
+      o.max_grad_norm = 1.0;
+      electra::AdamW optimizer(model, o);
+      at::Tensor initial;
+      {
+        torch::NoGradGuard no_grad;
+        initial = model.forward(ids, mask, types).logits.flatten().clone();
+      }
+      electra::ModelTargets targets;
+      targets.labels = name == "seqcls3" ? torch::tensor(ref["labels"].get<std::vector<int64_t>>(), torch::kLong)
+                                         : long_tensor(ref["labels"]);
+      for (int step = 0; step < 3; ++step) {
+        const at::Tensor loss = model.loss(model.forward(ids, mask, types), targets);
+        loss.backward();
+        const double norm = electra::clip_grad_norm(optimizer.slots(), o.max_grad_norm);
+        optimizer.step(o.learning_rate * electra::schedule_factor("constant", step, 0, 3));
+        optimizer.zero_grad();
+        const double hf_loss = ref["train_steps"][step]["loss"];
+        const double hf_norm = ref["train_steps"][step]["grad_norm_before_clip"];
+        INFO("step " << step);
+        CHECK(std::abs(loss.item<double>() - hf_loss) <= 1e-4 * std::abs(hf_loss));
+        CHECK(std::abs(norm - hf_norm) <= 1e-4 * std::abs(hf_norm));
+      }
+      model.module()->eval();
+      torch::NoGradGuard no_grad;
+      const at::Tensor logits = model.forward(ids, mask, types).logits.flatten();
+      const at::Tensor hf = float_tensor(ref["logits_after_3_steps"]);
+      REQUIRE(logits.numel() == hf.numel());
+      const double tolerance = 1e-4 * hf.abs().max().item<double>();
+      CHECK((logits - hf).abs().max().item<double>() <= tolerance);
+      // The three updates moved the logits by far more than the tolerance, so the check above is not vacuous.
+      CHECK((initial - hf).abs().max().item<double>() > 10 * tolerance);
+    }
+  }
+}
+
+TEST_CASE("optimizer groups layer-wise learning rates and weight decay", "[train]") {
+  electra::ElectraModel model = electra::load_pretrained(kFixtures / "models" / "seqcls3");
+  electra::OptimizerOptions o;
+  o.weight_decay = 0.01;
+  o.layerwise_lr_decay = 0.8;
+  electra::AdamW optimizer(model, o);
+  const int64_t layers = model.config().num_hidden_layers;  // 2
+  bool saw_embedding = false, saw_top = false, saw_head = false, saw_bias = false, saw_norm = false;
+  for (const auto& slot : optimizer.slots()) {
+    const int64_t depth = model.parameter_depth(slot.name);
+    CHECK(slot.lr_scale == Approx(std::pow(0.8, static_cast<double>(layers + 1 - depth))));
+    if (slot.name.find("embeddings.word_embeddings") != std::string::npos) {
+      saw_embedding = true;
+      CHECK(slot.lr_scale == Approx(std::pow(0.8, 3)));
+    }
+    if (slot.name.find("encoder.layer.1.") != std::string::npos) {
+      saw_top = true;
+      CHECK(slot.lr_scale == Approx(0.8));
+    }
+    if (slot.name.rfind("classifier.", 0) == 0) {
+      saw_head = true;
+      CHECK(slot.lr_scale == Approx(1.0));
+    }
+    const bool no_decay = slot.name.size() >= 4 && (slot.name.substr(slot.name.size() - 4) == "bias" ||
+                                                    slot.name.find("LayerNorm.weight") != std::string::npos);
+    CHECK(slot.weight_decay == (no_decay ? 0.0 : 0.01));
+    saw_bias |= slot.name.substr(slot.name.size() - 4) == "bias";
+    saw_norm |= slot.name.find("LayerNorm.weight") != std::string::npos;
+  }
+  CHECK(saw_embedding);
+  CHECK(saw_top);
+  CHECK(saw_head);
+  CHECK(saw_bias);
+  CHECK(saw_norm);
+}
+
+TEST_CASE("schedule factors follow Hugging Face", "[train]") {
+  using electra::schedule_factor;
+  SECTION("linear warmup then linear decay to zero") {
+    CHECK(schedule_factor("linear", 0, 10, 110) == Approx(0.0));
+    CHECK(schedule_factor("linear", 5, 10, 110) == Approx(0.5));
+    CHECK(schedule_factor("linear", 10, 10, 110) == Approx(1.0));
+    CHECK(schedule_factor("linear", 60, 10, 110) == Approx(0.5));
+    CHECK(schedule_factor("linear", 110, 10, 110) == Approx(0.0));
+  }
+  SECTION("constant after warmup") {
+    CHECK(schedule_factor("constant", 2, 4, 100) == Approx(0.5));
+    CHECK(schedule_factor("constant", 99, 4, 100) == Approx(1.0));
+  }
+  SECTION("cosine half wave") {
+    CHECK(schedule_factor("cosine", 0, 0, 100) == Approx(1.0));
+    CHECK(schedule_factor("cosine", 50, 0, 100) == Approx(0.5));
+    CHECK(schedule_factor("cosine", 100, 0, 100) == Approx(0.0).margin(1e-12));
+  }
+  SECTION("warmup from a ratio rounds up like transformers") {
+    electra::ScheduleOptions s;
+    s.warmup_ratio = 0.1;
+    CHECK(electra::warmup_steps_for(s, 95) == 10);
+    s.warmup_steps = 3;
+    CHECK(electra::warmup_steps_for(s, 95) == 3);
+  }
+  SECTION("unknown schedule") { CHECK_THROWS_AS(schedule_factor("step", 1, 0, 10), std::invalid_argument); }
+}
+
+TEST_CASE("clip_grad_norm scales gradients to the max norm", "[train]") {
+  electra::ElectraModel model = electra::load_pretrained(kFixtures / "models" / "seqcls3");
+  electra::AdamW optimizer(model, {});
+  for (const auto& slot : optimizer.slots()) slot.param.mutable_grad() = torch::full_like(slot.param, 0.5);
+  const double norm = electra::clip_grad_norm(optimizer.slots(), 1.0);
+  int64_t n = 0;
+  for (const auto& slot : optimizer.slots()) n += slot.param.numel();
+  CHECK(norm == Approx(0.5 * std::sqrt(static_cast<double>(n))).epsilon(1e-5));
+  std::vector<at::Tensor> norms;
+  for (const auto& slot : optimizer.slots()) norms.push_back(slot.param.grad().norm());
+  CHECK(torch::stack(norms).norm().item<double>() == Approx(1.0).epsilon(1e-5));
+}
+
+TEST_CASE("batcher pads to bucket lengths and orders by seed", "[train]") {
+  CHECK(electra::bucket_length(5, 16, 128) == 16);
+  CHECK(electra::bucket_length(17, 16, 128) == 32);
+  CHECK(electra::bucket_length(120, 32, 128) == 128);
+  CHECK(electra::bucket_length(128, 32, 100) == 128);  // never shorter than the longest row
+
+  std::vector<electra::Feature> features(3);
+  features[0].input_ids = {2, 10, 3};
+  features[1].input_ids = {2, 10, 11, 12, 13, 3};
+  features[2].input_ids = {2, 3};
+  for (auto& f : features) f.token_type_ids.assign(f.input_ids.size(), 0);
+  features[0].label = 1;
+  features[1].label = 0;
+  features[2].label = 1;
+  const electra::Batch b = electra::collate(features, {1, 0}, electra::HeadKind::sequence_classification, 4, 128, true);
+  CHECK(b.input_ids.sizes() == torch::IntArrayRef({2, 8}));
+  CHECK(b.attention_mask.sum().item<int64_t>() == 9);
+  CHECK(b.input_ids[1][3].item<int64_t>() == 0);
+  CHECK(b.targets.labels[0].item<int64_t>() == 0);
+
+  const auto a = electra::epoch_order(50, 42, 0);
+  CHECK(a == electra::epoch_order(50, 42, 0));
+  CHECK(a != electra::epoch_order(50, 42, 1));
+  CHECK(a != electra::epoch_order(50, 43, 0));
+  auto sorted = a;
+  std::sort(sorted.begin(), sorted.end());
+  for (int64_t i = 0; i < 50; ++i) CHECK(sorted[i] == i);
+  const auto chunks = electra::chunk(a, 16);
+  REQUIRE(chunks.size() == 4);
+  CHECK(chunks.back().size() == 2);
+}
+
+TEST_CASE("experiment config resolves defaults, files, base files and --set", "[train]") {
+  const fs::path dir = temp_dir("config");
+  std::ofstream(dir / "base.yaml") << "model: some/model\nseeds: [1, 2, 3]\noptimizer:\n  learning_rate: 1e-4\n"
+                                      "  weight_decay: 0.01\n";
+  std::ofstream(dir / "task.yaml") << "base: base.yaml\ntask: nsmc\noptimizer:\n  learning_rate: 5e-5\n"
+                                      "train:\n  epochs: 2\n  batch_size: 16\n";
+  SECTION("inheritance and overrides") {
+    const auto o = electra::load_experiment(dir / "task.yaml", {"train.batch_size=8", "device=auto"});
+    CHECK(o.model == "some/model");
+    CHECK(o.task == "nsmc");
+    CHECK(o.optimizer.learning_rate == 5e-5);
+    CHECK(o.optimizer.weight_decay == 0.01);
+    CHECK(o.seeds == std::vector<int64_t>{1, 2, 3});
+    CHECK(o.train.epochs == 2.0);
+    CHECK(o.train.batch_size == 8);
+    CHECK(o.device == "auto");
+    CHECK(o.optimizer.adam_epsilon == 1e-8);  // default
+  }
+  SECTION("dump round-trips") {
+    const auto o = electra::load_experiment(dir / "task.yaml", {"schedule.name=cosine", "seeds=[7]"});
+    std::ofstream(dir / "dumped.yaml") << electra::to_yaml(o);
+    const auto again = electra::load_experiment(dir / "dumped.yaml");
+    CHECK(electra::to_yaml(again) == electra::to_yaml(o));
+    CHECK(again.schedule.name == "cosine");
+    CHECK(again.seeds == std::vector<int64_t>{7});
+    CHECK(again.optimizer.learning_rate == 5e-5);
+  }
+  SECTION("unknown key names the key and the file") {
+    std::ofstream(dir / "bad.yaml") << "task: nsmc\noptimizer:\n  learning_rat: 1e-4\n";
+    try {
+      electra::load_experiment(dir / "bad.yaml");
+      FAIL("no error");
+    } catch (const std::invalid_argument& e) {
+      const std::string m = e.what();
+      CHECK(m.find("optimizer.learning_rat") != std::string::npos);
+      CHECK(m.find("bad.yaml:3") != std::string::npos);
+    }
+  }
+  SECTION("unknown section") {
+    std::ofstream(dir / "bad.yaml") << "optimiser:\n  learning_rate: 1e-4\n";
+    CHECK_THROWS_AS(electra::load_experiment(dir / "bad.yaml"), std::invalid_argument);
+  }
+  SECTION("wrong type names key and value") {
+    std::ofstream(dir / "bad.yaml") << "train:\n  batch_size: many\n";
+    try {
+      electra::load_experiment(dir / "bad.yaml");
+      FAIL("no error");
+    } catch (const std::invalid_argument& e) {
+      const std::string m = e.what();
+      CHECK(m.find("train.batch_size") != std::string::npos);
+      CHECK(m.find("'many'") != std::string::npos);
+    }
+    std::ofstream(dir / "bad2.yaml") << "train:\n  bf16: yes please\n";
+    CHECK_THROWS_AS(electra::load_experiment(dir / "bad2.yaml"), std::invalid_argument);
+    std::ofstream(dir / "bad3.yaml") << "seeds: {a: 1}\n";
+    CHECK_THROWS_AS(electra::load_experiment(dir / "bad3.yaml"), std::invalid_argument);
+  }
+  SECTION("bad --set") {
+    CHECK_THROWS_AS(electra::load_experiment(dir / "task.yaml", {"train.nope=1"}), std::invalid_argument);
+    CHECK_THROWS_AS(electra::load_experiment(dir / "task.yaml", {"no_equals_sign"}), std::invalid_argument);
+    CHECK_THROWS_AS(electra::load_experiment(dir / "task.yaml", {"optimizer.learning_rate=fast"}),
+                    std::invalid_argument);
+  }
+  SECTION("invalid values") {
+    auto o = electra::load_experiment(dir / "task.yaml");
+    electra::validate(o);
+    o.train.gradient_accumulation_steps = 3;  // 16 % 3 != 0
+    CHECK_THROWS_AS(electra::validate(o), std::invalid_argument);
+    o = electra::load_experiment(dir / "task.yaml", {"schedule.name=step"});
+    CHECK_THROWS_AS(electra::validate(o), std::invalid_argument);
+    o = electra::load_experiment(dir / "task.yaml", {"device=tpu"});
+    CHECK_THROWS_AS(electra::validate(o), std::invalid_argument);
+  }
+  SECTION("missing file and base cycle") {
+    CHECK_THROWS_AS(electra::load_experiment(dir / "absent.yaml"), std::runtime_error);
+    std::ofstream(dir / "a.yaml") << "base: b.yaml\n";
+    std::ofstream(dir / "b.yaml") << "base: a.yaml\n";
+    CHECK_THROWS_AS(electra::load_experiment(dir / "a.yaml"), std::invalid_argument);
+  }
+}
+
+TEST_CASE("shipped experiment configs are valid and carry the published setups", "[train]") {
+  const fs::path configs = fs::path(ELECTRA_SOURCE_DIR) / "configs";
+  int count = 0;
+  for (const std::string suite : {"korean", "glue", "demo"}) {
+    for (const auto& entry : fs::directory_iterator(configs / suite)) {
+      INFO(entry.path().string());
+      const auto o = electra::load_experiment(entry.path());
+      CHECK_NOTHROW(electra::validate(o));
+      CHECK_NOTHROW(electra::find_task(o.task));
+      CHECK(entry.path().stem().string() == o.task);
+      if (suite == "korean") {
+        CHECK(o.model == "tunib/electra-ko-en-small");
+        CHECK(o.optimizer.adam_epsilon == 1e-8);
+        CHECK(o.optimizer.weight_decay == 0.0);
+        CHECK(o.optimizer.layerwise_lr_decay == 1.0);
+        CHECK(o.seeds == std::vector<int64_t>{42});
+      }
+      if (suite == "glue") {
+        CHECK(o.optimizer.learning_rate == 1e-4);
+        CHECK(o.optimizer.layerwise_lr_decay == 0.8);
+        CHECK(o.optimizer.adam_epsilon == 1e-6);
+        CHECK(o.schedule.warmup_ratio == 0.1);
+        CHECK(o.train.epochs == ((o.task == "rte" || o.task == "stsb") ? 10.0 : 3.0));
+        CHECK(o.data.swap_pairs == (o.task == "mrpc" || o.task == "stsb"));
+      }
+      ++count;
+    }
+  }
+  CHECK(count == 17);
+  const auto paws = electra::load_experiment(configs / "korean" / "paws.yaml");
+  CHECK(paws.optimizer.learning_rate == 3e-5);
+  CHECK(paws.train.batch_size == 64);
+  CHECK(paws.train.epochs == 15.0);
+  const auto korquad = electra::load_experiment(configs / "korean" / "korquad.yaml");
+  CHECK(korquad.data.max_seq_length == 512);
+  CHECK(korquad.train.epochs == 7.0);
+}

@@ -1,0 +1,126 @@
+#include "train/optimizer.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <stdexcept>
+
+namespace electra {
+namespace {
+
+bool decays(const std::string& name) {
+  const auto ends_with = [&](const std::string& suffix) {
+    return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return !(ends_with("bias") || ends_with("LayerNorm.weight"));
+}
+
+}  // namespace
+
+AdamW::AdamW(const ElectraModel& model, const OptimizerOptions& options) : options_(options) {
+  const int64_t top = model.config().num_hidden_layers + 1;
+  for (auto& [name, param] : model.named_parameters()) {
+    if (!param.requires_grad()) continue;
+    ParamSlot slot;
+    slot.name = name;
+    slot.param = param;
+    const int64_t depth = model.parameter_depth(name);
+    slot.lr_scale = std::pow(options.layerwise_lr_decay, static_cast<double>(top - depth));
+    slot.weight_decay = decays(name) ? options.weight_decay : 0.0;
+    slot.exp_avg = torch::zeros_like(param, at::MemoryFormat::Preserve);
+    slot.exp_avg_sq = torch::zeros_like(param, at::MemoryFormat::Preserve);
+    slots_.push_back(std::move(slot));
+  }
+}
+
+void AdamW::step(double lr) {
+  torch::NoGradGuard no_grad;
+  ++step_;
+  const double beta1 = options_.adam_beta1, beta2 = options_.adam_beta2;
+  const double bias_correction1 = 1.0 - std::pow(beta1, static_cast<double>(step_));
+  const double bias_correction2_sqrt = std::sqrt(1.0 - std::pow(beta2, static_cast<double>(step_)));
+  for (auto& s : slots_) {
+    const at::Tensor& grad = s.param.grad();
+    if (!grad.defined()) continue;
+    const double group_lr = lr * s.lr_scale;
+    // Same order of operations as torch.optim.AdamW (single-tensor path).
+    s.param.mul_(1.0 - group_lr * s.weight_decay);
+    s.exp_avg.lerp_(grad, 1.0 - beta1);
+    s.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1.0 - beta2);
+    const double step_size = group_lr / bias_correction1;
+    const at::Tensor denom = (s.exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(options_.adam_epsilon);
+    s.param.addcdiv_(s.exp_avg, denom, -step_size);
+  }
+}
+
+void AdamW::zero_grad() {
+  for (auto& s : slots_) {
+    if (s.param.grad().defined()) {
+      s.param.mutable_grad() = at::Tensor();
+    }
+  }
+}
+
+TensorMap AdamW::state() const {
+  TensorMap out;
+  for (const auto& s : slots_) {
+    out["exp_avg." + s.name] = s.exp_avg;
+    out["exp_avg_sq." + s.name] = s.exp_avg_sq;
+  }
+  return out;
+}
+
+void AdamW::load_state(const TensorMap& state, int64_t step) {
+  torch::NoGradGuard no_grad;
+  for (auto& s : slots_) {
+    for (auto [prefix, target] : {std::pair{"exp_avg.", &s.exp_avg}, std::pair{"exp_avg_sq.", &s.exp_avg_sq}}) {
+      const auto it = state.find(prefix + s.name);
+      if (it == state.end()) throw std::runtime_error(fmt::format("training state lacks '{}{}'", prefix, s.name));
+      if (it->second.sizes() != target->sizes()) {
+        throw std::runtime_error(fmt::format("training state '{}{}' has shape {}, expected {}", prefix, s.name,
+                                             fmt::join(it->second.sizes(), "x"), fmt::join(target->sizes(), "x")));
+      }
+      target->copy_(it->second);
+    }
+  }
+  step_ = step;
+}
+
+double clip_grad_norm(const std::vector<ParamSlot>& slots, double max_norm) {
+  torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> norms;
+  for (const auto& s : slots) {
+    if (s.param.grad().defined()) norms.push_back(s.param.grad().norm(2));
+  }
+  if (norms.empty()) return 0.0;
+  const at::Tensor total = torch::stack(norms).norm(2);
+  if (max_norm > 0) {
+    const at::Tensor coef = torch::clamp(max_norm / (total + 1e-6), c10::nullopt, 1.0);
+    for (const auto& s : slots) {
+      if (s.param.grad().defined()) s.param.grad().mul_(coef.to(s.param.grad().device()));
+    }
+  }
+  return total.item<double>();
+}
+
+double schedule_factor(const std::string& name, int64_t step, int64_t warmup_steps, int64_t total_steps) {
+  if (step < warmup_steps) return static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, warmup_steps));
+  if (name == "constant") return 1.0;
+  const double remaining = static_cast<double>(std::max<int64_t>(1, total_steps - warmup_steps));
+  if (name == "linear") {
+    return std::max(0.0, static_cast<double>(total_steps - step) / remaining);
+  }
+  if (name == "cosine") {
+    const double progress = static_cast<double>(step - warmup_steps) / remaining;
+    return std::max(0.0, 0.5 * (1.0 + std::cos(M_PI * progress)));
+  }
+  throw std::invalid_argument(fmt::format("unknown schedule '{}' (known: linear, constant, cosine)", name));
+}
+
+int64_t warmup_steps_for(const ScheduleOptions& options, int64_t total_steps) {
+  if (options.warmup_steps > 0) return options.warmup_steps;
+  return static_cast<int64_t>(std::ceil(options.warmup_ratio * static_cast<double>(total_steps)));
+}
+
+}  // namespace electra

@@ -1,0 +1,56 @@
+// AdamW equal to torch.optim.AdamW (decoupled weight decay, PyTorch's bias correction), parameter groups with
+// layer-wise LR decay, global-norm gradient clipping, and Hugging Face's learning-rate schedules.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/electra.h"
+#include "model/tensor_io.h"
+#include "train/options.h"
+
+namespace electra {
+
+struct ParamSlot {
+  std::string name;     // HF name
+  at::Tensor param;     // the model's parameter (shared storage)
+  double lr_scale = 1;  // layer-wise decay factor
+  double weight_decay = 0;
+  at::Tensor exp_avg, exp_avg_sq;
+};
+
+class AdamW {
+ public:
+  // Groups the model's parameters: no weight decay on biases and LayerNorm weights; lr scaled by
+  // decay^(L + 1 - depth) with depth from ElectraModel::parameter_depth.
+  AdamW(const ElectraModel& model, const OptimizerOptions& options);
+
+  // One update of every parameter with a gradient, at base learning rate `lr` (before the layer scale).
+  void step(double lr);
+  void zero_grad();
+  int64_t steps() const { return step_; }
+  const std::vector<ParamSlot>& slots() const { return slots_; }
+
+  // Moments + step as tensors named exp_avg.<name>, exp_avg_sq.<name>, for the training state file.
+  TensorMap state() const;
+  void load_state(const TensorMap& state, int64_t step);
+
+ private:
+  OptimizerOptions options_;
+  std::vector<ParamSlot> slots_;
+  int64_t step_ = 0;
+};
+
+// torch.nn.utils.clip_grad_norm_: returns the global L2 norm of the gradients before clipping and scales them by
+// min(1, max_norm / (norm + 1e-6)) when max_norm > 0.
+double clip_grad_norm(const std::vector<ParamSlot>& slots, double max_norm);
+
+// lr multiplier at optimizer step `step` (0-based: the first update uses step 0), as Hugging Face's
+// get_linear_schedule_with_warmup / get_constant_schedule_with_warmup / get_cosine_schedule_with_warmup.
+double schedule_factor(const std::string& name, int64_t step, int64_t warmup_steps, int64_t total_steps);
+int64_t warmup_steps_for(const ScheduleOptions& options, int64_t total_steps);
+
+}  // namespace electra
