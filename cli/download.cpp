@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "hub/hub.h"
+#include "tasks/task.h"
 
 namespace electra::cli {
 namespace {
@@ -51,14 +52,27 @@ void run_data(const DataArgs& args) {
       if (std::find(tasks.begin(), tasks.end(), task) == tasks.end()) tasks.push_back(task);
     }
   }
-  for (const auto& task : tasks) {
-    const DataManifest manifest = ensure_task_data(task, data_dir, options);
-    fmt::print("{}: {}\n", task, manifest.dir.string());
+  register_builtin_tasks();
+  for (const auto& name : tasks) {
+    const DataManifest manifest = ensure_task_data(name, data_dir, options);
+    fmt::print("{}: {}\n", name, manifest.dir.string());
     for (const auto& file : manifest.files) {
       const bool fresh =
           std::find(manifest.downloaded.begin(), manifest.downloaded.end(), file.name) != manifest.downloaded.end();
       fmt::print("  {:<28} {:>12} bytes  sha256 {}{}\n", file.name, file.size, file.sha256.substr(0, 16),
                  fresh ? "  (downloaded)" : "");
+    }
+    // Every file must read with the task's adapter: a bad row throws, naming file, line and value.
+    const Task& task = find_task(name);
+    for (const auto& [split, files] : task.files()) {
+      for (const auto& file : files) {
+        const ReadResult read = task.read(manifest.dir / file, ReadOptions{});
+        fmt::print("  {} {}: {} examples", to_string(split), file, read.examples.size());
+        if (read.skipped_bad_rows > 0) fmt::print(", {} malformed rows skipped", read.skipped_bad_rows);
+        if (read.skipped_by_rule > 0) fmt::print(", {} rows dropped by the published rule", read.skipped_by_rule);
+        fmt::print("\n");
+        for (const auto& warning : read.warnings) fmt::print("    {}\n", warning);
+      }
     }
   }
 }

@@ -208,8 +208,14 @@ void commit_file(const fs::path& tmp, const fs::path& dest) {
 
 class TaskDownloader {
  public:
-  TaskDownloader(const TaskSource& task, const fs::path& data_dir, const DataOptions& options, const fs::path& table)
-      : task_(task), options_(options), table_(table), dir_(data_dir / task.name), downloads_(data_dir / ".downloads") {}
+  TaskDownloader(const TaskSource& task, const fs::path& data_dir, const DataOptions& options, const SourceTable& table)
+      : task_(task),
+        options_(options),
+        table_(table.file),
+        tasks_(table.tasks),
+        data_dir_(data_dir),
+        dir_(data_dir / task.name),
+        downloads_(data_dir / ".downloads") {}
 
   DataManifest run();
 
@@ -217,13 +223,16 @@ class TaskDownloader {
   fs::path fetch(const std::string& url, const std::string& for_file);
   void extract(const fs::path& archive, const std::string& url, const std::vector<const FileSource*>& files);
   void split(const fs::path& source, const fs::path& ids, const FileSource& file);
+  bool reuse_from_sibling(const FileSource& file);
   void say(const std::string& line) const {
     if (!options_.quiet) fmt::print(stderr, "{}\n", line);
   }
 
   const TaskSource& task_;
   DataOptions options_;
-  fs::path table_, dir_, downloads_;
+  fs::path table_;
+  const std::vector<TaskSource>& tasks_;
+  fs::path data_dir_, dir_, downloads_;
   std::vector<fs::path> scratch_;  // downloads to delete once everything is in place
 };
 
@@ -402,6 +411,30 @@ void TaskDownloader::split(const fs::path& source, const fs::path& ids_file, con
   write_file_atomic(dir_ / file.name, out);
 }
 
+// Copies (hard-links when possible) a file another task took from the same URL and member, if it has it.
+bool TaskDownloader::reuse_from_sibling(const FileSource& file) {
+  if (file.split) return false;
+  for (const auto& other : tasks_) {
+    if (other.name == task_.name) continue;
+    for (const auto& candidate : other.files) {
+      if (candidate.url != file.url || candidate.member != file.member || candidate.split) continue;
+      const fs::path source = data_dir_ / other.name / candidate.name;
+      if (!fs::is_regular_file(source)) continue;
+      const fs::path dest = dir_ / file.name;
+      const fs::path tmp = dest.string() + ".tmp";
+      fs::create_directories(dir_);
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      fs::create_hard_link(source, tmp, ec);
+      if (ec) fs::copy_file(source, tmp, fs::copy_options::overwrite_existing);
+      commit_file(tmp, dest);
+      say(fmt::format("{} of task {}: taken from {}", file.name, task_.name, source.string()));
+      return true;
+    }
+  }
+  return false;
+}
+
 DataManifest TaskDownloader::run() {
   DataManifest manifest;
   manifest.task = task_.name;
@@ -429,6 +462,7 @@ DataManifest TaskDownloader::run() {
   for (const auto& file : task_.files) {
     if (!fs::is_regular_file(dir_ / file.name)) missing.push_back(&file);
   }
+  const std::string now = utc_now();
   if (!missing.empty() && options_.offline) {
     std::vector<std::string> lines;
     for (const auto* file : missing) lines.push_back(fmt::format("{} (from {})", file->name, file->url));
@@ -436,13 +470,26 @@ DataManifest TaskDownloader::run() {
                                          "run `electra download data {}` where there is network, or place the files there",
                                          task_.name, dir_.string(), fmt::join(lines, ", "), task_.name));
   }
+  for (auto it = missing.begin(); it != missing.end();) {
+    if (!reuse_from_sibling(**it)) {
+      ++it;
+      continue;
+    }
+    DataFileRecord record;
+    record.name = (*it)->name;
+    record.url = (*it)->url;
+    record.member = (*it)->member;
+    record.date = now;
+    known[record.name] = record;
+    manifest.downloaded.push_back(record.name);
+    it = missing.erase(it);
+  }
   if (!missing.empty()) fs::create_directories(dir_);
   // One download per URL, whatever number of files it gives.
   std::vector<std::string> urls;
   for (const auto* file : missing) {
     if (std::find(urls.begin(), urls.end(), file->url) == urls.end()) urls.push_back(file->url);
   }
-  const std::string now = utc_now();
   for (const auto& url : urls) {
     std::vector<const FileSource*> members, plain;
     for (const auto* file : missing) {
@@ -474,7 +521,7 @@ DataManifest TaskDownloader::run() {
       manifest.downloaded.push_back(file->name);
     }
   }
-  bool changed = !missing.empty();
+  bool changed = !manifest.downloaded.empty();
   for (const auto& file : task_.files) {
     const fs::path path = dir_ / file.name;
     const int64_t size = static_cast<int64_t>(fs::file_size(path));
@@ -555,7 +602,25 @@ DataManifest ensure_task_data(const std::string& task, const fs::path& data_dir,
     throw std::invalid_argument(fmt::format("no download sources for task '{}' in {} (known: {})", task,
                                             table.file.string(), table.known_names()));
   }
-  return TaskDownloader(*source, data_dir, options, table.file).run();
+  return TaskDownloader(*source, data_dir, options, table).run();
+}
+
+std::vector<DataFileRecord> task_data_sources(const std::string& task, const DataOptions& options) {
+  const SourceTable table = load_sources(sources_path(options));
+  const TaskSource* source = table.find(canonical_name(task));
+  if (!source) {
+    throw std::invalid_argument(fmt::format("no download sources for task '{}' in {} (known: {})", task,
+                                            table.file.string(), table.known_names()));
+  }
+  std::vector<DataFileRecord> records;
+  for (const auto& file : source->files) {
+    DataFileRecord record;
+    record.name = file.name;
+    record.url = file.url;
+    record.member = file.member;
+    records.push_back(record);
+  }
+  return records;
 }
 
 }  // namespace electra

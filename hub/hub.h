@@ -86,6 +86,8 @@ struct DataManifest {
 std::filesystem::path default_data_dir();
 // Task names of a suite ("korean", "glue") or a single task, as the URL table lists them.
 std::vector<std::string> expand_data_targets(const std::string& task_or_suite, const DataOptions& options);
+// What the URL table says about `task`: one record per file with name, url and member (no size or hash).
+std::vector<DataFileRecord> task_data_sources(const std::string& task, const DataOptions& options);
 // Makes every file of `task` present in <data_dir>/<task>/ (downloading, unpacking and splitting as the URL
 // table says) and records url, size, sha256 and date in <data_dir>/<task>/manifest.json.
 DataManifest ensure_task_data(const std::string& task, const std::filesystem::path& data_dir,

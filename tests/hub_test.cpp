@@ -19,6 +19,8 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <regex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +28,7 @@
 #include "common/files.h"
 #include "hub/hub.h"
 #include "hub/sha256.h"
+#include "tasks/task.h"
 #include "tests/catch.h"
 
 namespace fs = std::filesystem;
@@ -778,13 +781,47 @@ TEST_CASE("task data tables refuse path traversal and unknown keys", "[hub]") {
   CHECK(contains(message, "sources.yaml:5"));
 }
 
+TEST_CASE("task data reuses a file another task took from the same archive member", "[hub]") {
+  FakeServer server;
+  TempDir root("sibling");
+  Route zip;
+  zip.body = make_archive(true, {{"MNLI/train.tsv", "t\n"}, {"MNLI/dev_matched.tsv", "m\n"}, {"MNLI/dev_mismatched.tsv", "mm\n"}});
+  server.set("/MNLI.zip", zip);
+  const fs::path sources = root.path / "sources.yaml";
+  write_file_atomic(sources, fmt::format(R"(tasks:
+  mnli:
+    source: test
+    files:
+      - {{name: train.tsv, url: "{0}/MNLI.zip", member: MNLI/train.tsv}}
+      - {{name: dev_matched.tsv, url: "{0}/MNLI.zip", member: MNLI/dev_matched.tsv}}
+  mnli-mm:
+    source: test
+    files:
+      - {{name: train.tsv, url: "{0}/MNLI.zip", member: MNLI/train.tsv}}
+      - {{name: dev_mismatched.tsv, url: "{0}/MNLI.zip", member: MNLI/dev_mismatched.tsv}}
+)",
+                                         server.url()));
+  const DataOptions options = data_options(sources);
+  ensure_task_data("mnli", root.path, options);
+  CHECK(server.count() == 1);
+  DataOptions offline = options;
+  offline.offline = true;
+  const std::string message = error_of([&] { ensure_task_data("mnli-mm", root.path, offline); });
+  CHECK(contains(message, "dev_mismatched.tsv"));
+  const DataManifest mm = ensure_task_data("mnli-mm", root.path, options);
+  CHECK(read_file(root.path / "mnli-mm" / "train.tsv") == "t\n");
+  CHECK(read_file(root.path / "mnli-mm" / "dev_mismatched.tsv") == "mm\n");
+  CHECK(server.count() == 2);  // the archive again, for the member no sibling had
+  CHECK(mm.files[0].url == server.url() + "/MNLI.zip");
+}
+
 TEST_CASE("the shipped data table covers both suites", "[hub]") {
   const DataOptions options;  // configs/data_sources.yaml of the source tree
   const auto korean = expand_data_targets("korean", options);
   const auto glue = expand_data_targets("glue", options);
   CHECK(korean.size() == 8);
   CHECK(glue.size() == 8);
-  CHECK(expand_data_targets("all", options).size() == 16);
+  CHECK(expand_data_targets("all", options).size() == 18);  // and mnli-mm, squad
   CHECK(expand_data_targets("naver_ner", options) == std::vector<std::string>{"naver-ner"});
 }
 
@@ -813,12 +850,134 @@ TEST_CASE("electra download model and data run end to end", "[hub]") {
   CHECK(contains(output, "HF_HUB_OFFLINE"));
 
   const fs::path sources = root.path / "sources.yaml";
-  write_file_atomic(sources, fmt::format("tasks:\n  nsmc:\n    source: test\n    files:\n      - {{name: ratings_test.txt, "
-                                         "url: \"{}/nsmc/ratings_test.txt\"}}\n",
+  write_file_atomic(sources, fmt::format("tasks:\n  nsmc:\n    source: test\n    files:\n"
+                                         "      - {{name: ratings_train.txt, url: \"{0}/nsmc/ratings_test.txt\"}}\n"
+                                         "      - {{name: ratings_test.txt, url: \"{0}/nsmc/ratings_test.txt\"}}\n",
                                          server.url()));
   std::tie(status, output) = run_electra(fmt::format("download data nsmc --data-dir '{}' --sources '{}'",
                                                      (root.path / "data").string(), sources.string()));
   CHECK(status == 0);
   CHECK(read_file(root.path / "data" / "nsmc" / "ratings_test.txt") == fixture("ratings_test.txt"));
   CHECK(contains(output, "(downloaded)"));
+  CHECK(contains(output, "test ratings_test.txt: 3 examples"));  // read back with the nsmc adapter
+}
+
+TEST_CASE("the shipped data table lists every file of every task adapter", "[hub]") {
+  register_builtin_tasks();
+  const DataOptions options;
+  for (const auto& name : task_names()) {
+    INFO(name);
+    std::set<std::string> listed;
+    for (const auto& record : task_data_sources(name, options)) listed.insert(record.name);
+    for (const auto& [split, files] : find_task(name).files()) {
+      for (const auto& file : files) CHECK(listed.count(file) == 1);
+    }
+  }
+}
+
+TEST_CASE("the shipped data table, served by a fake publisher, yields files every adapter reads", "[hub]") {
+  register_builtin_tasks();
+  FakeServer server;
+  TempDir root("shipped");
+  const fs::path samples = fs::path(ELECTRA_TEST_FIXTURES) / "tasks";
+  // Point every URL of the shipped table at the fake server.
+  std::string table = read_file(fs::path(ELECTRA_SOURCE_DIR) / "configs" / "data_sources.yaml");
+  const std::regex url_pattern(R"(https://[^\s"'},]+)");
+  std::map<std::string, std::string> route_of;  // original URL -> path on the fake server
+  for (auto it = std::sregex_iterator(table.begin(), table.end(), url_pattern); it != std::sregex_iterator(); ++it) {
+    const std::string url = it->str();
+    if (!route_of.count(url)) route_of[url] = fmt::format("/f/{}/{}", route_of.size(), url.substr(url.rfind('/') + 1));
+  }
+  for (const auto& [url, route] : route_of) {
+    for (size_t pos = 0; (pos = table.find(url, pos)) != std::string::npos; pos += route.size()) {
+      const size_t end = pos + url.size();
+      if (end < table.size() && (std::isalnum(static_cast<unsigned char>(table[end])) || table[end] == '.')) continue;
+      table.replace(pos, url.size(), server.url() + route);
+      pos += server.url().size();
+    }
+  }
+  const fs::path sources = root.path / "sources.yaml";
+  write_file_atomic(sources, table);
+  const DataOptions options = data_options(sources);
+
+  // Serve each URL: plain files as they are, archives built from the sample files of their members.
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> archives;
+  std::set<std::pair<std::string, std::string>> in_archive;
+  std::string mrpc_source_url, mrpc_ids_url;
+  for (const auto& name : expand_data_targets("all", options)) {
+    for (const auto& record : task_data_sources(name, options)) {
+      const fs::path sample = samples / name / record.name;
+      if (name == "mrpc") {
+        mrpc_source_url = record.url;
+        continue;
+      }
+      if (!fs::exists(sample)) continue;  // a sibling (mnli-mm) serves it
+      const std::string path = record.url.substr(server.url().size());
+      if (record.member.empty()) {
+        Route route;
+        route.body = read_file(sample);
+        server.set(path, route);
+      } else if (in_archive.insert({record.url, record.member}).second) {
+        archives[record.url].emplace_back(record.member, read_file(sample));
+      }
+    }
+  }
+  for (const auto& name : {std::string("mnli-mm")}) {
+    for (const auto& record : task_data_sources(name, options)) {
+      if (in_archive.insert({record.url, record.member}).second) {
+        archives[record.url].emplace_back(record.member, read_file(samples / "mnli" / record.name));
+      }
+    }
+  }
+  for (const auto& [url, entries] : archives) {
+    Route route;
+    route.body = make_archive(url.size() > 4 && url.substr(url.size() - 4) == ".zip", entries);
+    server.set(url.substr(server.url().size()), route);
+  }
+  // MRPC: the SentEval file is the train and dev samples together; the id list names the dev rows.
+  for (const auto& [url, route] : route_of) {
+    if (contains(url, "mrpc_dev_ids")) mrpc_ids_url = route;
+  }
+  REQUIRE_FALSE(mrpc_ids_url.empty());
+  std::string msr = "\xEF\xBB\xBFQuality\t#1 ID\t#2 ID\t#1 String\t#2 String\r\n", ids;
+  for (const std::string split : {"train.tsv", "dev.tsv"}) {
+    const std::string text = read_file(samples / "mrpc" / split);
+    size_t start = text.find('\n') + 1;
+    for (size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
+      const std::string row = text.substr(start, end - start);
+      if (row.empty()) continue;
+      msr += row + "\r\n";
+      if (split == "dev.tsv") {
+        const size_t a = row.find('\t'), b = row.find('\t', a + 1), c = row.find('\t', b + 1);
+        ids += row.substr(a + 1, b - a - 1) + "\t" + row.substr(b + 1, c - b - 1) + "\n";
+      }
+    }
+  }
+  Route msr_route, ids_route;
+  msr_route.body = msr;
+  ids_route.body = ids;
+  server.set(mrpc_source_url.substr(server.url().size()), msr_route);
+  server.set(mrpc_ids_url, ids_route);
+
+  const fs::path data = root.path / "data";
+  int64_t mrpc_rows = 0;  // downloaded minus sample rows over both MRPC splits
+  for (const auto& name : expand_data_targets("all", options)) {
+    INFO(name);
+    const DataManifest manifest = ensure_task_data(name, data, options);
+    const Task& task = find_task(name);
+    const std::string sample_task = name == "mnli-mm" ? "mnli" : name;
+    for (const auto& [split, files] : task.files()) {
+      for (const auto& file : files) {
+        INFO(file);
+        const ReadResult got = task.read(manifest.dir / file, ReadOptions{});
+        const ReadResult want = task.read(samples / sample_task / file, ReadOptions{});
+        // MRPC's samples reuse id pairs across train and dev, so only the split's total is comparable.
+        if (name != "mrpc") CHECK(got.examples.size() == want.examples.size());
+        if (name == "mrpc") mrpc_rows += static_cast<int64_t>(got.examples.size()) - static_cast<int64_t>(want.examples.size());
+        CHECK(got.skipped_by_rule == want.skipped_by_rule);
+        if (name != "mrpc") CHECK(read_file(manifest.dir / file) == read_file(samples / sample_task / file));
+      }
+    }
+  }
+  CHECK(mrpc_rows == 0);
 }
