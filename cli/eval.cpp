@@ -37,6 +37,7 @@ struct ModelArgs {
   int64_t max_seq_length = 0;  // 0: 512 for span extraction, else 128
   int64_t batch_size = 64;
   std::string device = "auto";
+  bool offline = false;  // download nothing
 };
 
 struct EvalArgs {
@@ -69,11 +70,15 @@ void run_model_eval(const ModelArgs& args) {
   const Task& task = find_task(args.task);
   ModelEvalOptions options;
   options.model = args.model;
-  options.model_dir = resolve_model(args.model, HubOptions::from_environment());
+  HubOptions hub = HubOptions::from_environment();
+  if (args.offline) hub.offline = true;
+  options.model_dir = resolve_model(args.model, hub);
+  DataOptions data;
+  data.offline = args.offline;
   options.task = task.name();
   options.split = args.split;
   options.data.data_dir = args.data_dir.empty()
-                              ? ensure_task_data(task.name(), default_data_dir(), DataOptions{}).dir.string()
+                              ? ensure_task_data(task.name(), default_data_dir(), data).dir.string()
                               : args.data_dir;
   options.data.max_seq_length =
       args.max_seq_length > 0 ? args.max_seq_length : (task.head() == HeadKind::span_extraction ? 512 : 128);
@@ -115,6 +120,7 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--batch-size", args->model.batch_size, "Evaluation batch size")->check(CLI::PositiveNumber);
   cmd->add_option("--device", args->model.device, "cpu | cuda | auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  cmd->add_flag("--offline", args->model.offline, "Download nothing: model from the hub cache, data from the data folder");
   cmd->callback([args] {
     if (!args->board.leaderboard.empty() && !args->model.model.empty()) {
       throw std::invalid_argument("electra eval: give either --leaderboard or --model, not both");

@@ -35,7 +35,22 @@ struct FinetuneArgs {
   std::string suite;              // korean | glue: every task config of configs/<suite>/
   std::string configs_dir;        // holds <suite>/<task>.yaml; default: the source tree's configs/
   std::vector<int64_t> seeds;     // suite: overrides every config's seeds
+  bool offline = false;           // download nothing: hub cache and data dir only
+  std::string data_sources;       // URL table for task data; default: configs/data_sources.yaml
 };
+
+HubOptions hub_options(const FinetuneArgs& args) {
+  HubOptions options = HubOptions::from_environment();
+  if (args.offline) options.offline = true;
+  return options;
+}
+
+DataOptions data_options(const FinetuneArgs& args) {
+  DataOptions options;
+  options.offline = args.offline;
+  options.sources_file = args.data_sources;
+  return options;
+}
 
 ExperimentOptions resolve_options(const FinetuneArgs& args) {
   if (!args.resume.empty() && !args.config.empty()) {
@@ -68,9 +83,9 @@ void run_finetune(const FinetuneArgs& args) {
     return;
   }
   RunControl control;
-  control.model_dir = resolve_model(options.model, HubOptions::from_environment());
+  control.model_dir = resolve_model(options.model, hub_options(args));
   if (options.data.data_dir.empty()) {
-    const auto manifest = ensure_task_data(find_task(options.task).name(), default_data_dir(), DataOptions{});
+    const auto manifest = ensure_task_data(find_task(options.task).name(), default_data_dir(), data_options(args));
     options.data.data_dir = manifest.dir.string();
   }
   control.resume = !args.resume.empty();
@@ -110,7 +125,7 @@ void run_suite(const FinetuneArgs& args) {
   const fs::path configs = args.configs_dir.empty() ? fs::path(ELECTRA_SOURCE_DIR) / "configs" : fs::path(args.configs_dir);
   const fs::path out = args.output_dir.empty() ? fs::path("runs") / args.suite : fs::path(args.output_dir);
   const auto files = suite_configs(configs, args.suite);
-  const fs::path model_dir = resolve_model(args.model, HubOptions::from_environment());
+  const fs::path model_dir = resolve_model(args.model, hub_options(args));
   std::vector<fs::path> run_dirs;
   for (const auto& file : files) {
     ExperimentOptions options = load_experiment(file, {});
@@ -118,7 +133,7 @@ void run_suite(const FinetuneArgs& args) {
     options.model = args.model;
     options.output_dir = (out / task.name()).string();
     options.data.data_dir = args.data_dir.empty()
-                                ? ensure_task_data(task.name(), default_data_dir(), DataOptions{}).dir.string()
+                                ? ensure_task_data(task.name(), default_data_dir(), data_options(args)).dir.string()
                                 : (fs::path(args.data_dir) / task.name()).string();
     if (!args.device.empty()) options.device = args.device;
     if (!args.seeds.empty()) options.seeds = args.seeds;
@@ -159,6 +174,11 @@ void add_finetune_command(CLI::App& app) {
                   "Folder with the task's upstream files (overrides `data.data_dir`); with --suite, the folder "
                   "holding one <task>/ folder per task");
   cmd->add_option("--output-dir", args->output_dir, "Run directory (overrides `output_dir`)");
+  cmd->add_flag("--offline", args->offline,
+                "Download nothing: the model from a local folder or the hub cache, task data from the data folder "
+                "(missing files are an error naming them)");
+  cmd->add_option("--data-sources", args->data_sources,
+                  "URL table used to fetch missing task data (default: configs/data_sources.yaml)");
   cmd->add_option("--set", args->sets, "Override one key: --set optimizer.learning_rate=3e-5 (repeatable)");
   cmd->add_flag("--dump-config", args->dump_config, "Print the resolved config as YAML and exit");
   cmd->add_option("--device", args->device, "cpu | cuda | auto (overrides `device`)")

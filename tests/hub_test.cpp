@@ -862,6 +862,72 @@ TEST_CASE("electra download model and data run end to end", "[hub]") {
   CHECK(contains(output, "test ratings_test.txt: 3 examples"));  // read back with the nsmc adapter
 }
 
+TEST_CASE("electra finetune fetches its hub model and task data by itself; --offline downloads nothing", "[hub]") {
+  EnvGuard guard;
+  FakeServer server;
+  const fs::path tiny = fs::path(ELECTRA_SOURCE_DIR) / "examples" / "tiny-electra";
+  const fs::path nsmc = fs::path(ELECTRA_SOURCE_DIR) / "examples" / "data" / "nsmc";
+  serve_model(server, "org/tiny-electra",
+              {{"config.json", read_file(tiny / "config.json")},
+               {"vocab.txt", read_file(tiny / "vocab.txt")},
+               {"tokenizer_config.json", read_file(tiny / "tokenizer_config.json")},
+               {"model.safetensors", read_file(tiny / "model.safetensors"), true}});
+  for (const std::string name : {"ratings_train.txt", "ratings_test.txt"}) {
+    Route route;
+    route.body = read_file(nsmc / name);
+    server.set("/nsmc/" + name, route);
+  }
+  TempDir root("finetune");
+  ::setenv("HF_ENDPOINT", server.url().c_str(), 1);
+  ::setenv("HF_HUB_CACHE", (root.path / "hub").c_str(), 1);
+  ::setenv("ELECTRA_DATA", (root.path / "data").c_str(), 1);
+  write_file_atomic(root.path / "sources.yaml",
+                    fmt::format("tasks:\n  nsmc:\n    source: test\n    files:\n"
+                                "      - {{name: ratings_train.txt, url: \"{0}/nsmc/ratings_train.txt\"}}\n"
+                                "      - {{name: ratings_test.txt, url: \"{0}/nsmc/ratings_test.txt\"}}\n",
+                                server.url()));
+  write_file_atomic(root.path / "exp.yaml",
+                    "model: org/tiny-electra\ntask: nsmc\ndevice: cpu\n"
+                    "data:\n  max_seq_length: 64\n  bucket_multiple: 16\n  dev_from_train: 0.1\n"
+                    "optimizer:\n  learning_rate: 1e-3\ntrain:\n  epochs: 1\n  batch_size: 32\n");
+  const std::string config = "--threads 1 finetune --config '" + (root.path / "exp.yaml").string() + "'";
+
+  // Offline with an empty cache: a clear error, and not one request.
+  auto [status, output] = run_electra(config + " --offline --output-dir '" + (root.path / "run0").string() + "'");
+  INFO(output);
+  CHECK(status == 1);
+  CHECK(contains(output, "electra: error:"));
+  CHECK(contains(output, "org/tiny-electra"));
+  CHECK(server.count() == 0);
+
+  // Online: model and data arrive by themselves, the data with its manifest.
+  std::tie(status, output) = run_electra(config + " --data-sources '" + (root.path / "sources.yaml").string() +
+                                         "' --output-dir '" + (root.path / "run1").string() + "'");
+  INFO(output);
+  REQUIRE(status == 0);
+  CHECK(fs::exists(root.path / "hub" / "models--org--tiny-electra" / "snapshots" / kCommit / "model.safetensors"));
+  CHECK(read_file(root.path / "data" / "nsmc" / "ratings_train.txt") == read_file(nsmc / "ratings_train.txt"));
+  CHECK(fs::exists(root.path / "data" / "nsmc" / "manifest.json"));
+  CHECK(fs::exists(root.path / "run1" / "results.json"));
+  const size_t requests = server.count();
+  CHECK(requests > 0);
+
+  // Offline again: everything comes from the caches, with no request.
+  std::tie(status, output) = run_electra(config + " --offline --output-dir '" + (root.path / "run2").string() + "'");
+  INFO(output);
+  CHECK(status == 0);
+  CHECK(fs::exists(root.path / "run2" / "results.json"));
+  CHECK(server.count() == requests);
+
+  // Offline with the model cached but the task data gone: the error names the missing file and --offline.
+  fs::remove(root.path / "data" / "nsmc" / "ratings_test.txt");
+  std::tie(status, output) = run_electra(config + " --offline --output-dir '" + (root.path / "run3").string() + "'");
+  CHECK(status == 1);
+  CHECK(contains(output, "ratings_test.txt"));
+  CHECK(contains(output, "--offline"));
+  CHECK(server.count() == requests);
+}
+
 TEST_CASE("the shipped data table lists every file of every task adapter", "[hub]") {
   register_builtin_tasks();
   const DataOptions options;
