@@ -1,6 +1,7 @@
 #include "model/encoder.h"
 
 #include <fmt/format.h>
+#include <torch/version.h>
 
 #include <cmath>
 #include <limits>
@@ -98,10 +99,22 @@ at::Tensor ElectraSelfAttentionImpl::forward(const at::Tensor& hidden, const at:
   auto q = split_heads(query(hidden));
   auto k = split_heads(key(hidden));
   auto v = split_heads(value(hidden));
+#if defined(ELECTRA_FAST_PATHS) && TORCH_VERSION_MAJOR >= 2
+  // LibTorch 2: one fused attention kernel (flash / memory-efficient / math, chosen by PyTorch), the path Hugging
+  // Face's "sdpa" attention takes. The mask is given in the query's dtype (bf16 under autocast), clamped to that
+  // dtype's lowest finite value as Hugging Face does.
+  at::Tensor mask = additive_mask;
+  if (mask.scalar_type() != q.scalar_type()) {
+    mask = mask.clamp_min(lowest_value(q.scalar_type())).to(q.scalar_type());
+  }
+  const double dropout_p = is_training() ? dropout->options.p() : 0.0;
+  auto context = at::scaled_dot_product_attention(q, k, v, mask, dropout_p, /*is_causal=*/false);  // [B, A, T, D]
+#else
   const double scaling = 1.0 / std::sqrt(static_cast<double>(head_size_));
   auto scores = torch::matmul(q, k.transpose(-1, -2)) * scaling + additive_mask;
   auto probs = dropout(torch::softmax(scores, -1));
   auto context = torch::matmul(probs, v);  // [B, A, T, D]
+#endif
   return context.transpose(1, 2).contiguous().view({batch, length, heads_ * head_size_});
 }
 

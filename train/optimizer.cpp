@@ -2,9 +2,18 @@
 
 #include <fmt/format.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <cmath>
+#include <map>
 #include <stdexcept>
+#include <utility>
+
+#if defined(ELECTRA_FAST_PATHS) && TORCH_VERSION_MAJOR >= 2
+#define ELECTRA_HAVE_FUSED_ADAMW 1
+#else
+#define ELECTRA_HAVE_FUSED_ADAMW 0
+#endif
 
 namespace electra {
 namespace {
@@ -34,9 +43,55 @@ AdamW::AdamW(const ElectraModel& model, const OptimizerOptions& options) : optio
   }
 }
 
+bool AdamW::uses_fused_kernel() const {
+#if ELECTRA_HAVE_FUSED_ADAMW
+  if (!options_.fused || slots_.empty()) return false;
+  for (const auto& s : slots_) {
+    if (!s.param.is_cuda() || s.param.scalar_type() != at::kFloat) return false;
+  }
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool AdamW::fused_step(double lr) {
+#if ELECTRA_HAVE_FUSED_ADAMW
+  if (!uses_fused_kernel()) return false;
+  struct Group {
+    std::vector<at::Tensor> params, grads, exp_avgs, exp_avg_sqs;
+  };
+  std::map<std::pair<double, double>, Group> groups;
+  for (auto& s : slots_) {
+    const at::Tensor& grad = s.param.grad();
+    if (!grad.defined()) continue;
+    Group& g = groups[{s.lr_scale, s.weight_decay}];
+    g.params.push_back(s.param);
+    g.grads.push_back(grad);
+    g.exp_avgs.push_back(s.exp_avg);
+    g.exp_avg_sqs.push_back(s.exp_avg_sq);
+  }
+  if (!step_tensor_.defined() || step_tensor_.device() != slots_.front().param.device()) {
+    step_tensor_ = torch::zeros({}, slots_.front().param.options().dtype(at::kFloat));
+  }
+  step_tensor_.fill_(static_cast<double>(step_));  // the kernel reads the step; every tensor shares it
+  for (auto& [key, g] : groups) {
+    const std::vector<at::Tensor> steps(g.params.size(), step_tensor_);
+    at::_fused_adamw_(g.params, g.grads, g.exp_avgs, g.exp_avg_sqs, /*max_exp_avg_sqs=*/{}, steps,
+                      lr * key.first, options_.adam_beta1, options_.adam_beta2, key.second, options_.adam_epsilon,
+                      /*amsgrad=*/false, /*maximize=*/false);
+  }
+  return true;
+#else
+  (void)lr;
+  return false;
+#endif
+}
+
 void AdamW::step(double lr) {
   torch::NoGradGuard no_grad;
   ++step_;
+  if (fused_step(lr)) return;
   const double beta1 = options_.adam_beta1, beta2 = options_.adam_beta2;
   const double bias_correction1 = 1.0 - std::pow(beta1, static_cast<double>(step_));
   const double bias_correction2_sqrt = std::sqrt(1.0 - std::pow(beta2, static_cast<double>(step_)));
@@ -89,17 +144,35 @@ void AdamW::load_state(const TensorMap& state, int64_t step) {
 
 double clip_grad_norm(const std::vector<ParamSlot>& slots, double max_norm) {
   torch::NoGradGuard no_grad;
-  std::vector<at::Tensor> norms;
+  std::vector<at::Tensor> grads;
   for (const auto& s : slots) {
-    if (s.param.grad().defined()) norms.push_back(s.param.grad().norm(2));
+    if (s.param.grad().defined()) grads.push_back(s.param.grad());
   }
-  if (norms.empty()) return 0.0;
+  if (grads.empty()) return 0.0;
+#if defined(ELECTRA_FAST_PATHS) && TORCH_VERSION_MAJOR >= 2
+  // Multi-tensor kernels, as torch.nn.utils.clip_grad_norm_ uses on CUDA.
+  const bool multi_tensor = grads.front().is_cuda();
+#else
+  const bool multi_tensor = false;
+#endif
+  std::vector<at::Tensor> norms;
+  if (multi_tensor) {
+#if defined(ELECTRA_FAST_PATHS) && TORCH_VERSION_MAJOR >= 2
+    norms = at::_foreach_norm(grads, 2);
+#endif
+  } else {
+    for (const auto& g : grads) norms.push_back(g.norm(2));
+  }
   const at::Tensor total = torch::stack(norms).norm(2);
   if (max_norm > 0) {
     const at::Tensor coef = torch::clamp(max_norm / (total + 1e-6), c10::nullopt, 1.0);
-    for (const auto& s : slots) {
-      if (s.param.grad().defined()) s.param.grad().mul_(coef.to(s.param.grad().device()));
+#if defined(ELECTRA_FAST_PATHS) && (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1))
+    if (multi_tensor) {
+      at::_foreach_mul_(grads, coef);
+      return total.item<double>();
     }
+#endif
+    for (auto& g : grads) g.mul_(coef.to(g.device()));
   }
   return total.item<double>();
 }

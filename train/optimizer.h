@@ -29,7 +29,11 @@ class AdamW {
   AdamW(const ElectraModel& model, const OptimizerOptions& options);
 
   // One update of every parameter with a gradient, at base learning rate `lr` (before the layer scale).
+  // With options.fused, CUDA parameters and LibTorch 2, PyTorch's fused AdamW kernel does the update (what
+  // torch.optim.AdamW(fused=True) runs); otherwise the single-tensor path, operation for operation as PyTorch's.
   void step(double lr);
+  // Whether step() takes the fused kernel for these parameters.
+  bool uses_fused_kernel() const;
   void zero_grad();
   int64_t steps() const { return step_; }
   const std::vector<ParamSlot>& slots() const { return slots_; }
@@ -39,9 +43,13 @@ class AdamW {
   void load_state(const TensorMap& state, int64_t step);
 
  private:
+  // One multi-tensor kernel per group of slots sharing lr scale and weight decay (LibTorch 2 on CUDA).
+  bool fused_step(double lr);
+
   OptimizerOptions options_;
   std::vector<ParamSlot> slots_;
   int64_t step_ = 0;
+  at::Tensor step_tensor_;  // the fused kernel's step count, on the parameters' device
 };
 
 // torch.nn.utils.clip_grad_norm_: returns the global L2 norm of the gradients before clipping and scales them by

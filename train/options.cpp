@@ -40,6 +40,7 @@ std::vector<std::pair<std::string, FieldRef>> fields(ExperimentOptions& o) {
       {"optimizer.adam_epsilon", &o.optimizer.adam_epsilon},
       {"optimizer.max_grad_norm", &o.optimizer.max_grad_norm},
       {"optimizer.layerwise_lr_decay", &o.optimizer.layerwise_lr_decay},
+      {"optimizer.fused", &o.optimizer.fused},
       {"schedule.name", &o.schedule.name},
       {"schedule.warmup_ratio", &o.schedule.warmup_ratio},
       {"schedule.warmup_steps", &o.schedule.warmup_steps},
@@ -55,6 +56,7 @@ std::vector<std::pair<std::string, FieldRef>> fields(ExperimentOptions& o) {
       {"train.logging_every", &o.train.logging_every},
       {"train.early_stopping_patience", &o.train.early_stopping_patience},
       {"train.bf16", &o.train.bf16},
+      {"train.tf32", &o.train.tf32},
   };
 }
 

@@ -28,6 +28,7 @@ struct OptimizerOptions {
   double adam_epsilon = 1e-8;
   double max_grad_norm = 1.0;       // <= 0: no clipping
   double layerwise_lr_decay = 1.0;  // lr(depth) = lr * decay^(L + 1 - depth); 1: off
+  bool fused = true;                // CUDA + LibTorch 2: PyTorch's fused AdamW kernel (one launch per group)
 };
 
 struct ScheduleOptions {
@@ -49,6 +50,7 @@ struct TrainOptions {
   int64_t logging_every = 50;               // optimizer steps between metrics.jsonl lines
   int64_t early_stopping_patience = 0;      // > 0: stop after this many evaluations without improvement
   bool bf16 = false;                        // CUDA only: bf16 autocast for forward passes
+  bool tf32 = false;                        // CUDA only: TF32 tensor cores for fp32 matrix products
 };
 
 struct ExperimentOptions {

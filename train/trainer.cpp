@@ -1,6 +1,5 @@
 #include "train/trainer.h"
 
-#include <ATen/autocast_mode.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -19,6 +18,7 @@
 
 #include "common/files.h"
 #include "tokenizer/tokenizer.h"
+#include "train/autocast.h"
 #include "train/batcher.h"
 #include "train/optimizer.h"
 
@@ -35,34 +35,6 @@ constexpr const char* kStateFile = "training_state.pt";
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
-
-// bf16 autocast for CUDA forward passes; the API moved in LibTorch 2.4.
-class AutocastGuard {
- public:
-  explicit AutocastGuard(bool on) : on_(on) {
-    if (on_) set(true);
-  }
-  ~AutocastGuard() {
-    if (on_) {
-      set(false);
-      at::autocast::clear_cache();
-    }
-  }
-  AutocastGuard(const AutocastGuard&) = delete;
-  AutocastGuard& operator=(const AutocastGuard&) = delete;
-
- private:
-  static void set(bool enabled) {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    at::autocast::set_autocast_enabled(at::kCUDA, enabled);
-    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-#else
-    at::autocast::set_enabled(enabled);
-    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-#endif
-  }
-  bool on_;
-};
 
 void to_device(Batch& b, const torch::Device& device) {
   if (device.is_cpu()) return;
@@ -449,6 +421,8 @@ RunOutcome run_seed(const ExperimentOptions& options, int64_t seed, const fs::pa
   const Task& task = find_task(options.task);
   const torch::Device device(resolve_device(options.device));
   const bool bf16 = options.train.bf16 && device.is_cuda();
+  // "high" lets cuBLAS use TF32 tensor cores for fp32 products (torch.backends.cuda.matmul.allow_tf32 = True).
+  if (device.is_cuda()) at::globalContext().setFloat32MatmulPrecision(options.train.tf32 ? "high" : "highest");
   fs::create_directories(run_dir / "state");
   const fs::path state_file = run_dir / "state" / kStateFile;
   const fs::path metrics_file = run_dir / "metrics.jsonl";
@@ -489,6 +463,10 @@ RunOutcome run_seed(const ExperimentOptions& options, int64_t seed, const fs::pa
   eval_options.bucket_multiple = options.data.bucket_multiple;
   eval_options.max_seq_length = options.data.max_seq_length;
   eval_options.bf16 = bf16;
+
+  log << fmt::format("device {}{}{}, AdamW {}\n", device.str(), bf16 ? ", bf16 autocast" : "",
+                     device.is_cuda() && options.train.tf32 ? ", tf32 matmuls" : "",
+                     optimizer.uses_fused_kernel() ? "fused kernel" : "per-tensor updates");
 
   TrainState s;
   if (control.resume) {

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The GPU machine's checks in one call (see ../shared/docs/gpu.md): builds electra against the PyTorch wheel's
+# LibTorch 2.x (CUDA) and Catch2 v3, then, each step bounded and logged under $OUT:
+#   1. train_step_bench (ours) and tools/hf_baseline.py (transformers) on the same GPU, same shapes;
+#   2. the whole test suite (electra_tests) in this world;
+#   3. `electra finetune` of the demo on CUDA (fp32 and bf16), and tools/hf_check.py: Python transformers loads the
+#      saved model and gives electra's logits;
+#   4. tokenizer_bench against Hugging Face tokenizers on this machine's CPU.
+# Libraries missing there (utf8proc, libcurl/libarchive headers) come as Debian .debs in .deps-debs (carried):
+#   mkdir -p .deps-debs && cd .deps-debs && apt-get download libutf8proc-dev libutf8proc2 libcurl4-openssl-dev \
+#     libcurl4 libarchive-dev libarchive13 (+ their libraries the machine may lack; see README "GPU checks").
+# usage (on the GPU machine, from the project root): bash tools/device_check.sh [quick]
+set -uo pipefail
+OUT=${OUT:-/tmp/electra-device-out}
+mkdir -p "$OUT"
+quick=${1:-}
+step() { echo; echo "== $(date -u +%T) $*"; }
+t0=$(date +%s)
+
+step "machine"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+python3 -c 'import torch, transformers, tokenizers; print("torch", torch.__version__, "transformers", transformers.__version__, "tokenizers", tokenizers.__version__)'
+gcc --version | head -1; cmake --version | head -1
+
+step "dependencies from .deps-debs"
+pfx=/tmp/electra-pfx
+rm -rf "$pfx"; mkdir -p "$pfx/deb" "$pfx/rt"
+for f in .deps-debs/*.deb; do dpkg -x "$f" "$pfx/deb"; done
+lib="$pfx/deb/usr/lib/x86_64-linux-gnu"
+# Runtime libraries: the machine's own where it has the soname, the carried Debian one only where it lacks it.
+for so in "$lib"/*.so.*; do
+  name=$(basename "$so")
+  [[ $name =~ \.so\.[0-9]+$ ]] || continue
+  if ! ldconfig -p | awk '{print $1}' | grep -qx "$name"; then ln -sf "$so" "$pfx/rt/$name"; fi
+done
+echo "carried runtime libraries used: $(ls "$pfx/rt" | tr '\n' ' ')"
+export LD_LIBRARY_PATH="$pfx/rt${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+
+build() {
+  cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$torch_prefix;$pfx/deb/usr" \
+    -DCMAKE_LIBRARY_ARCHITECTURE=x86_64-linux-gnu -DCMAKE_EXE_LINKER_FLAGS="-Wl,--allow-shlib-undefined" "$@" \
+    >"$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; return 1; }
+  grep "electra: Torch" "$OUT/configure.log"
+  cmake --build build-gpu -j"$(nproc)" >"$OUT/build.log" 2>&1 || { grep -B2 -A12 "error" "$OUT/build.log" | head -60; return 1; }
+}
+step "build (LibTorch 2.x CUDA, Catch2 v3)"
+fast_paths=ON
+if ! build -DELECTRA_FAST_PATHS=ON; then
+  echo "BUILD WITH FAST PATHS FAILED; retrying with -DELECTRA_FAST_PATHS=OFF"
+  fast_paths=OFF
+  build -DELECTRA_FAST_PATHS=OFF || { echo "BUILD FAILED"; exit 1; }
+fi
+echo "built with ELECTRA_FAST_PATHS=$fast_paths in $(( $(date +%s) - t0 )) s since start"
+
+step "train step: electra (ours), ELECTRA-small"
+timeout 150 ./build-gpu/train_step_bench --device cuda --model small --json "$OUT/ours_small.json"
+step "train step: Hugging Face transformers, ELECTRA-small, same GPU"
+modes=fp32,tf32,bf16; [ -z "$quick" ] && modes=fp32,tf32,bf16,bf16_compile
+PYTHONUNBUFFERED=1 timeout 150 python3 tools/hf_baseline.py --model small --modes "$modes" --json "$OUT/hf_small.json"
+step "train step: ELECTRA-base, ours then Hugging Face"
+timeout 60 ./build-gpu/train_step_bench --device cuda --model base --modes tf32,bf16 --optimizers fused --steps 20 \
+  --json "$OUT/ours_base.json"
+PYTHONUNBUFFERED=1 timeout 60 python3 tools/hf_baseline.py --model base --modes tf32,bf16 --steps 20 --json "$OUT/hf_base.json"
+
+step "tests (electra_tests)"
+(cd build-gpu && timeout 200 ./electra_tests >"$OUT/tests.log" 2>&1; echo "electra_tests exit status $?") 
+tail -4 "$OUT/tests.log"
+grep -B3 -A12 "FAILED" "$OUT/tests.log" | head -60
+
+step "electra finetune on CUDA: the demo, fp32 then bf16"
+for prec in fp32 bf16; do
+  bf=false; [ $prec = bf16 ] && bf=true
+  timeout 90 ./build-gpu/electra finetune --config configs/demo/nsmc.yaml --device cuda --set train.bf16=$bf \
+    --output-dir /tmp/gpu-demo-$prec 2>&1 | grep -E "device|test accuracy|error" | tail -3
+done
+step "Python transformers loads electra's saved model (fp32 CUDA run), same logits as electra predict"
+PYTHONUNBUFFERED=1 timeout 90 python3 tools/hf_check.py ./build-gpu/electra /tmp/gpu-demo-fp32/best \
+  examples/data/nsmc/ratings_test.txt --json "$OUT/hf_check.json"
+echo "hf_check exit status $?"
+
+step "tokenizer: electra tokenizer_bench vs tokenizers (1 thread, then all threads)"
+timeout 60 ./build-gpu/tokenizer_bench
+RAYON_NUM_THREADS=1 timeout 60 python3 tools/hf_tokenizer_baseline.py tests/fixtures/tokenizer/vocab.txt \
+  bench/data/tokenizer_corpus_sample.txt
+timeout 60 python3 tools/hf_tokenizer_baseline.py tests/fixtures/tokenizer/vocab.txt bench/data/tokenizer_corpus_sample.txt
+echo; echo "device_check finished in $(( $(date +%s) - t0 )) s"
