@@ -13,6 +13,7 @@
 #include "common/files.h"
 #include "model/electra.h"
 #include "tests/catch.h"
+#include "tests/support.h"
 #include "train/options.h"
 #include "train/trainer.h"
 
@@ -21,12 +22,7 @@ using nlohmann::json;
 
 namespace {
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("electra_finetune_test_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return electra::test::fresh_dir("finetune_" + name); }
 
 // A task only learning solves: the label says which of two marker words ("good" / "bad") the text holds,
 // among random filler words. Written in NSMC's upstream format (id, document, label; header line).
@@ -62,14 +58,9 @@ fs::path make_tiny_model(const fs::path& dir) {
     for (int i = 0; i < 60; ++i) vocab << "w" << i << "\n";
   }
   std::ofstream(tok / "tokenizer_config.json") << R"({"do_lower_case": false})" << "\n";
-  electra::ElectraConfig config;
-  config.vocab_size = 67;
-  config.embedding_size = 32;
-  config.hidden_size = 64;
-  config.num_hidden_layers = 2;
-  config.num_attention_heads = 4;
-  config.intermediate_size = 128;
+  electra::ElectraConfig config = electra::test::tiny_config(67);
   config.max_position_embeddings = 128;
+  config.hidden_dropout_prob = config.attention_probs_dropout_prob = 0.1;  // as a real checkpoint trains
   torch::manual_seed(0);
   electra::ElectraModel model(config);
   const fs::path model_dir = dir / "model";
@@ -251,12 +242,7 @@ TEST_CASE("electra finetune runs end to end from a YAML config", "[finetune]") {
   std::ofstream(root / "exp.yaml") << "model: " << model.string() << "\ntask: nsmc\ndata:\n  max_seq_length: 32\n"
                                    << "  data_dir: " << (root / "data").string() << "\n"
                                    << "optimizer:\n  learning_rate: 2e-3\ntrain:\n  epochs: 1\n  batch_size: 16\n";
-  const std::string bin = ELECTRA_BINARY;
-  auto run = [&](const std::string& args) {
-    const std::string cmd = bin + " --threads 1 finetune " + args + " > " + (root / "out.txt").string() + " 2>&1";
-    const int rc = std::system(cmd.c_str());
-    return std::make_pair(rc, electra::read_file(root / "out.txt"));
-  };
+  auto run = [&](const std::string& args) { return electra::test::run_electra_merged("--threads 1 finetune " + args); };
   SECTION("train and write the run directory") {
     const auto [rc, out] = run("--config " + (root / "exp.yaml").string() + " --output-dir " + (root / "run").string() +
                                " --set train.logging_every=1");
@@ -284,13 +270,13 @@ TEST_CASE("electra finetune runs end to end from a YAML config", "[finetune]") {
 TEST_CASE("electra finetune --suite runs every task on the tiny samples and renders the leaderboard", "[finetune]") {
   const fs::path out = fresh_dir("suite");
   const std::string src = ELECTRA_SOURCE_DIR;
-  const std::string cmd = std::string(ELECTRA_BINARY) + " --threads 1 finetune --suite korean --model " + src +
-                          "/examples/tiny-electra --data-dir " + src + "/tests/fixtures/tasks --output-dir " +
-                          out.string() +
-                          " --set data.max_seq_length=64 --set train.epochs=1 --set data.doc_stride=32"
-                          " --set data.max_query_length=16 --set device=cpu > " +
-                          (out / "log.txt").string() + " 2>&1";
-  REQUIRE(std::system(cmd.c_str()) == 0);
+  const std::string args = "--threads 1 finetune --suite korean --model " + src + "/examples/tiny-electra --data-dir " +
+                           src + "/tests/fixtures/tasks --output-dir " + out.string() +
+                           " --set data.max_seq_length=64 --set train.epochs=1 --set data.doc_stride=32"
+                           " --set data.max_query_length=16 --set device=cpu";
+  const auto first = electra::test::run_electra(args);
+  INFO(first.output);
+  REQUIRE(first.status == 0);
   for (const std::string task : {"nsmc", "naver-ner", "paws", "kornli", "korsts", "question-pair", "korquad",
                                  "hate-speech"}) {
     INFO(task);
@@ -300,7 +286,8 @@ TEST_CASE("electra finetune --suite runs every task on the tiny samples and rend
   CHECK(table.find("tiny-electra") != std::string::npos);
   CHECK(table.find("TUNiB-Electra-ko-en-small") != std::string::npos);
   // A rerun skips the finished tasks.
-  REQUIRE(std::system(cmd.c_str()) == 0);
-  const std::string log = electra::read_file(out / "log.txt");
+  const auto second = electra::test::run_electra(args);
+  REQUIRE(second.status == 0);
+  const std::string log = second.output;
   CHECK(log.find("nsmc: already finished") != std::string::npos);
 }

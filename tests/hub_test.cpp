@@ -30,6 +30,7 @@
 #include "hub/sha256.h"
 #include "tasks/task.h"
 #include "tests/catch.h"
+#include "tests/support.h"
 
 namespace fs = std::filesystem;
 using namespace electra;
@@ -198,17 +199,8 @@ class FakeServer {
   std::vector<Seen> seen_;
 };
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name) : path(fs::temp_directory_path() / fmt::format("electra_hub_{}_{}", name, ::getpid())) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using test::contains;
+using test::TempDir;
 
 std::string fixture(const std::string& name) { return read_file(fs::path(ELECTRA_TEST_FIXTURES) / "hub" / name); }
 
@@ -287,7 +279,6 @@ std::string error_of(const std::function<void()>& fn) {
   return "";
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // Clears the HF_* variables for the test's lifetime and puts them back afterwards.
 class EnvGuard {
@@ -315,17 +306,6 @@ class EnvGuard {
   std::map<std::string, std::optional<std::string>> saved_;
 };
 
-// Runs the electra binary; returns its exit status and what it printed (stdout and stderr).
-std::pair<int, std::string> run_electra(const std::string& args) {
-  std::string output;
-  std::FILE* pipe = ::popen(fmt::format("'{}' {} 2>&1", ELECTRA_BINARY, args).c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buffer[4096];
-  size_t got = 0;
-  while ((got = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, got);
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
 
 std::vector<fs::path> files_under(const fs::path& dir) {
   std::vector<fs::path> out;
@@ -836,7 +816,7 @@ TEST_CASE("electra download model and data run end to end", "[hub]") {
   ::setenv("HF_ENDPOINT", server.url().c_str(), 1);
   ::setenv("HF_HUB_CACHE", (root.path / "hub").c_str(), 1);
 
-  auto [status, output] = run_electra("download model org/tiny");
+  auto [status, output] = test::run_electra_merged("download model org/tiny");
   INFO(output);
   CHECK(status == 0);
   CHECK(contains(output, kCommit));
@@ -844,7 +824,7 @@ TEST_CASE("electra download model and data run end to end", "[hub]") {
   CHECK(fs::exists(root.path / "hub" / "models--org--tiny" / "snapshots" / kCommit / "vocab.txt"));
 
   ::setenv("HF_HUB_OFFLINE", "1", 1);
-  std::tie(status, output) = run_electra("download model org/other");
+  std::tie(status, output) = test::run_electra_merged("download model org/other");
   CHECK(status == 1);
   CHECK(contains(output, "electra: error:"));
   CHECK(contains(output, "HF_HUB_OFFLINE"));
@@ -854,7 +834,7 @@ TEST_CASE("electra download model and data run end to end", "[hub]") {
                                          "      - {{name: ratings_train.txt, url: \"{0}/nsmc/ratings_test.txt\"}}\n"
                                          "      - {{name: ratings_test.txt, url: \"{0}/nsmc/ratings_test.txt\"}}\n",
                                          server.url()));
-  std::tie(status, output) = run_electra(fmt::format("download data nsmc --data-dir '{}' --sources '{}'",
+  std::tie(status, output) = test::run_electra_merged(fmt::format("download data nsmc --data-dir '{}' --sources '{}'",
                                                      (root.path / "data").string(), sources.string()));
   CHECK(status == 0);
   CHECK(read_file(root.path / "data" / "nsmc" / "ratings_test.txt") == fixture("ratings_test.txt"));
@@ -893,7 +873,7 @@ TEST_CASE("electra finetune fetches its hub model and task data by itself; --off
   const std::string config = "--threads 1 finetune --config '" + (root.path / "exp.yaml").string() + "'";
 
   // Offline with an empty cache: a clear error, and not one request.
-  auto [status, output] = run_electra(config + " --offline --output-dir '" + (root.path / "run0").string() + "'");
+  auto [status, output] = test::run_electra_merged(config + " --offline --output-dir '" + (root.path / "run0").string() + "'");
   INFO(output);
   CHECK(status == 1);
   CHECK(contains(output, "electra: error:"));
@@ -901,7 +881,7 @@ TEST_CASE("electra finetune fetches its hub model and task data by itself; --off
   CHECK(server.count() == 0);
 
   // Online: model and data arrive by themselves, the data with its manifest.
-  std::tie(status, output) = run_electra(config + " --data-sources '" + (root.path / "sources.yaml").string() +
+  std::tie(status, output) = test::run_electra_merged(config + " --data-sources '" + (root.path / "sources.yaml").string() +
                                          "' --output-dir '" + (root.path / "run1").string() + "'");
   INFO(output);
   REQUIRE(status == 0);
@@ -913,7 +893,7 @@ TEST_CASE("electra finetune fetches its hub model and task data by itself; --off
   CHECK(requests > 0);
 
   // Offline again: everything comes from the caches, with no request.
-  std::tie(status, output) = run_electra(config + " --offline --output-dir '" + (root.path / "run2").string() + "'");
+  std::tie(status, output) = test::run_electra_merged(config + " --offline --output-dir '" + (root.path / "run2").string() + "'");
   INFO(output);
   CHECK(status == 0);
   CHECK(fs::exists(root.path / "run2" / "results.json"));
@@ -921,7 +901,7 @@ TEST_CASE("electra finetune fetches its hub model and task data by itself; --off
 
   // Offline with the model cached but the task data gone: the error names the missing file and --offline.
   fs::remove(root.path / "data" / "nsmc" / "ratings_test.txt");
-  std::tie(status, output) = run_electra(config + " --offline --output-dir '" + (root.path / "run3").string() + "'");
+  std::tie(status, output) = test::run_electra_merged(config + " --offline --output-dir '" + (root.path / "run3").string() + "'");
   CHECK(status == 1);
   CHECK(contains(output, "ratings_test.txt"));
   CHECK(contains(output, "--offline"));

@@ -18,6 +18,7 @@
 #include "leaderboard/leaderboard.h"
 #include "leaderboard/results.h"
 #include "tests/catch.h"
+#include "tests/support.h"
 
 namespace fs = std::filesystem;
 using namespace electra;
@@ -27,12 +28,7 @@ namespace {
 const fs::path kFixtures = fs::path(ELECTRA_TEST_FIXTURES) / "leaderboard";
 const fs::path kConfigs = fs::path(ELECTRA_SOURCE_DIR) / "configs" / "leaderboards";
 
-fs::path fresh_dir(const std::string& name) {
-  const auto dir = fs::temp_directory_path() / fmt::format("electra_leaderboard_test_{}_{}", name, ::getpid());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return electra::test::fresh_dir("leaderboard_" + name); }
 
 template <class F>
 std::string error_of(F&& f) {
@@ -44,25 +40,8 @@ std::string error_of(F&& f) {
   return "(no error)";
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-struct Command {
-  int status;
-  std::string output;
-};
-
-// Runs a shell command, stdout and stderr together.
-Command run_command(const std::string& command) {
-  Command result{-1, ""};
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
-  const int status = ::pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+using electra::test::contains;
+using electra::test::run_command;
 
 std::string shell_quoted(const fs::path& path) { return "'" + path.string() + "'"; }
 

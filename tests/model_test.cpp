@@ -14,6 +14,7 @@
 #include "model/electra.h"
 #include "model/encoder.h"
 #include "tests/catch.h"
+#include "tests/support.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -67,14 +68,8 @@ void check_loss(const at::Tensor& ours, double reference, const std::string& wha
 }
 
 // A fresh empty directory under the system temp dir, removed with the object.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "electra_model_test_XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() { fs::remove_all(path); }
+struct TempDir : electra::test::TempDir {
+  TempDir() : electra::test::TempDir("model") {}
 };
 
 // Copies a fixture model's config.json and one weights file into `dir`.

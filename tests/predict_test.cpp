@@ -9,6 +9,7 @@
 
 #include "common/files.h"
 #include "tests/catch.h"
+#include "tests/support.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -22,23 +23,15 @@ const json& model_cases() {
   return cases;
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "electra_predict_test_XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() { fs::remove_all(path); }
+struct TempDir : electra::test::TempDir {
+  TempDir() : electra::test::TempDir("predict") {}
 };
 
 // Runs the electra binary with `args`; returns its exit code, stderr in `err`.
-int run_electra(const std::string& args, const TempDir& tmp, std::string* err = nullptr) {
-  const auto err_file = tmp.path / "stderr.txt";
-  const std::string command = std::string("'") + ELECTRA_BINARY + "' --threads 1 " + args + " 2> '" + err_file.string() + "'";
-  const int status = std::system(command.c_str());
-  if (err) *err = electra::read_file(err_file);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+int run_electra(const std::string& args, const TempDir&, std::string* err = nullptr) {
+  const auto r = electra::test::run_electra("--threads 1 " + args);
+  if (err) *err = r.err;
+  return r.status;
 }
 
 std::vector<std::string> read_raw_lines(const fs::path& file) {

@@ -16,6 +16,7 @@
 #include "tasks/sentence_task.h"
 #include "tasks/task.h"
 #include "tests/catch.h"
+#include "tests/support.h"
 
 namespace fs = std::filesystem;
 using namespace electra;
@@ -48,20 +49,8 @@ Tokenizer tiny_tokenizer() {
   return Tokenizer(vocab, options);
 }
 
-struct Run {
-  int status;
-  std::string out, err;
-};
-
-Run run_electra(const std::string& args) {
-  const fs::path dir = fs::temp_directory_path() / "electra_tasks_test";
-  fs::create_directories(dir);
-  const auto out = dir / "stdout.txt", err = dir / "stderr.txt";
-  const int raw = std::system(fmt::format("'{}' {} >'{}' 2>'{}'", ELECTRA_BINARY, args, out.string(), err.string()).c_str());
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, read_file(out), read_file(err)};
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using electra::test::contains;
+using electra::test::run_electra;
 
 }  // namespace
 
@@ -445,7 +434,7 @@ TEST_CASE("korquad sample files keep code point answer offsets", "[tasks]") {
 }
 
 TEST_CASE("electra tasks lists every task", "[tasks][cli]") {
-  const Run tasks = run_electra("tasks");
+  const auto tasks = run_electra("tasks");
   CHECK(tasks.status == 0);
   for (const auto& name : task_names()) CHECK(contains(tasks.out, name + "\n"));
   CHECK(contains(tasks.out, "labels: none offensive hate"));
@@ -462,19 +451,19 @@ TEST_CASE("electra score scores prediction files like the official scripts", "[t
     for (int i = 0; i < 12; ++i) lines += "1\n";
     const auto pred = temp_file("nsmc_pred.txt", lines);
     const auto gold = (fixtures / "nsmc/ratings_train.txt").string();
-    const Run r = run_electra(fmt::format("score --task nsmc --gold '{}' --predictions '{}'", gold, pred.string()));
+    const auto r = run_electra(fmt::format("score --task nsmc --gold '{}' --predictions '{}'", gold, pred.string()));
     CHECK(r.status == 0);
     const auto m = nlohmann::json::parse(r.out);
     CHECK(m["accuracy"].get<double>() == Approx(50.0));
     CHECK(m["main"].get<double>() == Approx(50.0));
     const auto short_pred = temp_file("nsmc_short.txt", "1\n0\n");
-    const Run bad = run_electra(fmt::format("score --task nsmc --gold '{}' --predictions '{}'", gold, short_pred.string()));
+    const auto bad = run_electra(fmt::format("score --task nsmc --gold '{}' --predictions '{}'", gold, short_pred.string()));
     CHECK(bad.status != 0);
     CHECK(contains(bad.err, "2 predictions, but"));
   }
   SECTION("regression and NER") {
     const auto pred = temp_file("sts_pred.txt", "5\n3.8\n3.7\n2.6\n4.25\n4.25\n0.5\n1.6\n2\n4.75\n");
-    const Run r = run_electra(fmt::format("score --task korsts --gold '{}' --predictions '{}'",
+    const auto r = run_electra(fmt::format("score --task korsts --gold '{}' --predictions '{}'",
                                           (fixtures / "korsts/sts-train.tsv").string(), pred.string()));
     REQUIRE(r.status == 0);
     const auto m = nlohmann::json::parse(r.out);
@@ -486,7 +475,7 @@ TEST_CASE("electra score scores prediction files like the official scripts", "[t
     for (const auto& ex : read("naver-ner", fixtures / "naver-ner/test.tsv").examples)
       tags += fmt::format("{}\n", fmt::join(ex.tags, " "));
     const auto ner_pred = temp_file("ner_pred.txt", tags);
-    const Run n = run_electra(fmt::format("score --task naver_ner --gold '{}' --predictions '{}'",
+    const auto n = run_electra(fmt::format("score --task naver_ner --gold '{}' --predictions '{}'",
                                           (fixtures / "naver-ner/test.tsv").string(), ner_pred.string()));
     REQUIRE(n.status == 0);
     CHECK(nlohmann::json::parse(n.out)["f1"].get<double>() == Approx(100.0));
@@ -497,7 +486,7 @@ TEST_CASE("electra score scores prediction files like the official scripts", "[t
     for (size_t i = 1; i < dev.size(); ++i) pred[dev[i].id] = dev[i].answers[0].text;
     pred[dev[4].id] = "난중일기";  // the brackets are normalised away
     const auto file = temp_file("qa_pred.json", pred.dump());
-    const Run r = run_electra(fmt::format("score --task korquad --gold '{}' --predictions '{}'",
+    const auto r = run_electra(fmt::format("score --task korquad --gold '{}' --predictions '{}'",
                                           (fixtures / "korquad/KorQuAD_v1.0_dev.json").string(), file.string()));
     REQUIRE(r.status == 0);
     CHECK(contains(r.err, dev[0].id));

@@ -14,6 +14,7 @@
 
 #include "common/files.h"
 #include "tests/catch.h"
+#include "tests/support.h"
 #include "tokenizer/tokenizer.h"
 
 namespace {
@@ -61,12 +62,7 @@ std::string error_of(F f) {
   return "no error";
 }
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / fmt::format("electra_tokenizer_test_{}_{}", name, ::getpid());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return electra::test::fresh_dir("tokenizer_" + name); }
 
 }  // namespace
 

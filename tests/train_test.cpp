@@ -12,6 +12,7 @@
 #include "model/electra.h"
 #include "tasks/task.h"
 #include "tests/catch.h"
+#include "tests/support.h"
 #include "train/batcher.h"
 #include "train/optimizer.h"
 #include "train/options.h"
@@ -44,12 +45,7 @@ at::Tensor float_tensor(const json& nested) {
   return torch::tensor(flat);
 }
 
-fs::path temp_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("electra_train_test_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path temp_dir(const std::string& name) { return electra::test::fresh_dir("train_" + name); }
 
 }  // namespace
 
@@ -145,18 +141,7 @@ TEST_CASE("on CUDA, the fused AdamW kernel and the fast attention match the refe
     WARN("no CUDA device here: the CUDA fast paths are checked on the GPU machine (tools/device_check.sh)");
     return;
   }
-  electra::ElectraConfig config;
-  config.vocab_size = 100;
-  config.embedding_size = 32;
-  config.hidden_size = 64;
-  config.num_hidden_layers = 2;
-  config.num_attention_heads = 4;
-  config.intermediate_size = 128;
-  config.max_position_embeddings = 64;
-  config.hidden_dropout_prob = 0;
-  config.attention_probs_dropout_prob = 0;
-  config.architecture = electra::Architecture::sequence_classification;
-  config.id2label = electra::default_labels(3);
+  const auto config = electra::test::tiny_config(100, electra::Architecture::sequence_classification, 3);
   const at::Tensor ids = torch::randint(5, 100, {4, 16}, torch::kLong);
   at::Tensor mask = torch::ones({4, 16}, torch::kLong);
   mask.slice(1, 10, 16).select(0, 1).zero_();  // one padded row

@@ -1,0 +1,82 @@
+#include "tests/support.h"
+
+#include <fmt/format.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <stdexcept>
+
+#include "common/files.h"
+
+namespace electra::test {
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path scratch_path(const std::string& name) {
+  return fs::temp_directory_path() / fmt::format("electra_test_{}_{}", name, ::getpid());
+}
+
+}  // namespace
+
+TempDir::TempDir(const std::string& name) : path(fresh_dir(name)) {}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+}
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path dir = scratch_path(name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+CommandResult run_command(const std::string& command) {
+  static std::atomic<int> counter{0};
+  const fs::path dir = scratch_path(fmt::format("command_{}", counter++));
+  fs::create_directories(dir);
+  const fs::path out = dir / "stdout.txt", err = dir / "stderr.txt";
+  // Grouped, so that the capture covers a whole list (a || b) and a redirection inside the command still wins.
+  const int raw = std::system(fmt::format("{{ {}\n}} >'{}' 2>'{}'", command, out.string(), err.string()).c_str());
+  CommandResult r;
+  r.status = raw != -1 && WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  r.out = read_file(out);
+  r.err = read_file(err);
+  r.output = r.out + r.err;
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return r;
+}
+
+CommandResult run_electra(const std::string& args) {
+  return run_command(fmt::format("'{}' {}", ELECTRA_BINARY, args));
+}
+
+std::pair<int, std::string> run_electra_merged(const std::string& args) {
+  CommandResult r = run_electra(args);
+  return {r.status, std::move(r.output)};
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+ElectraConfig tiny_config(int64_t vocab_size, Architecture architecture, int64_t num_labels) {
+  ElectraConfig c;
+  c.vocab_size = vocab_size;
+  c.embedding_size = 32;
+  c.hidden_size = 64;
+  c.num_hidden_layers = 2;
+  c.num_attention_heads = 4;
+  c.intermediate_size = 128;
+  c.max_position_embeddings = 64;
+  c.hidden_dropout_prob = 0;
+  c.attention_probs_dropout_prob = 0;
+  c.architecture = architecture;
+  if (num_labels > 0) c.id2label = default_labels(num_labels);
+  return c;
+}
+
+}  // namespace electra::test

@@ -1,0 +1,44 @@
+// What several test files need: scratch directories, running the electra binary, a tiny model config.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <utility>
+
+#include "model/config.h"
+
+namespace electra::test {
+
+// A fresh, empty directory under the system temp dir (electra_test_<name>_<pid>), removed with the object.
+struct TempDir {
+  explicit TempDir(const std::string& name);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::filesystem::path path;
+};
+
+// The same directory, emptied and created, but left in place after the test (a failed run can be inspected).
+std::filesystem::path fresh_dir(const std::string& name);
+
+struct CommandResult {
+  int status = -1;     // exit code; -1 when killed by a signal
+  std::string out, err;
+  std::string output;  // out followed by err
+};
+
+// Runs a shell command line (sh syntax, as a group), capturing standard output and error apart.
+CommandResult run_command(const std::string& command);
+// Runs the electra binary built with the tests; `args` in shell syntax (quote paths).
+CommandResult run_electra(const std::string& args);
+// The same as an (exit code, stdout + stderr) pair, for structured bindings.
+std::pair<int, std::string> run_electra_merged(const std::string& args);
+
+bool contains(const std::string& text, const std::string& part);
+
+// A small random-init shape: E=32, H=64, 2 layers, 4 heads, I=128, 64 positions, no dropout; `num_labels` default
+// labels for a head architecture.
+ElectraConfig tiny_config(int64_t vocab_size, Architecture architecture = Architecture::model, int64_t num_labels = 0);
+
+}  // namespace electra::test
