@@ -109,19 +109,13 @@ void check_against_hf(const electra::ElectraModel& model, const std::string& nam
   check_loss(model.loss(out, targets), ref["loss"].get<double>(), what);
 }
 
+// The shared tiny shape, narrower still (E=8, H=16, I=32) and 20 positions.
 electra::ElectraConfig tiny_config(electra::Architecture arch, int64_t labels = 3) {
-  electra::ElectraConfig c;
-  c.vocab_size = 50;
+  auto c = electra::test::tiny_config(50, arch, arch == electra::Architecture::question_answering ? 2 : labels);
   c.embedding_size = 8;
   c.hidden_size = 16;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
   c.intermediate_size = 32;
   c.max_position_embeddings = 20;
-  c.hidden_dropout_prob = 0.0;
-  c.attention_probs_dropout_prob = 0.0;
-  c.architecture = arch;
-  c.id2label = electra::default_labels(arch == electra::Architecture::question_answering ? 2 : labels);
   return c;
 }
 
