@@ -104,14 +104,16 @@ at::Tensor ElectraSelfAttentionImpl::forward(const at::Tensor& hidden, const at:
   // Face's "sdpa" attention takes. The mask is given in the query's dtype (bf16 under autocast), clamped to that
   // dtype's lowest finite value as Hugging Face does.
   at::Tensor mask = additive_mask;
-  if (mask.scalar_type() != q.scalar_type()) {
+  if (mask.defined() && mask.scalar_type() != q.scalar_type()) {
     mask = mask.clamp_min(lowest_value(q.scalar_type())).to(q.scalar_type());
   }
   const double dropout_p = is_training() ? dropout->options.p() : 0.0;
-  auto context = at::scaled_dot_product_attention(q, k, v, mask, dropout_p, /*is_causal=*/false);  // [B, A, T, D]
+  auto context = at::scaled_dot_product_attention(q, k, v, mask.defined() ? c10::optional<at::Tensor>(mask) : c10::nullopt,
+                                                  dropout_p, /*is_causal=*/false);  // [B, A, T, D]
 #else
   const double scaling = 1.0 / std::sqrt(static_cast<double>(head_size_));
-  auto scores = torch::matmul(q, k.transpose(-1, -2)) * scaling + additive_mask;
+  auto scores = torch::matmul(q, k.transpose(-1, -2)) * scaling;
+  if (additive_mask.defined()) scores = scores + additive_mask;
   auto probs = dropout(torch::softmax(scores, -1));
   auto context = torch::matmul(probs, v);  // [B, A, T, D]
 #endif
@@ -196,7 +198,10 @@ at::Tensor ElectraEncoderImpl::forward(const at::Tensor& input_ids, const at::Te
 
   auto hidden = embeddings(ids, types);
   if (!embeddings_project.is_empty()) hidden = embeddings_project(hidden);
-  return encoder(hidden, additive_attention_mask(mask, hidden.scalar_type()));
+  // Every position attended (no padding): no mask at all, as Hugging Face's SDPA path does; the fused attention
+  // kernels are then free to take their fastest (flash) path. The outputs are the same either way.
+  const bool all_attended = !attention_mask.defined() || (mask.numel() > 0 && !(mask == 0).any().item<bool>());
+  return encoder(hidden, all_attended ? at::Tensor() : additive_attention_mask(mask, hidden.scalar_type()));
 }
 
 }  // namespace electra

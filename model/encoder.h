@@ -36,7 +36,7 @@ TORCH_MODULE(ElectraEmbeddings);
 class ElectraSelfAttentionImpl : public torch::nn::Module {
  public:
   explicit ElectraSelfAttentionImpl(const ElectraConfig& config);
-  // hidden: [B, T, H], additive_mask: [B, 1, 1, T] -> context [B, T, H]
+  // hidden: [B, T, H], additive_mask: [B, 1, 1, T] or undefined (attend everywhere) -> context [B, T, H]
   at::Tensor forward(const at::Tensor& hidden, const at::Tensor& additive_mask);
 
   torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr};
