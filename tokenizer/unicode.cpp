@@ -2,11 +2,50 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <array>
+#include <iterator>
 #include <memory>
 
 namespace electra::unicode {
 namespace {
+
+struct ClassOverride {
+  char32_t cp;
+  uint8_t bits;  // 1 dropped, 2 whitespace, 4 CJK, 8 punctuation
+};
+struct LowerOverride {
+  char32_t cp;
+  char32_t lower;
+};
+
+#ifndef ELECTRA_UNICODE_UTF8PROC_ONLY
+#include "tokenizer/unicode_tokenizers_table.inc"
+#else  // tools/unicode/regenerate.sh: utf8proc's view alone, to compute the table
+constexpr ClassOverride kClassOverrides[] = {{0x10FFFF + 1, 0}};
+constexpr LowerOverride kLowerOverrides[] = {{0x10FFFF + 1, 0}};
+constexpr char32_t kNotNonspacingMarks[] = {0x10FFFF + 1};
+constexpr char32_t kExtraNonspacingMarks[] = {0x10FFFF + 1};
+constexpr char32_t kNoDecomposition[] = {0x10FFFF + 1};
+#endif
+
+template <class T, size_t N>
+const T* find_cp(const T (&table)[N], char32_t cp) {
+  const T* it = std::lower_bound(std::begin(table), std::end(table), cp, [](const T& e, char32_t c) { return e.cp < c; });
+  return it != std::end(table) && it->cp == cp ? it : nullptr;
+}
+
+template <size_t N>
+bool listed(const char32_t (&table)[N], char32_t cp) {
+  return std::binary_search(std::begin(table), std::end(table), cp);
+}
+
+// Nonspacing mark (Mn) as tokenizers' tables have it.
+bool is_nonspacing_mark(char32_t cp) {
+  if (listed(kExtraNonspacingMarks, cp)) return true;
+  return cp >= 0x300 && utf8proc_category(static_cast<utf8proc_int32_t>(cp)) == UTF8PROC_CATEGORY_MN &&
+         !listed(kNotNonspacingMarks, cp);
+}
 
 bool is_chinese_char(char32_t cp) {
   // The blocks as tokenizers' BertNormalizer lists them (its Extension E starts at U+2B920).
@@ -38,6 +77,18 @@ uint8_t compute_flags(char32_t cp) {
   const auto n = utf8proc_decompose_char(c, buf, 8, UTF8PROC_DECOMPOSE, &boundclass);
   if (n != 1 || buf[0] != c || prop->combining_class != 0 || cat == UTF8PROC_CATEGORY_MN) f |= kAccent;
   if (cp == 0x130 || utf8proc_tolower(c) != c) f |= kCased;
+  // Where tokenizers' Unicode data differs from utf8proc's, tokenizers decides.
+  if (const ClassOverride* o = find_cp(kClassOverrides, cp)) {
+    f &= static_cast<uint8_t>(~(kDrop | kSpace | kChinese | kPunct));
+    if (o->bits & 1) f |= kDrop;
+    if (o->bits & 2) f |= kSpace;
+    if (o->bits & 4) f |= kChinese;
+    if (o->bits & 8) f |= kPunct;
+  }
+  if (find_cp(kLowerOverrides, cp)) f |= kCased;
+  if (listed(kNotNonspacingMarks, cp) || listed(kExtraNonspacingMarks, cp) || listed(kNoDecomposition, cp)) {
+    f |= kAccent;
+  }
   return f;
 }
 
@@ -112,12 +163,16 @@ void strip_accents(const std::vector<AlignedChar>& in, std::vector<AlignedChar>&
     utf8proc_int32_t buf[16];
     int boundclass = 0;
     auto n = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(ch.cp), buf, 16, UTF8PROC_DECOMPOSE, &boundclass);
-    if (n < 1 || n > 16) {  // cannot happen for valid scalar values; keep the character as it is
+    // n < 1 or n > 16 cannot happen for valid scalar values; a decomposition tokenizers does not know is skipped.
+    if (n < 1 || n > 16 || listed(kNoDecomposition, ch.cp)) {
       buf[0] = static_cast<utf8proc_int32_t>(ch.cp);
       n = 1;
     }
     for (utf8proc_ssize_t k = 0; k < n; ++k) {
-      const auto ccc = static_cast<uint8_t>(utf8proc_get_property(buf[k])->combining_class);
+      // A mark tokenizers does not know (assigned after its tables) has combining class 0 there.
+      const auto ccc = listed(kNotNonspacingMarks, static_cast<char32_t>(buf[k]))
+                           ? uint8_t{0}
+                           : static_cast<uint8_t>(utf8proc_get_property(buf[k])->combining_class);
       pieces.push_back({static_cast<char32_t>(buf[k]), ccc, k > 0});
     }
   }
@@ -147,7 +202,7 @@ void strip_accents(const std::vector<AlignedChar>& in, std::vector<AlignedChar>&
   uint32_t at = 0;
   for (const Piece& p : pieces) {
     if (!p.inserted && next < in.size()) at = in[next++].at;
-    if (p.cp >= 0x300 && utf8proc_category(static_cast<utf8proc_int32_t>(p.cp)) == UTF8PROC_CATEGORY_MN) continue;
+    if (is_nonspacing_mark(p.cp)) continue;
     out.push_back({p.cp, at});
   }
 }
@@ -162,6 +217,8 @@ void lowercase(const std::vector<AlignedChar>& in, std::vector<AlignedChar>& out
     } else if (ch.cp == 0x130) {  // the one unconditional multi-character lowercase mapping (SpecialCasing.txt)
       out.push_back({U'i', ch.at});
       out.push_back({0x307, ch.at});
+    } else if (const LowerOverride* o = find_cp(kLowerOverrides, ch.cp)) {
+      out.push_back({o->lower, ch.at});
     } else {
       out.push_back({static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(ch.cp))), ch.at});
     }
