@@ -1,7 +1,10 @@
 # The two commands of README: `make demo` (the main job on shipped tiny data) and `make test`.
 # Both install the Debian packages they need first (apt-get; sudo when not root).
+# Another LibTorch (e.g. a PyTorch wheel's, with CUDA):
+#   make build BUILD_DIR=build-cuda CMAKE_ARGS="-DCMAKE_PREFIX_PATH=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')"
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
+CMAKE_ARGS ?=
 DEB_PACKAGES = build-essential cmake ninja-build ccache libtorch-dev libopenblas0-pthread catch2 \
   libcli11-dev libfmt-dev libyaml-cpp-dev nlohmann-json3-dev libutf8proc-dev \
   libcurl4-openssl-dev libarchive-dev python3 chromium
@@ -21,7 +24,7 @@ deps:
 	fi
 
 $(BUILD_DIR)/build.ninja: CMakeLists.txt
-	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)
 
 configure: deps $(BUILD_DIR)/build.ninja
 
@@ -36,6 +39,8 @@ demo: build
 
 bench: build
 	$(BUILD_DIR)/tokenizer_bench
+	$(BUILD_DIR)/train_step_bench --device cpu --batch 8 --seq 64 --steps 5 --warmup 1 --infer-batch 16 --modes fp32 \
+	  --optimizers loop
 
 clean:
 	rm -rf $(BUILD_DIR)

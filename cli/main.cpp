@@ -12,8 +12,17 @@
 namespace electra::cli {
 
 void add_version_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("version", "Print the versions of electra and LibTorch");
-  cmd->callback([] { fmt::print("electra {} (LibTorch {})\n", ELECTRA_VERSION, TORCH_VERSION); });
+  auto* cmd = app.add_subcommand("version", "Print the versions of electra and LibTorch, and the CUDA devices seen");
+  cmd->callback([] {
+    fmt::print("electra {} (LibTorch {})\n", ELECTRA_VERSION, TORCH_VERSION);
+#if defined(ELECTRA_FAST_PATHS) && TORCH_VERSION_MAJOR >= 2
+    const char* fast = "on (fused attention, fused AdamW)";
+#else
+    const char* fast = "off (LibTorch 1.x or ELECTRA_FAST_PATHS=OFF)";
+#endif
+    const auto gpus = torch::cuda::is_available() ? torch::cuda::device_count() : 0;
+    fmt::print("CUDA devices: {}; fast paths: {}; CPU threads: {}\n", gpus, fast, torch::get_num_threads());
+  });
 }
 
 }  // namespace electra::cli
