@@ -1,8 +1,12 @@
 #include "common/files.h"
 
+#include <dirent.h>
 #include <fmt/format.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -38,6 +42,88 @@ void write_file_atomic(const std::filesystem::path& file, std::string_view conte
     throw std::runtime_error(fmt::format("cannot write {}: {}", file.string(), std::strerror(ok ? errno : err)));
   }
   std::filesystem::rename(tmp, file);
+}
+
+namespace {
+
+// nftw has no user pointer: the walk's state is thread-local.
+thread_local std::string walk_error;
+thread_local std::vector<std::filesystem::path>* walk_files = nullptr;
+
+int remove_entry(const char* path, const struct stat*, int type, struct FTW*) {
+  if (type == FTW_DNR || type == FTW_NS) {
+    walk_error = fmt::format("cannot remove {}: cannot read it", path);
+    return 1;
+  }
+  if (std::remove(path) != 0) {
+    walk_error = fmt::format("cannot remove {}: {}", path, std::strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
+int collect_entry(const char* path, const struct stat*, int type, struct FTW*) {
+  if (type == FTW_DNR) {
+    walk_error = fmt::format("cannot list {}: permission denied", path);
+    return 1;
+  }
+  struct stat target;
+  if (type == FTW_F || (type == FTW_SL && ::stat(path, &target) == 0 && S_ISREG(target.st_mode))) {
+    walk_files->emplace_back(path);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void remove_tree(const std::filesystem::path& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return;
+    throw std::runtime_error(fmt::format("cannot remove {}: {}", path.string(), std::strerror(errno)));
+  }
+  walk_error.clear();
+  const int rc = ::nftw(path.c_str(), remove_entry, 32, FTW_DEPTH | FTW_PHYS);
+  if (rc != 0) {
+    throw std::runtime_error(walk_error.empty() ? fmt::format("cannot remove {}: {}", path.string(), std::strerror(errno))
+                                                : walk_error);
+  }
+}
+
+bool remove_tree_noexcept(const std::filesystem::path& path) noexcept {
+  try {
+    remove_tree(path);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+std::vector<std::filesystem::path> list_files_recursive(const std::filesystem::path& root) {
+  std::vector<std::filesystem::path> files;
+  walk_error.clear();
+  walk_files = &files;
+  const int rc = ::nftw(root.c_str(), collect_entry, 32, FTW_PHYS);
+  walk_files = nullptr;
+  if (rc != 0) {
+    throw std::runtime_error(walk_error.empty() ? fmt::format("cannot list {}: {}", root.string(), std::strerror(errno))
+                                                : walk_error);
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::vector<std::filesystem::path> list_directory(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> entries;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return entries;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string_view name = e->d_name;
+    if (name != "." && name != "..") entries.push_back(dir / std::string(name));
+  }
+  ::closedir(d);
+  std::sort(entries.begin(), entries.end());
+  return entries;
 }
 
 }  // namespace electra

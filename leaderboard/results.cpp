@@ -188,14 +188,9 @@ std::vector<RunResult> collect_results(const std::vector<std::filesystem::path>&
     if (ec || !fs::exists(status)) throw std::runtime_error(fmt::format("{}: no such file or directory", path.string()));
     std::vector<fs::path> files;
     if (fs::is_directory(status)) {
-      fs::recursive_directory_iterator it(path, ec);
-      if (ec) throw std::runtime_error(fmt::format("cannot list {}: {}", path.string(), ec.message()));
-      for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        if (ec) throw std::runtime_error(fmt::format("cannot list {}: {}", path.string(), ec.message()));
-        if (it->path().filename() == "results.json" && it->is_regular_file()) files.push_back(it->path());
+      for (const auto& file : list_files_recursive(path)) {
+        if (file.filename() == "results.json") files.push_back(file);
       }
-      if (ec) throw std::runtime_error(fmt::format("cannot list {}: {}", path.string(), ec.message()));
-      std::sort(files.begin(), files.end());
     } else {
       files.push_back(path);
     }

@@ -7,6 +7,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "common/files.h"
 #include "leaderboard/leaderboard.h"
 
 namespace electra {
@@ -211,9 +212,8 @@ LeaderboardSpec find_leaderboard_spec(const std::string& name_or_file) {
   }
   std::set<std::string> known;
   for (const auto& root : roots) {
-    std::error_code ec;
-    for (fs::directory_iterator it(root, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
-      if (it->path().extension() == ".yaml") known.insert(it->path().stem().string());
+    for (const auto& entry : list_directory(root))
+      if (entry.extension() == ".yaml") known.insert(entry.stem().string());
   }
   std::string list;
   for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;

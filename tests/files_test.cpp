@@ -1,18 +1,48 @@
 #include <filesystem>
 #include <stdexcept>
+#include <vector>
 
 #include "common/files.h"
 #include "tests/catch.h"
 
 TEST_CASE("files write atomically and read back", "[common]") {
   const auto dir = std::filesystem::temp_directory_path() / "electra_files_test";
-  std::filesystem::remove_all(dir);
+  electra::remove_tree(dir);
   const auto file = dir / "sub" / "a.txt";
   electra::write_file_atomic(file, "hello\n");
   CHECK(electra::read_file(file) == "hello\n");
   electra::write_file_atomic(file, "second");
   CHECK(electra::read_file(file) == "second");
-  CHECK(std::distance(std::filesystem::directory_iterator(dir / "sub"), {}) == 1);  // no temp file left
+  CHECK(electra::list_directory(dir / "sub").size() == 1);  // no temp file left
   CHECK_THROWS_AS(electra::read_file(dir / "missing.txt"), std::runtime_error);
-  std::filesystem::remove_all(dir);
+  electra::remove_tree(dir);
+  CHECK_FALSE(std::filesystem::exists(dir));
+  electra::remove_tree(dir);  // a missing path is not an error
+}
+
+TEST_CASE("directory trees are listed and removed without following links", "[common]") {
+  namespace fs = std::filesystem;
+  const auto root = fs::temp_directory_path() / "electra_files_tree_test";
+  const auto outside = fs::temp_directory_path() / "electra_files_tree_outside";
+  electra::remove_tree(root);
+  electra::remove_tree(outside);
+  electra::write_file_atomic(outside / "keep.txt", "kept");
+  electra::write_file_atomic(root / "b" / "results.json", "{}");
+  electra::write_file_atomic(root / "a" / "deep" / "results.json", "{}");
+  electra::write_file_atomic(root / "a" / "x.txt", "x");
+  fs::create_directory_symlink(outside, root / "link_to_dir");
+  fs::create_symlink(root / "a" / "x.txt", root / "link_to_file");
+
+  const auto files = electra::list_files_recursive(root);
+  const std::vector<fs::path> expected = {root / "a" / "deep" / "results.json", root / "a" / "x.txt",
+                                          root / "b" / "results.json", root / "link_to_file"};
+  CHECK(files == expected);
+  CHECK(electra::list_directory(root).size() == 4);
+  CHECK(electra::list_directory(root / "missing").empty());
+
+  electra::remove_tree(root);
+  CHECK_FALSE(fs::exists(root));
+  CHECK(electra::read_file(outside / "keep.txt") == "kept");  // the link went, not what it pointed to
+  CHECK_THROWS_AS(electra::list_files_recursive(root), std::runtime_error);
+  electra::remove_tree(outside);
 }

@@ -307,11 +307,7 @@ class EnvGuard {
 };
 
 
-std::vector<fs::path> files_under(const fs::path& dir) {
-  std::vector<fs::path> out;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) out.push_back(entry.path());
-  return out;
-}
+std::vector<fs::path> files_under(const fs::path& dir) { return list_files_recursive(dir); }
 
 }  // namespace
 

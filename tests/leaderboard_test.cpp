@@ -143,7 +143,7 @@ TEST_CASE("results reader rejects malformed files naming file and key", "[leader
   CHECK_THROWS_AS(collect_results({empty / "missing"}), std::runtime_error);
   CHECK(contains(error_of([&] { collect_results({empty / "missing"}); }), "missing: no such file or directory"));
   CHECK(contains(error_of([&] { collect_results({empty}); }), "no results.json found under it"));
-  fs::remove_all(empty);
+  electra::remove_tree(empty);
 }
 
 TEST_CASE("leaderboard numbers are formatted as published", "[leaderboard]") {
@@ -208,7 +208,7 @@ TEST_CASE("leaderboard spec errors name the file and key", "[leaderboard]") {
   CHECK_THROWS_AS(load_leaderboard_spec(dir / "missing.yaml"), std::runtime_error);
   write_file_atomic(dir / "broken.yaml", "name: [unclosed\n");
   CHECK_THROWS_AS(load_leaderboard_spec(dir / "broken.yaml"), std::runtime_error);
-  fs::remove_all(dir);
+  electra::remove_tree(dir);
 }
 
 TEST_CASE("leaderboard replays each published row to its Avg", "[leaderboard]") {
@@ -251,7 +251,7 @@ TEST_CASE("leaderboard replays each published row to its Avg", "[leaderboard]") 
     for (const auto& [name, avg] : rows) CHECK(contains(markdown, "***replay " + name + "*** (ours) | "));
 
     if (suite != "korean") {
-      fs::remove_all(dir);
+      electra::remove_tree(dir);
       continue;
     }
     // The same through the command line, as json (once: each start of the binary loads LibTorch).
@@ -265,7 +265,7 @@ TEST_CASE("leaderboard replays each published row to its Avg", "[leaderboard]") 
       if (row["kind"] == "ours")
         for (const auto& [name, avg] : rows)
           if (row["name"] == "replay " + name) CHECK(format_fixed(row["avg"].get<double>(), 2) == avg);
-    fs::remove_all(dir);
+    electra::remove_tree(dir);
   }
 }
 
@@ -375,7 +375,7 @@ TEST_CASE("electra eval command renders leaderboards and refuses bad use", "[lea
 
   write_suite_leaderboard("korean", {kFixtures / "runs"}, dir / "suite");
   for (const auto* ext : {".md", ".html", ".json"}) CHECK(fs::is_regular_file(dir / "suite" / (std::string("leaderboard_korean") + ext)));
-  fs::remove_all(dir);
+  electra::remove_tree(dir);
 }
 
 namespace {
@@ -511,5 +511,5 @@ TEST_CASE("leaderboard html renders in headless chromium with table and charts",
   for (size_t at = dom.output.find("<svg"); at != std::string::npos; at = dom.output.find("<svg", at + 1)) ++charts;
   CHECK(charts == 8);
   CHECK(contains(dom.output, "data-task=\"korquad\""));
-  fs::remove_all(dir);
+  electra::remove_tree(dir);
 }

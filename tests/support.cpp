@@ -24,13 +24,12 @@ fs::path scratch_path(const std::string& name) {
 TempDir::TempDir(const std::string& name) : path(fresh_dir(name)) {}
 
 TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path, ec);
+  remove_tree_noexcept(path);
 }
 
 fs::path fresh_dir(const std::string& name) {
   const fs::path dir = scratch_path(name);
-  fs::remove_all(dir);
+  remove_tree(dir);
   fs::create_directories(dir);
   return dir;
 }
@@ -47,8 +46,7 @@ CommandResult run_command(const std::string& command) {
   r.out = read_file(out);
   r.err = read_file(err);
   r.output = r.out + r.err;
-  std::error_code ec;
-  fs::remove_all(dir, ec);
+  remove_tree_noexcept(dir);
   return r;
 }
 

@@ -177,7 +177,7 @@ TEST_CASE("write_safetensors reproduces the Python library's bytes", "[tensor_io
     const std::string padded = header + std::string((8 - header.size() % 8) % 8, ' ');
     CHECK(electra::read_file(file) == safetensors_bytes(padded, std::string(13, '\0')));
   }
-  fs::remove_all(dir);
+  electra::remove_tree(dir);
 }
 
 TEST_CASE("write_safetensors round trips every dtype bit for bit", "[tensor_io]") {
@@ -215,7 +215,7 @@ TEST_CASE("write_safetensors round trips every dtype bit for bit", "[tensor_io]"
   CHECK_THROWS_AS(electra::write_safetensors(dir / "m.safetensors", {{"__metadata__", at::zeros({2})}}),
                   std::invalid_argument);
   CHECK_THROWS_AS(electra::write_safetensors(dir / "u.safetensors", {{"u", at::Tensor()}}), std::invalid_argument);
-  fs::remove_all(dir);
+  electra::remove_tree(dir);
 }
 
 TEST_CASE("read_safetensors refuses malformed files with the file and key named", "[tensor_io]") {
@@ -284,7 +284,7 @@ TEST_CASE("read_safetensors refuses malformed files with the file and key named"
                "not 0 or 1");
   CHECK_THROWS_AS(electra::read_safetensors(dir / "missing.safetensors"), std::runtime_error);
   CHECK_THROWS_AS(electra::read_safetensors(dir), std::runtime_error);
-  fs::remove_all(dir);
+  electra::remove_tree(dir);
 }
 
 TEST_CASE("read_weights prefers model.safetensors and says which file it used", "[tensor_io]") {
@@ -295,7 +295,7 @@ TEST_CASE("read_weights prefers model.safetensors and says which file it used", 
   const auto dir = scratch_dir();
   CHECK_THROWS_AS(electra::read_weights(dir), std::runtime_error);                   // no weights
   CHECK_THROWS_AS(electra::read_weights(dir / "missing"), std::runtime_error);       // no directory
-  fs::remove_all(dir);
+  electra::remove_tree(dir);
 }
 
 TEST_CASE("read_pytorch_bin gives the same tensors as model.safetensors", "[tensor_io]") {
@@ -316,7 +316,7 @@ TEST_CASE("read_pytorch_bin gives the same tensors as model.safetensors", "[tens
   fs::path used;
   CHECK(electra::read_weights(dir, &used).size() == 39);
   CHECK(used.filename() == "pytorch_model.bin");
-  fs::remove_all(dir);
+  electra::remove_tree(dir);
 }
 
 TEST_CASE("read_pytorch_bin rebuilds views, zip64 archives and other dtypes", "[tensor_io]") {
@@ -337,7 +337,7 @@ TEST_CASE("read_pytorch_bin rebuilds views, zip64 archives and other dtypes", "[
   CHECK(bit_identical(longs.at("w"), at::tensor({int64_t{5}, int64_t{-3}})));
   electra::write_file_atomic(file, torch_zip(state_dict_pickle("ctorch\nHalfStorage\n"), raw("\x00\x3c\x00\xc0")));
   CHECK(bit_identical(electra::read_pytorch_bin(file).at("w"), at::tensor({1.0f, -2.0f}).to(at::kHalf)));
-  fs::remove_all(dir);
+  electra::remove_tree(dir);
 }
 
 TEST_CASE("read_pytorch_bin refuses bad and unsafe files with a clear message", "[tensor_io]") {
@@ -376,7 +376,7 @@ TEST_CASE("read_pytorch_bin refuses bad and unsafe files with a clear message", 
   std::string flipped = torch_zip(state_dict_pickle(), floats({1.5f, -2.0f}));
   flipped[flipped.find("archive/data/0") + 15] ^= 0x40;  // a byte of the storage data (after its local header)
   expect_error(flipped, "fails its CRC-32 check");
-  fs::remove_all(dir);
+  electra::remove_tree(dir);
 }
 
 TEST_CASE("read_pytorch_bin only ever throws std::runtime_error on damaged files", "[tensor_io]") {
@@ -432,5 +432,5 @@ TEST_CASE("read_pytorch_bin only ever throws std::runtime_error on damaged files
     }
   }
   CHECK(pickle_errors > 300);
-  fs::remove_all(dir);
+  electra::remove_tree(dir);
 }

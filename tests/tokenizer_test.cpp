@@ -367,7 +367,7 @@ TEST_CASE("tokenizer reads vocab.txt and tokenizer_config.json", "[tokenizer]") 
     CHECK_THROWS_AS(Tokenizer::from_dir(dir / "missing"), std::runtime_error);
   }
   CHECK_THROWS_AS(Tokenizer({{"a", 0}}, TokenizerOptions()), std::invalid_argument);
-  fs::remove_all(dir);
+  electra::remove_tree(dir);
 }
 
 TEST_CASE("tokenize command encodes JSON lines and reports bad ones", "[tokenizer][cli]") {
@@ -429,7 +429,7 @@ TEST_CASE("tokenize command encodes JSON lines and reports bad ones", "[tokenize
     CHECK(ok_lines[5]["tokens"].size() == 8);
     CHECK(electra::read_file(dir / "err.txt").find("3 of 6 lines") != std::string::npos);
   }
-  fs::remove_all(dir);
+  electra::remove_tree(dir);
 }
 
 TEST_CASE("every character is classified, lowercased and accent-stripped as Hugging Face tokenizers does", "[tokenizer]") {

@@ -478,7 +478,7 @@ RunOutcome run_seed(const ExperimentOptions& options, int64_t seed, const fs::pa
   } else {
     std::error_code ec;
     fs::remove(metrics_file, ec);
-    fs::remove_all(run_dir / "best", ec);
+    remove_tree(run_dir / "best");
   }
 
   Progress progress(log, total_steps);
