@@ -42,7 +42,12 @@ build() {
     -DCMAKE_LIBRARY_ARCHITECTURE=x86_64-linux-gnu -DCMAKE_EXE_LINKER_FLAGS="-Wl,--allow-shlib-undefined" "$@" \
     >"$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; return 1; }
   grep "electra: Torch" "$OUT/configure.log"
-  cmake --build build-gpu -j"$(nproc)" -- -k 0 >"$OUT/build.log" 2>&1 || { grep -A6 "error:" "$OUT/build.log" | head -80; return 1; }
+  # The programs the checks need first; then everything else (a failing bench must not stop the tests).
+  cmake --build build-gpu -j"$(nproc)" --target electra electra_tests -- -k 0 >"$OUT/build.log" 2>&1 ||
+    { grep -A6 "error:" "$OUT/build.log" | head -80; return 1; }
+  cmake --build build-gpu -j"$(nproc)" -- -k 0 >>"$OUT/build.log" 2>&1 ||
+    { echo "SOME BENCH PROGRAMS FAILED TO BUILD:"; grep -A6 "error:" "$OUT/build.log" | head -60; }
+  return 0
 }
 step "build (LibTorch 2.x CUDA, Catch2 v3)"
 fast_paths=ON
@@ -54,11 +59,12 @@ fi
 echo "built with ELECTRA_FAST_PATHS=$fast_paths in $(( $(date +%s) - t0 )) s since start"
 
 step "train step: electra (ours), ELECTRA-small"
-timeout 150 ./build-gpu/train_step_bench --device cuda --model small --json "$OUT/ours_small.json"
+timeout 150 ./build-gpu/train_step_bench --device cuda --model small --optimizers fused,loop,graph \
+  --json "$OUT/ours_small.json"
 step "train step: Hugging Face transformers, ELECTRA-small, same GPU"
 PYTHONUNBUFFERED=1 timeout 120 python3 tools/hf_baseline.py --model small --modes fp32,tf32,bf16 --json "$OUT/hf_small.json"
 step "train step: ELECTRA-base, ours then Hugging Face"
-timeout 60 ./build-gpu/train_step_bench --device cuda --model base --modes tf32,bf16 --optimizers fused --steps 20 \
+timeout 60 ./build-gpu/train_step_bench --device cuda --model base --modes tf32,bf16 --optimizers fused,graph --steps 20 \
   --json "$OUT/ours_base.json"
 PYTHONUNBUFFERED=1 timeout 60 python3 tools/hf_baseline.py --model base --modes tf32,bf16 --steps 20 --json "$OUT/hf_base.json"
 
