@@ -426,8 +426,8 @@ ModelSnapshot ModelFetcher::run() {
                              "refs/{} there",
                              id_.revision);
     throw std::runtime_error(fmt::format(
-        "HF_HUB_OFFLINE is set and {} is not complete in the cache {}: missing {}; unset HF_HUB_OFFLINE to "
-        "download it, or pass a local model directory",
+        "downloads are off (HF_HUB_OFFLINE=1 or --offline) and {} is not complete in the cache {}: missing {}; "
+        "allow downloads (unset HF_HUB_OFFLINE, drop --offline) or pass a local model directory",
         describe(), storage_.string(), what));
   }
 

@@ -874,6 +874,7 @@ TEST_CASE("electra finetune fetches its hub model and task data by itself; --off
   CHECK(status == 1);
   CHECK(contains(output, "electra: error:"));
   CHECK(contains(output, "org/tiny-electra"));
+  CHECK(contains(output, "--offline"));
   CHECK(server.count() == 0);
 
   // Online: model and data arrive by themselves, the data with its manifest.
