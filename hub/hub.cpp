@@ -568,7 +568,13 @@ fs::path resolve_model(const std::string& path_or_id, const HubOptions& options)
   if (looks_like_path && path_or_id.find('@') == std::string::npos) {
     throw std::invalid_argument(fmt::format("model directory '{}' does not exist", path_or_id));
   }
-  return fetch_model(parse_model_id(path_or_id), options).dir;
+  try {
+    return fetch_model(parse_model_id(path_or_id), options).dir;
+  } catch (const std::runtime_error& e) {
+    // "org/name" is also a relative path: say that no such folder exists either, in case a folder was meant.
+    throw std::runtime_error(fmt::format("{} (read as a hub id: there is no folder '{}' relative to {})", e.what(),
+                                         path_or_id, fs::current_path().string()));
+  }
 }
 
 }  // namespace electra
