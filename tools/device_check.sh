@@ -6,9 +6,8 @@
 #   3. `electra finetune` of the demo on CUDA (fp32 and bf16), and tools/hf_check.py: Python transformers loads the
 #      saved model and gives electra's logits;
 #   4. tokenizer_bench against Hugging Face tokenizers on this machine's CPU.
-# Libraries missing there (utf8proc, libcurl/libarchive headers) come as Debian .debs in .deps-debs (carried):
-#   mkdir -p .deps-debs && cd .deps-debs && apt-get download libutf8proc-dev libutf8proc2 libcurl4-openssl-dev \
-#     libcurl4 libarchive-dev libarchive13 (+ their libraries the machine may lack; see README "GPU checks").
+# Libraries missing there (utf8proc, libcurl/libarchive headers) come as Debian .debs in .deps-debs, carried:
+# `bash tools/fetch_device_debs.sh` here first, then run this with carry [".deps-debs"].
 # usage (on the GPU machine, from the project root): bash tools/device_check.sh [quick]
 set -uo pipefail
 OUT=${OUT:-/tmp/electra-device-out}
