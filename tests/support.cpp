@@ -15,20 +15,31 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Per process: removed again by whoever made it.
 fs::path scratch_path(const std::string& name) {
   return fs::temp_directory_path() / fmt::format("electra_test_{}_{}", name, ::getpid());
 }
 
+// Per user, reused by the next run (so kept directories do not pile up).
+fs::path kept_path(const std::string& name) {
+  return fs::temp_directory_path() / fmt::format("electra_test_u{}_{}", ::getuid(), name);
+}
+
 }  // namespace
 
-TempDir::TempDir(const std::string& name) : path(fresh_dir(name)) {}
+TempDir::TempDir(const std::string& name) {
+  static std::atomic<int> counter{0};
+  path = scratch_path(fmt::format("{}_{}", name, counter++));  // unique per object: two may be alive at once
+  remove_tree(path);
+  fs::create_directories(path);
+}
 
 TempDir::~TempDir() {
   remove_tree_noexcept(path);
 }
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = scratch_path(name);
+  const fs::path dir = kept_path(name);
   remove_tree(dir);
   fs::create_directories(dir);
   return dir;

@@ -10,7 +10,8 @@
 
 namespace electra::test {
 
-// A fresh, empty directory under the system temp dir (electra_test_<name>_<pid>), removed with the object.
+// A fresh, empty directory under the system temp dir (electra_test_<name>_<n>_<pid>, n counting the objects made),
+// removed with the object.
 struct TempDir {
   explicit TempDir(const std::string& name);
   ~TempDir();
@@ -19,7 +20,8 @@ struct TempDir {
   std::filesystem::path path;
 };
 
-// The same directory, emptied and created, but left in place after the test (a failed run can be inspected).
+// A directory emptied and created (electra_test_u<uid>_<name>), left in place after the test so that a failed run
+// can be inspected; the next run reuses it.
 std::filesystem::path fresh_dir(const std::string& name);
 
 struct CommandResult {
