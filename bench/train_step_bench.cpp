@@ -26,13 +26,13 @@
 #include <string>
 #include <vector>
 
+#include "common/torch_features.h"
 #include "model/config.h"
 #include "model/electra.h"
 #include "train/autocast.h"
 #include "train/optimizer.h"
 
-#if (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)) && \
-    __has_include(<cuda_runtime_api.h>) && __has_include(<ATen/cuda/CUDAGraph.h>)
+#if ELECTRA_FOREACH_MUL_TENSOR && __has_include(<cuda_runtime_api.h>) && __has_include(<ATen/cuda/CUDAGraph.h>)
 #include <ATen/autocast_mode.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
@@ -116,6 +116,33 @@ double median(std::vector<double> v) {
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
+// Wall time of each of `steps` calls of `step`, in ms.
+template <class Step>
+std::vector<double> time_steps(int64_t steps, Step&& step) {
+  std::vector<double> times;
+  for (int64_t i = 0; i < steps; ++i) {
+    const auto t = Clock::now();
+    step();
+    times.push_back(ms_since(t));
+  }
+  return times;
+}
+
+nlohmann::json step_result(const Args& a, const std::string& mode, const std::string& optimizer,
+                           const std::vector<double>& times, double warmup_ms, double last_loss) {
+  const double train_ms = median(times);
+  nlohmann::json r;
+  r["mode"] = mode;
+  r["optimizer"] = optimizer;
+  r["train_step_ms_median"] = train_ms;
+  r["train_step_ms_min"] = *std::min_element(times.begin(), times.end());
+  r["train_step_ms_max"] = *std::max_element(times.begin(), times.end());
+  r["train_seq_per_s"] = static_cast<double>(a.batch) / train_ms * 1000.0;
+  r["warmup_s"] = warmup_ms / 1000.0;
+  r["last_loss"] = last_loss;
+  return r;
+}
+
 // The whole step as one CUDA graph (see the top of the file). The attention mask is left out (all ones), so that
 // the forward needs no host check; the learning rate is fixed at capture.
 nlohmann::json run_graph_mode(const Args& a, const std::string& mode, electra::ElectraModel& model,
@@ -163,25 +190,12 @@ nlohmann::json run_graph_mode(const Args& a, const std::string& mode, electra::E
   graph.replay();
   double last_loss = loss.item<double>();
   const double warmup_ms = ms_since(warm_start);
-  std::vector<double> times;
-  for (int64_t i = 0; i < a.steps; ++i) {
-    const auto t = Clock::now();
+  const std::vector<double> times = time_steps(a.steps, [&] {
     graph.replay();
     last_loss = loss.item<double>();  // the trainer's non-finite check, one sync per step
-    times.push_back(ms_since(t));
-  }
+  });
   at::autocast::set_autocast_cache_enabled(true);
-  const double train_ms = median(times);
-  nlohmann::json r;
-  r["mode"] = mode;
-  r["optimizer"] = "graph";
-  r["train_step_ms_median"] = train_ms;
-  r["train_step_ms_min"] = *std::min_element(times.begin(), times.end());
-  r["train_step_ms_max"] = *std::max_element(times.begin(), times.end());
-  r["train_seq_per_s"] = static_cast<double>(a.batch) / train_ms * 1000.0;
-  r["warmup_s"] = warmup_ms / 1000.0;
-  r["last_loss"] = last_loss;
-  return r;
+  return step_result(a, mode, "graph", times, warmup_ms, last_loss);
 #else
   (void)a, (void)mode, (void)model, (void)optimizer, (void)ids, (void)types, (void)targets;
   throw std::runtime_error("the graph mode needs LibTorch 2 built with CUDA");
@@ -227,25 +241,11 @@ nlohmann::json run_mode(const Args& a, const std::string& mode, const std::strin
   const auto warm_start = Clock::now();
   for (int64_t i = 0; i < a.warmup; ++i) step();
   const double warmup_ms = ms_since(warm_start);
-  std::vector<double> times;
-  for (int64_t i = 0; i < a.steps; ++i) {
-    const auto t = Clock::now();
-    step();
-    times.push_back(ms_since(t));
-  }
   // Each step's loss.item() waits for the previous step's queued optimizer kernels, so in steady state one
   // step's wall time is one full step of GPU work (plus whatever host time the GPU could not hide).
-  const double train_ms = median(times);
-
-  nlohmann::json r;
-  r["mode"] = mode;
-  r["optimizer"] = optimizer.uses_fused_kernel() ? "fused" : "loop";
-  r["train_step_ms_median"] = train_ms;
-  r["train_step_ms_min"] = *std::min_element(times.begin(), times.end());
-  r["train_step_ms_max"] = *std::max_element(times.begin(), times.end());
-  r["train_seq_per_s"] = static_cast<double>(a.batch) / train_ms * 1000.0;
-  r["warmup_s"] = warmup_ms / 1000.0;
-  r["last_loss"] = last_loss;
+  const std::vector<double> times = time_steps(a.steps, step);
+  nlohmann::json r =
+      step_result(a, mode, optimizer.uses_fused_kernel() ? "fused" : "loop", times, warmup_ms, last_loss);
 
   if (optimizer_kind == a.optimizers.front()) {  // inference once per precision
     torch::NoGradGuard no_grad;
@@ -258,13 +258,7 @@ nlohmann::json run_mode(const Args& a, const std::string& mode, const std::strin
       return model.forward(iids, imask, itypes).logits.to(torch::kFloat).cpu();  // .cpu() waits for the GPU
     };
     for (int i = 0; i < 3; ++i) infer();
-    std::vector<double> itimes;
-    for (int64_t i = 0; i < std::max<int64_t>(5, a.steps / 2); ++i) {
-      const auto t = Clock::now();
-      infer();
-      itimes.push_back(ms_since(t));
-    }
-    const double infer_ms = median(itimes);
+    const double infer_ms = median(time_steps(std::max<int64_t>(5, a.steps / 2), infer));
     r["infer_batch_ms_median"] = infer_ms;
     r["infer_seq_per_s"] = static_cast<double>(a.infer_batch) / infer_ms * 1000.0;
   }

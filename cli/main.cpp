@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "common/torch_features.h"
 
 namespace electra::cli {
 
@@ -15,7 +16,7 @@ void add_version_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("version", "Print the versions of electra and LibTorch, and the CUDA devices seen");
   cmd->callback([] {
     fmt::print("electra {} (LibTorch {})\n", ELECTRA_VERSION, TORCH_VERSION);
-#if defined(ELECTRA_FAST_PATHS) && TORCH_VERSION_MAJOR >= 2
+#if ELECTRA_FUSED_KERNELS
     const char* fast = "on (fused attention, fused AdamW)";
 #else
     const char* fast = "off (LibTorch 1.x or ELECTRA_FAST_PATHS=OFF)";

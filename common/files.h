@@ -24,8 +24,8 @@ void write_file_atomic(const std::filesystem::path& file, std::string_view conte
 void remove_tree(const std::filesystem::path& path);
 // remove_tree that reports failure by returning false instead of throwing (for clean-up paths).
 bool remove_tree_noexcept(const std::filesystem::path& path) noexcept;
-// Every regular file below `root`, and every link to one (links to directories are not followed), sorted. Throws std::runtime_error naming an unreadable
-// directory.
+// Every regular file below `root`, and every link to one (links to directories are not followed), sorted.
+// Throws std::runtime_error naming an unreadable directory.
 std::vector<std::filesystem::path> list_files_recursive(const std::filesystem::path& root);
 // The entries of one directory (no "." or ".."), sorted; empty when `dir` cannot be opened.
 std::vector<std::filesystem::path> list_directory(const std::filesystem::path& dir);

@@ -1,11 +1,12 @@
 #include "model/encoder.h"
 
 #include <fmt/format.h>
-#include <torch/version.h>
 
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+
+#include "common/torch_features.h"
 
 namespace electra {
 
@@ -99,7 +100,7 @@ at::Tensor ElectraSelfAttentionImpl::forward(const at::Tensor& hidden, const at:
   auto q = split_heads(query(hidden));
   auto k = split_heads(key(hidden));
   auto v = split_heads(value(hidden));
-#if defined(ELECTRA_FAST_PATHS) && TORCH_VERSION_MAJOR >= 2
+#if ELECTRA_FUSED_KERNELS
   // LibTorch 2: one fused attention kernel (flash / memory-efficient / math, chosen by PyTorch), the path Hugging
   // Face's "sdpa" attention takes. The mask is given in the query's dtype (bf16 under autocast), clamped to that
   // dtype's lowest finite value as Hugging Face does.

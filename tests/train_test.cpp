@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "common/files.h"
+#include "common/torch_features.h"
 #include "model/electra.h"
 #include "tasks/task.h"
 #include "tests/catch.h"
@@ -178,7 +179,7 @@ TEST_CASE("on CUDA, the fused AdamW kernel and the fast attention match the refe
   const auto [loop, loop_fused] = train(torch::kCUDA, false, nullptr);
   CHECK_FALSE(cpu_fused);
   CHECK_FALSE(loop_fused);
-#if defined(ELECTRA_FAST_PATHS) && TORCH_VERSION_MAJOR >= 2
+#if ELECTRA_FUSED_KERNELS
   CHECK(uses_fused);
 #endif
   const double logit_diff = (cpu_out.logits - cuda_out.logits.cpu()).abs().max().item<double>();

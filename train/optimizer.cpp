@@ -3,18 +3,14 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <torch/torch.h>
-#include <torch/version.h>
 
 #include <cmath>
 #include <map>
 #include <stdexcept>
 #include <utility>
 
-#if defined(ELECTRA_FAST_PATHS) && TORCH_VERSION_MAJOR >= 2
-#define ELECTRA_HAVE_FUSED_ADAMW 1
-#else
-#define ELECTRA_HAVE_FUSED_ADAMW 0
-#endif
+#include "common/torch_features.h"
+
 
 namespace electra {
 namespace {
@@ -45,7 +41,7 @@ AdamW::AdamW(const ElectraModel& model, const OptimizerOptions& options) : optio
 }
 
 bool AdamW::uses_fused_kernel() const {
-#if ELECTRA_HAVE_FUSED_ADAMW
+#if ELECTRA_FUSED_KERNELS
   if (!options_.fused || slots_.empty()) return false;
   for (const auto& s : slots_) {
     if (!s.param.is_cuda() || s.param.scalar_type() != at::kFloat) return false;
@@ -57,7 +53,7 @@ bool AdamW::uses_fused_kernel() const {
 }
 
 bool AdamW::fused_step(double lr) {
-#if ELECTRA_HAVE_FUSED_ADAMW
+#if ELECTRA_FUSED_KERNELS
   if (!uses_fused_kernel()) return false;
   struct Group {
     std::vector<at::Tensor> params, grads, exp_avgs, exp_avg_sqs;
@@ -150,30 +146,27 @@ double clip_grad_norm(const std::vector<ParamSlot>& slots, double max_norm) {
     if (s.param.grad().defined()) grads.push_back(s.param.grad());
   }
   if (grads.empty()) return 0.0;
-#if defined(ELECTRA_FAST_PATHS) && TORCH_VERSION_MAJOR >= 2
-  // Multi-tensor kernels, as torch.nn.utils.clip_grad_norm_ uses on CUDA.
-  const bool multi_tensor = grads.front().is_cuda();
-#else
-  const bool multi_tensor = false;
-#endif
+  // Multi-tensor kernels on CUDA, as torch.nn.utils.clip_grad_norm_ uses there.
+  const bool multi_tensor = ELECTRA_FUSED_KERNELS && grads.front().is_cuda();
   std::vector<at::Tensor> norms;
-  if (multi_tensor) {
-#if defined(ELECTRA_FAST_PATHS) && TORCH_VERSION_MAJOR >= 2
-    norms = at::_foreach_norm(grads, 2);
+#if ELECTRA_FUSED_KERNELS
+  if (multi_tensor) norms = at::_foreach_norm(grads, 2);
 #endif
-  } else {
+  if (!multi_tensor) {
     for (const auto& g : grads) norms.push_back(g.norm(2));
   }
   const at::Tensor total = torch::stack(norms).norm(2);
   if (max_norm > 0) {
     const at::Tensor coef = torch::clamp(max_norm / (total + 1e-6), c10::nullopt, 1.0);
-#if defined(ELECTRA_FAST_PATHS) && (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1))
+#if ELECTRA_FOREACH_MUL_TENSOR
     if (multi_tensor) {
       at::_foreach_mul_(grads, coef);
-      return total.item<double>();
+    } else {
+      for (auto& g : grads) g.mul_(coef.to(g.device()));
     }
-#endif
+#else
     for (auto& g : grads) g.mul_(coef.to(g.device()));
+#endif
   }
   return total.item<double>();
 }

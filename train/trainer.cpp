@@ -422,8 +422,9 @@ RunOutcome run_seed(const ExperimentOptions& options, int64_t seed, const fs::pa
   const Task& task = find_task(options.task);
   const torch::Device device(resolve_device(options.device));
   const bool bf16 = options.train.bf16 && device.is_cuda();
+  const bool tf32 = options.train.tf32 && device.is_cuda();
   // "high" lets cuBLAS use TF32 tensor cores for fp32 products (torch.backends.cuda.matmul.allow_tf32 = True).
-  if (device.is_cuda()) at::globalContext().setFloat32MatmulPrecision(options.train.tf32 ? "high" : "highest");
+  if (device.is_cuda()) at::globalContext().setFloat32MatmulPrecision(tf32 ? "high" : "highest");
   fs::create_directories(run_dir / "state");
   const fs::path state_file = run_dir / "state" / kStateFile;
   const fs::path metrics_file = run_dir / "metrics.jsonl";
@@ -466,7 +467,7 @@ RunOutcome run_seed(const ExperimentOptions& options, int64_t seed, const fs::pa
   eval_options.bf16 = bf16;
 
   log << fmt::format("device {}{}{}, AdamW {}\n", device.str(), bf16 ? ", bf16 autocast" : "",
-                     device.is_cuda() && options.train.tf32 ? ", tf32 matmuls" : "",
+                     tf32 ? ", tf32 matmuls" : "",
                      optimizer.uses_fused_kernel() ? "fused kernel" : "per-tensor updates");
 
   TrainState s;
