@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "common/torch_features.h"
+#include "model/torch_features.h"
 #include "model/config.h"
 #include "model/electra.h"
 #include "train/autocast.h"

@@ -15,7 +15,8 @@
 #include "hub/hub.h"
 #include "leaderboard/leaderboard.h"
 #include "tasks/task.h"
-#include "train/trainer.h"
+#include "train/evaluation.h"
+#include "train/run_dir.h"
 
 namespace electra::cli {
 namespace {
@@ -75,7 +76,6 @@ void run_model_eval(const ModelArgs& args) {
   options.model_dir = resolve_model(args.model, hub);
   DataOptions data;
   data.offline = args.offline;
-  options.task = task.name();
   options.split = args.split;
   options.data.data_dir = args.data_dir.empty()
                               ? ensure_task_data(task.name(), default_data_dir(), data).dir.string()
@@ -84,7 +84,8 @@ void run_model_eval(const ModelArgs& args) {
       args.max_seq_length > 0 ? args.max_seq_length : (task.head() == HeadKind::span_extraction ? 512 : 128);
   options.batch_size = args.batch_size;
   options.device = args.device;
-  const ModelEvalOutcome outcome = evaluate_model(options);
+  const ModelEvalOutcome outcome = evaluate_model(task, options);
+  for (const auto& w : outcome.warnings) fmt::print(stderr, "warning: {}\n", w);
   fmt::print("{} {} ({}):", task.name(), args.split, args.model);
   for (const auto& [name, value] : outcome.metrics) {
     if (name != "main") fmt::print(" {} {:.2f}", name, value);

@@ -72,12 +72,12 @@ ExperimentOptions resolve_options(const FinetuneArgs& args) {
   for (const auto& s : args.sets) apply_setting(options, s);
   if (!args.resume.empty()) options.output_dir = args.resume;
   validate(options);
-  find_task(options.task);
   return options;
 }
 
 void run_finetune(const FinetuneArgs& args) {
   ExperimentOptions options = resolve_options(args);
+  const Task& task = find_task(options.task);
   if (args.dump_config) {
     fmt::print("{}", to_yaml(options));
     return;
@@ -85,16 +85,16 @@ void run_finetune(const FinetuneArgs& args) {
   RunControl control;
   control.model_dir = resolve_model(options.model, hub_options(args));
   if (options.data.data_dir.empty()) {
-    const auto manifest = ensure_task_data(find_task(options.task).name(), default_data_dir(), data_options(args));
+    const auto manifest = ensure_task_data(task.name(), default_data_dir(), data_options(args));
     options.data.data_dir = manifest.dir.string();
   }
   control.resume = !args.resume.empty();
   control.stop_after_steps = args.stop_after;
-  const auto outcomes = run_experiment(options, control);
+  const auto outcomes = run_experiment(task, options, control);
   std::fflush(stderr);
   for (const auto& o : outcomes) {
     if (!o.finished) continue;
-    fmt::print("{}: {} {} = {:.2f} (steps {})\n", o.run_dir.string(), o.split, find_task(options.task).main_metric(),
+    fmt::print("{}: {} {} = {:.2f} (steps {})\n", o.run_dir.string(), o.split, task.main_metric(),
                o.reported.count("main") ? o.reported.at("main") : 0.0, o.steps);
   }
 }
@@ -154,7 +154,7 @@ void run_suite(const FinetuneArgs& args) {
     control.resume = options.seeds.size() > 1 ||
                      fs::exists(fs::path(options.output_dir) / "state" / "training_state.pt");
     fmt::print(stderr, "== {} ({})\n", task.name(), file.string());
-    run_experiment(options, control);
+    run_experiment(task, options, control);
   }
   if (args.dump_config) return;
   write_suite_leaderboard(args.suite, run_dirs, out);

@@ -1,28 +1,22 @@
 // electra: fine-tune and evaluate ELECTRA encoders. Parses the command line, runs one subcommand,
 // and is the only place that catches errors.
 #include <fmt/core.h>
-#include <torch/torch.h>
 
 #include <cstdio>
 #include <exception>
 #include <thread>
 
 #include "cli/commands.h"
-#include "common/torch_features.h"
+#include "model/runtime.h"
 
 namespace electra::cli {
 
 void add_version_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("version", "Print the versions of electra and LibTorch, and the CUDA devices seen");
   cmd->callback([] {
-    fmt::print("electra {} (LibTorch {})\n", ELECTRA_VERSION, TORCH_VERSION);
-#if ELECTRA_FUSED_KERNELS
-    const char* fast = "on (fused attention, fused AdamW)";
-#else
-    const char* fast = "off (LibTorch 1.x or ELECTRA_FAST_PATHS=OFF)";
-#endif
-    const auto gpus = torch::cuda::is_available() ? torch::cuda::device_count() : 0;
-    fmt::print("CUDA devices: {}; fast paths: {}; CPU threads: {}\n", gpus, fast, torch::get_num_threads());
+    fmt::print("electra {} (LibTorch {})\n", ELECTRA_VERSION, libtorch_version());
+    fmt::print("CUDA devices: {}; fast paths: {}; CPU threads: {}\n", cuda_device_count(), fast_paths_description(),
+               cpu_threads());
   });
 }
 
@@ -35,7 +29,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "CPU threads for LibTorch (default: all cores)")->check(CLI::NonNegativeNumber);
   app.parse_complete_callback([&] {
     const unsigned cores = std::thread::hardware_concurrency();
-    torch::set_num_threads(threads > 0 ? threads : static_cast<int>(cores > 0 ? cores : 1));
+    electra::set_cpu_threads(threads > 0 ? threads : static_cast<int>(cores > 0 ? cores : 1));
   });
 
   electra::cli::add_version_command(app);

@@ -322,4 +322,13 @@ void save_pretrained(const ElectraModel& model, const std::filesystem::path& dir
   }
 }
 
+int64_t encoder_parameter_count(const ElectraModel& model) {
+  int64_t n = 0;
+  const int64_t head_depth = model.config().num_hidden_layers + 1;
+  for (const auto& [name, p] : model.named_parameters()) {
+    if (model.parameter_depth(name) < head_depth) n += p.numel();
+  }
+  return n;
+}
+
 }  // namespace electra

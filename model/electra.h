@@ -53,6 +53,9 @@ class ElectraModel {
   std::shared_ptr<ElectraModelImpl> impl_;
 };
 
+// Encoder parameters (the head excluded): the count the published tables quote.
+int64_t encoder_parameter_count(const ElectraModel& model);
+
 // What to build on top of a checkpoint. A head whose architecture, labels or problem type differ from the
 // checkpoint's is a new head: the checkpoint's head keys are then ignored and the head is newly initialised.
 struct LoadOptions {

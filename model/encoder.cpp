@@ -6,7 +6,7 @@
 #include <limits>
 #include <stdexcept>
 
-#include "common/torch_features.h"
+#include "model/torch_features.h"
 
 namespace electra {
 

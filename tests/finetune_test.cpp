@@ -13,7 +13,7 @@
 #include "common/files.h"
 #include "model/electra.h"
 #include "tests/catch.h"
-#include "tests/support.h"
+#include "tests/model_support.h"
 #include "train/options.h"
 #include "train/trainer.h"
 
@@ -116,7 +116,7 @@ TEST_CASE("finetune learns a marker-word task from a random-init tiny model", "[
   control.log = &log;
   const auto options = marker_options(root / "data", root / "run");
   const auto start = std::chrono::steady_clock::now();
-  const auto outcomes = electra::run_experiment(options, control);
+  const auto outcomes = electra::run_experiment(electra::find_task(options.task), options, control);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   REQUIRE(outcomes.size() == 1);
   REQUIRE(outcomes[0].finished);
@@ -154,12 +154,12 @@ TEST_CASE("finetune resumed after an interruption ends bit-identical to an unint
   options.train.save_every = 5;
   options.train.batch_size = 16;
   options.train.gradient_accumulation_steps = 2;
-  REQUIRE(electra::run_experiment(options, control)[0].finished);
+  REQUIRE(electra::run_experiment(electra::find_task(options.task), options, control)[0].finished);
 
   SECTION("same seed reruns bit-identically") {
     auto again = options;
     again.output_dir = (root / "again").string();
-    REQUIRE(electra::run_experiment(again, control)[0].finished);
+    REQUIRE(electra::run_experiment(electra::find_task(again.task), again, control)[0].finished);
     const auto a = weights(root / "full" / "best");
     const auto b = weights(root / "again" / "best");
     for (const auto& [name, t] : a) CHECK(torch::equal(t, b.at(name)));
@@ -169,15 +169,15 @@ TEST_CASE("finetune resumed after an interruption ends bit-identical to an unint
     part.output_dir = (root / "part").string();
     electra::RunControl stop = control;
     stop.stop_after_steps = 7;
-    const auto first = electra::run_experiment(part, stop);
+    const auto first = electra::run_experiment(electra::find_task(part.task), part, stop);
     REQUIRE_FALSE(first[0].finished);
     CHECK(first[0].steps == 7);
     CHECK_FALSE(fs::exists(root / "part" / "results.json"));
     // Resuming needs the flag; a plain rerun into the same directory refuses.
-    CHECK_THROWS_AS(electra::run_experiment(part, control), std::invalid_argument);
+    CHECK_THROWS_AS(electra::run_experiment(electra::find_task(part.task), part, control), std::invalid_argument);
     electra::RunControl resume = control;
     resume.resume = true;
-    const auto second = electra::run_experiment(part, resume);
+    const auto second = electra::run_experiment(electra::find_task(part.task), part, resume);
     REQUIRE(second[0].finished);
     CHECK(second[0].steps == 18);
     const auto a = weights(root / "full" / "best");
@@ -205,7 +205,7 @@ TEST_CASE("finetune reports missing data, unknown tasks and bad runs clearly", "
   auto options = marker_options(root / "nowhere", root / "run");
   SECTION("missing data file names the file") {
     try {
-      electra::run_experiment(options, control);
+      electra::run_experiment(electra::find_task(options.task), options, control);
       FAIL("no error");
     } catch (const std::runtime_error& e) {
       CHECK(std::string(e.what()).find("ratings_train.txt") != std::string::npos);
@@ -213,13 +213,13 @@ TEST_CASE("finetune reports missing data, unknown tasks and bad runs clearly", "
   }
   SECTION("unknown task") {
     options.task = "nsmcc";
-    CHECK_THROWS_AS(electra::run_experiment(options, control), std::invalid_argument);
+    CHECK_THROWS_AS(electra::run_experiment(electra::find_task(options.task), options, control), std::invalid_argument);
   }
   SECTION("resume without a saved state") {
     write_marker_data(root / "data", 40, 10);
     options.data.data_dir = (root / "data").string();
     control.resume = true;
-    CHECK_THROWS_AS(electra::run_experiment(options, control), std::runtime_error);
+    CHECK_THROWS_AS(electra::run_experiment(electra::find_task(options.task), options, control), std::runtime_error);
   }
   SECTION("non-finite loss stops with a clear message") {
     write_marker_data(root / "data", 40, 10);
@@ -227,7 +227,7 @@ TEST_CASE("finetune reports missing data, unknown tasks and bad runs clearly", "
     options.optimizer.learning_rate = 1e30;
     options.optimizer.max_grad_norm = 0;
     try {
-      electra::run_experiment(options, control);
+      electra::run_experiment(electra::find_task(options.task), options, control);
       FAIL("no error");
     } catch (const std::runtime_error& e) {
       CHECK(std::string(e.what()).find("non-finite loss") != std::string::npos);

@@ -14,7 +14,7 @@
 #include "model/electra.h"
 #include "model/encoder.h"
 #include "tests/catch.h"
-#include "tests/support.h"
+#include "tests/model_support.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;

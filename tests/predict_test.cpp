@@ -2,9 +2,11 @@
 #include <sys/wait.h>
 #include <torch/torch.h>
 
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
 #include <cstdlib>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "common/files.h"

@@ -1,12 +1,11 @@
-// What several test files need: scratch directories, running the electra binary, a tiny model config.
+// What several test files need: scratch directories, running the electra binary (the torch-layer tests add
+// tests/model_support.h).
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <utility>
-
-#include "model/config.h"
 
 namespace electra::test {
 
@@ -38,9 +37,5 @@ CommandResult run_electra(const std::string& args);
 std::pair<int, std::string> run_electra_merged(const std::string& args);
 
 bool contains(const std::string& text, const std::string& part);
-
-// A small random-init shape: E=32, H=64, 2 layers, 4 heads, I=128, 64 positions, no dropout; `num_labels` default
-// labels for a head architecture.
-ElectraConfig tiny_config(int64_t vocab_size, Architecture architecture = Architecture::model, int64_t num_labels = 0);
 
 }  // namespace electra::test

@@ -46,7 +46,7 @@ std::vector<std::vector<int64_t>> offset_lists(const Encoding& e) {
 // A tokenizer over a small vocabulary written on the spot.
 Tokenizer tiny_tokenizer(const std::vector<std::string>& pieces, TokenizerOptions options = {}) {
   std::unordered_map<std::string, int64_t> vocab;
-  for (const std::string& special : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}) {
+  for (const char* special : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}) {
     vocab.emplace(special, static_cast<int64_t>(vocab.size()));
   }
   for (const std::string& piece : pieces) vocab.emplace(piece, static_cast<int64_t>(vocab.size()));
@@ -185,7 +185,7 @@ TEST_CASE("tokenizer handles empty, blank and very long text", "[tokenizer]") {
 
 TEST_CASE("tokenizer rejects invalid UTF-8", "[tokenizer]") {
   const Tokenizer tokenizer = tiny_tokenizer({"a"});
-  for (const std::string bad : {std::string("a\xff"), std::string("\x80"), std::string("a\xc3"),
+  for (const std::string& bad : {std::string("a\xff"), std::string("\x80"), std::string("a\xc3"),
                                 std::string("\xc0\xaf"), std::string("\xed\xa0\x80"), std::string("\xf4\x90\x80\x80"),
                                 std::string("\xe4\xb8"), std::string("x\xe4\xb8y")}) {
     CHECK_THROWS_AS(tokenizer.tokenize(bad), std::runtime_error);

@@ -9,14 +9,16 @@
 #include <stdexcept>
 
 #include "common/files.h"
-#include "common/torch_features.h"
+#include "model/torch_features.h"
 #include "model/electra.h"
 #include "tasks/task.h"
 #include "tests/catch.h"
-#include "tests/support.h"
+#include "tests/model_support.h"
 #include "train/batcher.h"
 #include "train/optimizer.h"
 #include "train/options.h"
+#include "train/run_dir.h"
+#include "train/selection.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -385,4 +387,55 @@ TEST_CASE("shipped experiment configs are valid and carry the published setups",
   const auto korquad = electra::load_experiment(configs / "korean" / "korquad.yaml");
   CHECK(korquad.data.max_seq_length == 512);
   CHECK(korquad.train.epochs == 7.0);
+}
+
+TEST_CASE("dev selection keeps the best score and stops after the patience", "[train]") {
+  electra::TrainOptions options;
+  options.early_stopping_patience = 2;
+  electra::SelectionState state;
+  SECTION("a strictly higher score is the new best; equal and lower ones count towards the patience") {
+    CHECK(electra::observe_dev_score(state, options, 10, 50.0).improved);
+    const auto same = electra::observe_dev_score(state, options, 20, 50.0);
+    CHECK_FALSE(same.improved);
+    CHECK_FALSE(same.stop);
+    CHECK(state.bad_evals == 1);
+    CHECK(electra::observe_dev_score(state, options, 30, 60.0).improved);
+    CHECK(state.bad_evals == 0);
+    CHECK_FALSE(electra::observe_dev_score(state, options, 40, 55.0).stop);
+    const auto last = electra::observe_dev_score(state, options, 50, 59.0);
+    CHECK(last.stop);
+    CHECK(state.stopped_early);
+    CHECK(state.best_step == 30);
+    CHECK(state.best_score == 60.0);
+    CHECK(state.last_eval_step == 50);
+  }
+  SECTION("without select_best nothing is selected and nothing stops") {
+    options.select_best = false;
+    for (int64_t step = 1; step <= 5; ++step) {
+      const auto d = electra::observe_dev_score(state, options, step, static_cast<double>(step));
+      CHECK_FALSE(d.improved);
+      CHECK_FALSE(d.stop);
+    }
+    CHECK(state.best_step == -1);
+    CHECK(state.last_eval_step == 5);
+  }
+}
+
+TEST_CASE("run directory refuses a run without resume and keeps metrics up to the resumed step", "[train]") {
+  const fs::path root = temp_dir("run_dir");
+  electra::RunDirectory dir(root / "run");
+  electra::ExperimentOptions options;
+  options.task = "nsmc";
+  dir.open(options, false);
+  CHECK(electra::load_experiment(root / "run" / "config.yaml").task == "nsmc");
+  for (int64_t step : {5, 10, 15}) dir.append_metrics({{"type", "train"}, {"step", step}});
+  dir.truncate_metrics(10);
+  CHECK(electra::read_file(dir.metrics_file()) ==
+        "{\"step\":5,\"type\":\"train\"}\n{\"step\":10,\"type\":\"train\"}\n");
+  electra::write_file_atomic(dir.state_file(), "state");
+  CHECK_THROWS_AS(dir.open(options, false), std::invalid_argument);
+  CHECK_NOTHROW(dir.open(options, true));
+  dir.clear_outputs();
+  CHECK_FALSE(fs::exists(dir.metrics_file()));
+  CHECK(fs::exists(dir.state_file()));
 }

@@ -2,7 +2,7 @@
 # The GPU machine's checks in one call (see ../shared/docs/gpu.md): builds electra against the PyTorch wheel's
 # LibTorch 2.x (CUDA) and Catch2 v3, then, each step bounded and logged under $OUT:
 #   1. train_step_bench (ours) and tools/hf_baseline.py (transformers) on the same GPU, same shapes;
-#   2. the whole test suite (electra_tests) in this world;
+#   2. the whole test suite (electra_core_tests, electra_tests) in this world;
 #   3. `electra finetune` of the demo on CUDA (fp32 and bf16), and tools/hf_check.py: Python transformers loads the
 #      saved model and gives electra's logits;
 #   4. tokenizer_bench against Hugging Face tokenizers on this machine's CPU.
@@ -42,7 +42,7 @@ build() {
     >"$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; return 1; }
   grep "electra: Torch" "$OUT/configure.log"
   # The programs the checks need first; then everything else (a failing bench must not stop the tests).
-  cmake --build build-gpu -j"$(nproc)" --target electra electra_tests -- -k 0 >"$OUT/build.log" 2>&1 ||
+  cmake --build build-gpu -j"$(nproc)" --target electra electra_core_tests electra_tests -- -k 0 >"$OUT/build.log" 2>&1 ||
     { grep -A6 "error:" "$OUT/build.log" | head -80; return 1; }
   cmake --build build-gpu -j"$(nproc)" -- -k 0 >>"$OUT/build.log" 2>&1 ||
     { echo "SOME BENCH PROGRAMS FAILED TO BUILD:"; grep -A6 "error:" "$OUT/build.log" | head -60; }
@@ -67,10 +67,12 @@ timeout 60 ./build-gpu/train_step_bench --device cuda --model base --modes tf32,
   --json "$OUT/ours_base.json"
 PYTHONUNBUFFERED=1 timeout 60 python3 tools/hf_baseline.py --model base --modes tf32,bf16 --steps 20 --json "$OUT/hf_base.json"
 
-step "tests (electra_tests)"
-(cd build-gpu && timeout 150 ./electra_tests "~[browser]" >"$OUT/tests.log" 2>&1; echo "electra_tests exit status $?") 
+step "tests (electra_core_tests, electra_tests)"
+(cd build-gpu && timeout 60 ./electra_core_tests "~[browser]" >"$OUT/core_tests.log" 2>&1; echo "electra_core_tests exit status $?")
+tail -4 "$OUT/core_tests.log"
+(cd build-gpu && timeout 150 ./electra_tests >"$OUT/tests.log" 2>&1; echo "electra_tests exit status $?")
 tail -4 "$OUT/tests.log"
-grep -B3 -A12 "FAILED" "$OUT/tests.log" | head -60
+grep -B3 -A12 "FAILED" "$OUT/core_tests.log" "$OUT/tests.log" | head -60
 
 step "electra finetune on CUDA: the demo, fp32 then bf16"
 for prec in fp32 bf16; do

@@ -1,13 +1,21 @@
 #include "train/batcher.h"
 
 #include <fmt/format.h>
-#include <torch/torch.h>
+#include <ATen/ATen.h>
 
 #include <algorithm>
 #include <random>
 #include <stdexcept>
 
 namespace electra {
+
+void move_to(Batch& batch, const c10::Device& device) {
+  if (device.is_cpu()) return;
+  for (at::Tensor* t : {&batch.input_ids, &batch.attention_mask, &batch.token_type_ids, &batch.targets.labels,
+                        &batch.targets.start_positions, &batch.targets.end_positions}) {
+    if (t->defined()) *t = t->to(device);
+  }
+}
 
 int64_t bucket_length(int64_t longest, int64_t bucket_multiple, int64_t max_length) {
   const int64_t rounded = (longest + bucket_multiple - 1) / bucket_multiple * bucket_multiple;
@@ -23,9 +31,9 @@ Batch collate(const std::vector<Feature>& features, const std::vector<int64_t>& 
 
   Batch batch;
   batch.feature_indices = indices;
-  auto ids = torch::zeros({rows, length}, torch::kLong);
-  auto mask = torch::zeros({rows, length}, torch::kLong);
-  auto types = torch::zeros({rows, length}, torch::kLong);
+  auto ids = at::zeros({rows, length}, at::kLong);
+  auto mask = at::zeros({rows, length}, at::kLong);
+  auto types = at::zeros({rows, length}, at::kLong);
   auto ids_a = ids.accessor<int64_t, 2>();
   auto mask_a = mask.accessor<int64_t, 2>();
   auto types_a = types.accessor<int64_t, 2>();
@@ -45,19 +53,19 @@ Batch collate(const std::vector<Feature>& features, const std::vector<int64_t>& 
 
   switch (head) {
     case HeadKind::sequence_classification: {
-      auto labels = torch::empty({rows}, torch::kLong);
+      auto labels = at::empty({rows}, at::kLong);
       for (int64_t r = 0; r < rows; ++r) labels[r] = features[indices[r]].label;
       batch.targets.labels = labels;
       break;
     }
     case HeadKind::regression: {
-      auto labels = torch::empty({rows}, torch::kFloat);
+      auto labels = at::empty({rows}, at::kFloat);
       for (int64_t r = 0; r < rows; ++r) labels[r] = features[indices[r]].score;
       batch.targets.labels = labels;
       break;
     }
     case HeadKind::token_classification: {
-      auto labels = torch::full({rows, length}, -100, torch::kLong);
+      auto labels = at::full({rows, length}, -100, at::kLong);
       auto a = labels.accessor<int64_t, 2>();
       for (int64_t r = 0; r < rows; ++r) {
         const auto& tl = features[indices[r]].token_labels;
@@ -67,8 +75,8 @@ Batch collate(const std::vector<Feature>& features, const std::vector<int64_t>& 
       break;
     }
     case HeadKind::span_extraction: {
-      auto start = torch::empty({rows}, torch::kLong);
-      auto end = torch::empty({rows}, torch::kLong);
+      auto start = at::empty({rows}, at::kLong);
+      auto end = at::empty({rows}, at::kLong);
       for (int64_t r = 0; r < rows; ++r) {
         start[r] = features[indices[r]].start_position;
         end[r] = features[indices[r]].end_position;

@@ -19,6 +19,9 @@ struct Batch {
   int64_t real_tokens = 0;               // non-padding positions
 };
 
+// Moves the batch's tensors (inputs and targets) to `device`; nothing to do for the CPU.
+void move_to(Batch& batch, const c10::Device& device);
+
 // Bucket length for a longest sequence of `longest` tokens.
 int64_t bucket_length(int64_t longest, int64_t bucket_multiple, int64_t max_length);
 

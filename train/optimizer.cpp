@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "common/torch_features.h"
+#include "model/torch_features.h"
 
 
 namespace electra {

@@ -1,0 +1,59 @@
+# The two layers of electra and the rule between them.
+#   core  (common, tokenizer, tasks, metrics, hub, leaderboard): text, files and numbers; no LibTorch header.
+#   torch (model, heads, train): tensors; may include everything below it.
+# A file's layer is what it includes, itself or through the project headers it includes: a LibTorch header
+# (<torch/...>, <ATen/...>, <c10/...>, <caffe2/...>) or a header of a torch-layer folder makes it a torch-layer file.
+# Used at configure time (precompiled headers only for torch-layer files, tests sorted into the two test binaries,
+# the layering check) and by check_layers.cmake (the CTest check).
+
+set(ELECTRA_CORE_DIRS common tokenizer tasks metrics hub leaderboard)
+set(ELECTRA_TORCH_DIRS model heads train)
+
+# Sets `out` to the first include of `file` (recursively through project headers under `root`) that needs the torch
+# layer, as 'header (via "a.h")', or to "" when there is none. `kind`: LAYER counts LibTorch headers and the
+# headers of torch-layer folders (what a file must link); HEADERS counts LibTorch headers only (what it compiles).
+function(electra_torch_include root file kind out)
+  get_property(known GLOBAL PROPERTY "electra_${kind}:${file}" SET)
+  if(known)
+    get_property(value GLOBAL PROPERTY "electra_${kind}:${file}")
+    set(${out} "${value}" PARENT_SCOPE)
+    return()
+  endif()
+  set_property(GLOBAL PROPERTY "electra_${kind}:${file}" "")  # guards include cycles
+  file(STRINGS "${file}" lines REGEX "^[ \t]*#[ \t]*include")
+  set(found "")
+  foreach(line IN LISTS lines)
+    if(line MATCHES "<((torch|ATen|c10|caffe2)/[^>]*)>")
+      set(found "<${CMAKE_MATCH_1}>")
+    elseif(kind STREQUAL "LAYER" AND line MATCHES "\"((model|heads|train|cli)/[^\"]*)\"")
+      set(found "\"${CMAKE_MATCH_1}\"")
+    elseif(line MATCHES "\"([^\"]+)\"" AND EXISTS "${root}/${CMAKE_MATCH_1}")
+      set(header "${CMAKE_MATCH_1}")
+      electra_torch_include("${root}" "${root}/${header}" ${kind} below)
+      if(below)
+        set(found "${below} (via \"${header}\")")
+      endif()
+    endif()
+    if(found)
+      break()
+    endif()
+  endforeach()
+  set_property(GLOBAL PROPERTY "electra_${kind}:${file}" "${found}")
+  set(${out} "${found}" PARENT_SCOPE)
+endfunction()
+
+# Every file of a core folder that reaches into the torch layer, one "file: include" line each, into `out`.
+function(electra_layer_violations root out)
+  set(violations "")
+  foreach(dir IN LISTS ELECTRA_CORE_DIRS)
+    file(GLOB files "${root}/${dir}/*.cpp" "${root}/${dir}/*.h" "${root}/${dir}/*.inc")
+    foreach(f IN LISTS files)
+      electra_torch_include("${root}" "${f}" LAYER inc)
+      if(inc)
+        file(RELATIVE_PATH rel "${root}" "${f}")
+        list(APPEND violations "${rel}: ${inc}")
+      endif()
+    endforeach()
+  endforeach()
+  set(${out} "${violations}" PARENT_SCOPE)
+endfunction()

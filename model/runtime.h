@@ -1,0 +1,15 @@
+// What the command line asks of LibTorch itself (versions, devices, threads), without LibTorch's headers.
+#pragma once
+
+#include <string>
+
+namespace electra {
+
+std::string libtorch_version();  // "1.13.1"
+int cuda_device_count();         // 0 without CUDA
+// Whether this build uses LibTorch 2's fused kernels (fused attention, fused AdamW), and why not when it does not.
+std::string fast_paths_description();
+void set_cpu_threads(int threads);
+int cpu_threads();
+
+}  // namespace electra

@@ -1,0 +1,53 @@
+// The run directory, everything a run needs to be resumed or audited:
+//   config.yaml              the resolved experiment (load_experiment() of it gives the same options)
+//   metrics.jsonl            one JSON line per logged step ("train") and per evaluation ("eval")
+//   state/training_state.pt  the resumable training state (train/train_state.h)
+//   best/                    the selected model, Hugging Face layout
+//   predictions_<split>.txt  one prediction per example, the format `electra score` reads
+//   results.json             the one interface to leaderboards (schema in README)
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "tasks/task.h"
+#include "train/options.h"
+
+namespace electra {
+
+class RunDirectory {
+ public:
+  explicit RunDirectory(std::filesystem::path dir);
+
+  // Creates the folder and writes config.yaml. A folder that already holds a training state is refused
+  // (std::invalid_argument) unless `resume`.
+  void open(const ExperimentOptions& options, bool resume);
+  // A fresh run: removes what an earlier run left (metrics.jsonl, best/).
+  void clear_outputs() const;
+  // A resumed run: keeps the metrics.jsonl lines up to `step` (the run repeats what came after).
+  void truncate_metrics(int64_t step) const;
+  void append_metrics(const nlohmann::json& line) const;
+  void write_predictions(const std::string& file_name, const std::vector<std::string>& predictions) const;
+  void write_results(const nlohmann::json& results) const;
+
+  const std::filesystem::path& path() const { return dir_; }
+  std::filesystem::path state_file() const { return dir_ / "state" / "training_state.pt"; }
+  std::filesystem::path best_dir() const { return dir_ / "best"; }
+  std::filesystem::path metrics_file() const { return dir_ / "metrics.jsonl"; }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+// Writes one prediction per line (the format `electra score` reads).
+void write_predictions(const std::filesystem::path& file, const std::vector<std::string>& predictions);
+
+nlohmann::json metrics_json(const Metrics& metrics);
+// {"electra": ..., "libtorch": ...}, as results.json records them.
+nlohmann::json versions_json();
+
+}  // namespace electra

@@ -1,0 +1,35 @@
+// One optimizer step of fine-tuning: forward and loss of each micro-batch (bf16 autocast when asked), backward,
+// global-norm clipping, AdamW at the given learning rate, gradients zeroed. The loop around it (order, evaluation,
+// checkpoints) is the trainer's.
+#pragma once
+
+#include <vector>
+
+#include "model/electra.h"
+#include "train/batcher.h"
+#include "train/optimizer.h"
+
+namespace electra {
+
+struct StepResult {
+  double loss = 0;          // mean over the micro-batches
+  double grad_norm = 0;     // global L2 norm before clipping
+  bool finite = true;       // false: a micro-batch's loss was not finite and no update was made
+  double bad_loss = 0;      // that loss
+};
+
+class TrainStep {
+ public:
+  // `max_grad_norm` <= 0: no clipping. `bf16`: CUDA autocast for the forward passes.
+  TrainStep(ElectraModel& model, AdamW& optimizer, double max_grad_norm, bool bf16);
+  // The micro-batches (already on the model's device) of one optimizer step; their losses are averaged.
+  StepResult run(const std::vector<Batch>& micro_batches, double lr);
+
+ private:
+  ElectraModel& model_;
+  AdamW& optimizer_;
+  double max_grad_norm_;
+  bool bf16_;
+};
+
+}  // namespace electra
