@@ -15,7 +15,7 @@
 #include "hub/hub.h"
 #include "leaderboard/leaderboard.h"
 #include "tasks/task.h"
-#include "train/evaluation.h"
+#include "train/model_eval.h"
 #include "train/run_dir.h"
 
 namespace electra::cli {

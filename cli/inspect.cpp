@@ -1,12 +1,11 @@
 // electra inspect: what a checkpoint directory holds: config, head, labels, parameter counts, weights file and
 // dtype, and which keys loading ignored or newly initialised.
 #include <fmt/core.h>
-#include <torch/torch.h>
 
 #include <string>
 
 #include "cli/commands.h"
-#include "model/electra.h"
+#include "model/checkpoint.h"
 
 namespace electra::cli {
 namespace {
@@ -27,9 +26,9 @@ std::string list_or_none(const std::vector<std::string>& items) {
 }
 
 void run_inspect(const std::filesystem::path& dir) {
-  LoadReport report;
-  const ElectraModel model = load_pretrained(dir, {}, &report);
-  const ElectraConfig& c = model.config();
+  const CheckpointSummary summary = summarize_checkpoint(dir);
+  const LoadReport& report = summary.report;
+  const ElectraConfig& c = summary.config;
 
   fmt::print("model:        {}\n", dir.string());
   fmt::print("config.json:  {}\n", to_hf_class(report.checkpoint_architecture));
@@ -53,12 +52,8 @@ void run_inspect(const std::filesystem::path& dir) {
   fmt::print("dropout:      hidden {}, attention {}, classifier {}\n", c.hidden_dropout_prob,
              c.attention_probs_dropout_prob, c.head_dropout());
 
-  int64_t embeddings = 0, encoder = 0, head_count = 0;
-  const int64_t layers = c.num_hidden_layers;
-  for (const auto& [name, tensor] : model.named_parameters()) {
-    const int64_t depth = model.parameter_depth(name);
-    (depth == 0 ? embeddings : depth <= layers ? encoder : head_count) += tensor.numel();
-  }
+  const int64_t embeddings = summary.embedding_parameters, encoder = summary.encoder_parameters,
+                head_count = summary.head_parameters;
   fmt::print("parameters:   embeddings {}, encoder {}, head {}, total {}\n", with_commas(embeddings),
              with_commas(encoder), with_commas(head_count), with_commas(embeddings + encoder + head_count));
   fmt::print("weights:      {} ({})\n", report.weights_file.string(), report.weights_dtype);

@@ -2,7 +2,6 @@
 // directory's vocab.txt) and writes one JSON line per input line, in order. A malformed line gets
 // {"error": "line N: ..."} in its place; the others are still predicted.
 #include <fmt/core.h>
-#include <torch/torch.h>
 
 #include <fstream>
 #include <iostream>
@@ -13,7 +12,7 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "model/electra.h"
+#include "model/predictor.h"
 #include "tokenizer/tokenizer.h"
 
 namespace electra::cli {
@@ -54,9 +53,7 @@ class LazyTokenizer {
   std::string error_;
 };
 
-struct Item {
-  std::vector<int64_t> input_ids, attention_mask, token_type_ids;
-};
+using Item = PredictInput;
 
 // One input line: its parsed item, or the reason it cannot be predicted; then its output.
 struct Entry {
@@ -65,22 +62,6 @@ struct Entry {
   std::string error;
   OutJson result;
 };
-
-torch::Device parse_device(const std::string& name) {
-  if (name != "cpu" && name.rfind("cuda", 0) != 0)
-    throw std::invalid_argument(fmt::format("--device: unknown device '{}' (expected cpu, cuda or cuda:N)", name));
-  if (name == "cpu") return torch::kCPU;
-  if (!torch::cuda::is_available())
-    throw std::invalid_argument(fmt::format(
-        "--device {}: CUDA is not available (this LibTorch build has no CUDA support or no GPU is visible); use "
-        "--device cpu",
-        name));
-  try {
-    return torch::Device(name);
-  } catch (const std::exception&) {
-    throw std::invalid_argument(fmt::format("--device: cannot parse '{}' (expected cpu, cuda or cuda:N)", name));
-  }
-}
 
 std::vector<int64_t> read_int_list(const nlohmann::json& value, const char* key) {
   if (!value.is_array()) throw std::invalid_argument(fmt::format("'{}' must be a list of integers", key));
@@ -172,70 +153,48 @@ Item parse_item(const std::string& text, const ElectraConfig& config, LazyTokeni
   return item;
 }
 
-std::vector<float> row(const at::Tensor& t) {  // 1-D float CPU tensor -> vector
-  auto c = t.contiguous();
-  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
-OutJson matrix(const at::Tensor& t) {  // [n, k] -> [[...], ...]
+// [rows * columns] row-major -> [[...], ...]
+OutJson matrix(const std::vector<float>& flat, int64_t columns) {
   OutJson out = OutJson::array();
-  for (int64_t i = 0; i < t.size(0); ++i) out.push_back(row(t[i]));
+  for (size_t at = 0; at + columns <= flat.size(); at += columns) {
+    out.push_back(std::vector<float>(flat.begin() + at, flat.begin() + at + columns));
+  }
   return out;
 }
 
-// Runs the items of `batch` (padded to the longest) and fills their results.
-void run_batch(const ElectraModel& model, const torch::Device& device, std::vector<Entry*>& batch) {
-  const auto& config = model.config();
-  const auto size = static_cast<int64_t>(batch.size());
-  int64_t longest = 0;
-  for (const Entry* e : batch) longest = std::max<int64_t>(longest, e->item->input_ids.size());
-  auto ids = torch::full({size, longest}, config.pad_token_id, torch::kLong);
-  auto mask = torch::zeros({size, longest}, torch::kLong);
-  auto types = torch::zeros({size, longest}, torch::kLong);
-  for (int64_t b = 0; b < size; ++b) {
-    const Item& item = *batch[b]->item;
-    const auto n = static_cast<int64_t>(item.input_ids.size());
-    ids[b].narrow(0, 0, n).copy_(torch::tensor(item.input_ids, torch::kLong));
-    mask[b].narrow(0, 0, n).copy_(torch::tensor(item.attention_mask, torch::kLong));
-    types[b].narrow(0, 0, n).copy_(torch::tensor(item.token_type_ids, torch::kLong));
-  }
-  torch::NoGradGuard no_grad;
-  auto out = model.forward(ids.to(device), mask.to(device), types.to(device));
-  auto cpu = [](const at::Tensor& t) { return t.defined() ? t.to(torch::kCPU, torch::kFloat) : t; };
-  const auto logits = cpu(out.logits), start = cpu(out.start_logits), end = cpu(out.end_logits);
-  const auto hidden = config.architecture == Architecture::model ? cpu(out.last_hidden_state) : at::Tensor();
-
-  for (int64_t b = 0; b < size; ++b) {
-    const auto n = static_cast<int64_t>(batch[b]->item->input_ids.size());
+// Runs the items of `batch` and fills their results.
+void run_batch(const Predictor& predictor, std::vector<Entry*>& batch) {
+  const ElectraConfig& config = predictor.config();
+  std::vector<const PredictInput*> inputs;
+  for (const Entry* e : batch) inputs.push_back(&*e->item);
+  const std::vector<PredictOutput> outputs = predictor.run(inputs);
+  for (size_t b = 0; b < batch.size(); ++b) {
+    const PredictOutput& o = outputs[b];
     OutJson r = OutJson::object();
     switch (config.architecture) {
       case Architecture::sequence_classification:
         if (config.is_regression()) {
-          r["score"] = logits[b][0].item<float>();
-          r["logits"] = row(logits[b]);
+          r["score"] = o.logits[0];
+          r["logits"] = o.logits;
         } else {
-          const auto probs = torch::softmax(logits[b], 0);
-          const int64_t best = probs.argmax().item<int64_t>();
-          r["label"] = config.id2label[best];
-          r["score"] = probs[best].item<float>();
-          r["logits"] = row(logits[b]);
+          r["label"] = config.id2label[o.best[0]];
+          r["score"] = o.probabilities[o.best[0]];
+          r["logits"] = o.logits;
         }
         break;
       case Architecture::token_classification: {
-        const auto positions = logits[b].narrow(0, 0, n);
-        const auto best = positions.argmax(1);
         OutJson labels = OutJson::array();
-        for (int64_t t = 0; t < n; ++t) labels.push_back(config.id2label[best[t].item<int64_t>()]);
+        for (const int64_t best : o.best) labels.push_back(config.id2label[best]);
         r["labels"] = labels;
-        r["logits"] = matrix(positions);
+        r["logits"] = matrix(o.logits, config.num_labels());
         break;
       }
       case Architecture::question_answering:
-        r["start_logits"] = row(start[b].narrow(0, 0, n));
-        r["end_logits"] = row(end[b].narrow(0, 0, n));
+        r["start_logits"] = o.start_logits;
+        r["end_logits"] = o.end_logits;
         break;
       default:
-        r["last_hidden_state"] = matrix(hidden[b].narrow(0, 0, n));
+        r["last_hidden_state"] = matrix(o.hidden, config.hidden_size);
         break;
     }
     batch[b]->result = std::move(r);
@@ -245,7 +204,7 @@ void run_batch(const ElectraModel& model, const torch::Device& device, std::vect
 void run_predict(const PredictOptions& options) {
   if (options.batch_size < 1)
     throw std::invalid_argument(fmt::format("--batch-size: must be at least 1, got {}", options.batch_size));
-  const torch::Device device = parse_device(options.device);
+  Predictor::check_device(options.device);
   std::ifstream file;
   std::istream* in = &std::cin;
   if (options.input != "-") {
@@ -261,15 +220,13 @@ void run_predict(const PredictOptions& options) {
     out = &out_file;
   }
 
-  ElectraModel model = load_pretrained(options.model_dir);
-  const int64_t positions = model.config().max_position_embeddings;
+  const Predictor predictor(options.model_dir, options.device);
+  const int64_t positions = predictor.config().max_position_embeddings;
   if (options.max_length < 0 || options.max_length > positions)
     throw std::invalid_argument(fmt::format("--max-length: {} is outside 1..{} (the model's max_position_embeddings)",
                                             options.max_length, positions));
   const int64_t max_length = options.max_length > 0 ? options.max_length : std::min<int64_t>(positions, 512);
   LazyTokenizer tokenizer(options.model_dir);
-  model.module()->to(device);
-  model.module()->eval();
 
   std::vector<Entry> pending;
   int64_t lines = 0, errors = 0;
@@ -277,7 +234,7 @@ void run_predict(const PredictOptions& options) {
     std::vector<Entry*> batch;
     for (auto& e : pending)
       if (e.item) batch.push_back(&e);
-    if (!batch.empty()) run_batch(model, device, batch);
+    if (!batch.empty()) run_batch(predictor, batch);
     for (auto& e : pending) {
       if (!e.item) e.result = OutJson{{"error", fmt::format("line {}: {}", e.line, e.error)}};
       *out << e.result.dump() << '\n';
@@ -293,7 +250,7 @@ void run_predict(const PredictOptions& options) {
     Entry entry;
     entry.line = ++lines;
     try {
-      entry.item = parse_item(text, model.config(), tokenizer, max_length);
+      entry.item = parse_item(text, predictor.config(), tokenizer, max_length);
       ++in_batch;
     } catch (const std::invalid_argument& e) {
       entry.error = e.what();

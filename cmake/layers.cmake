@@ -3,33 +3,33 @@
 #   torch (model, heads, train): tensors; may include everything below it.
 # A file's layer is what it includes, itself or through the project headers it includes: a LibTorch header
 # (<torch/...>, <ATen/...>, <c10/...>, <caffe2/...>) or a header of a torch-layer folder makes it a torch-layer file.
-# Used at configure time (precompiled headers only for torch-layer files, tests sorted into the two test binaries,
-# the layering check) and by check_layers.cmake (the CTest check).
+# Used at configure time (tests and benchmarks sorted by the library they link, the layering check) and by
+# check_layers.cmake (the CTest check).
 
 set(ELECTRA_CORE_DIRS common tokenizer tasks metrics hub leaderboard)
 set(ELECTRA_TORCH_DIRS model heads train)
 
 # Sets `out` to the first include of `file` (recursively through project headers under `root`) that needs the torch
-# layer, as 'header (via "a.h")', or to "" when there is none. `kind`: LAYER counts LibTorch headers and the
-# headers of torch-layer folders (what a file must link); HEADERS counts LibTorch headers only (what it compiles).
-function(electra_torch_include root file kind out)
-  get_property(known GLOBAL PROPERTY "electra_${kind}:${file}" SET)
+# layer (a LibTorch header or a header of a torch-layer folder), as 'header (via "a.h")', or to "" when there is
+# none.
+function(electra_torch_include root file out)
+  get_property(known GLOBAL PROPERTY "electra_layer:${file}" SET)
   if(known)
-    get_property(value GLOBAL PROPERTY "electra_${kind}:${file}")
+    get_property(value GLOBAL PROPERTY "electra_layer:${file}")
     set(${out} "${value}" PARENT_SCOPE)
     return()
   endif()
-  set_property(GLOBAL PROPERTY "electra_${kind}:${file}" "")  # guards include cycles
+  set_property(GLOBAL PROPERTY "electra_layer:${file}" "")  # guards include cycles
   file(STRINGS "${file}" lines REGEX "^[ \t]*#[ \t]*include")
   set(found "")
   foreach(line IN LISTS lines)
     if(line MATCHES "<((torch|ATen|c10|caffe2)/[^>]*)>")
       set(found "<${CMAKE_MATCH_1}>")
-    elseif(kind STREQUAL "LAYER" AND line MATCHES "\"((model|heads|train|cli)/[^\"]*)\"")
+    elseif(line MATCHES "\"((model|heads|train|cli)/[^\"]*)\"")
       set(found "\"${CMAKE_MATCH_1}\"")
     elseif(line MATCHES "\"([^\"]+)\"" AND EXISTS "${root}/${CMAKE_MATCH_1}")
       set(header "${CMAKE_MATCH_1}")
-      electra_torch_include("${root}" "${root}/${header}" ${kind} below)
+      electra_torch_include("${root}" "${root}/${header}" below)
       if(below)
         set(found "${below} (via \"${header}\")")
       endif()
@@ -38,7 +38,7 @@ function(electra_torch_include root file kind out)
       break()
     endif()
   endforeach()
-  set_property(GLOBAL PROPERTY "electra_${kind}:${file}" "${found}")
+  set_property(GLOBAL PROPERTY "electra_layer:${file}" "${found}")
   set(${out} "${found}" PARENT_SCOPE)
 endfunction()
 
@@ -48,7 +48,7 @@ function(electra_layer_violations root out)
   foreach(dir IN LISTS ELECTRA_CORE_DIRS)
     file(GLOB files "${root}/${dir}/*.cpp" "${root}/${dir}/*.h" "${root}/${dir}/*.inc")
     foreach(f IN LISTS files)
-      electra_torch_include("${root}" "${f}" LAYER inc)
+      electra_torch_include("${root}" "${f}" inc)
       if(inc)
         file(RELATIVE_PATH rel "${root}" "${f}")
         list(APPEND violations "${rel}: ${inc}")

@@ -2,7 +2,9 @@
 // (H->num_labels). Serves classification (cross-entropy) and one-output regression (MSE).
 #pragma once
 
-#include <torch/torch.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/linear.h>
 
 #include "model/config.h"
 

@@ -1,6 +1,8 @@
 #include "heads/span_extraction.h"
 
 #include <fmt/format.h>
+#include <torch/nn/functional/linear.h>
+#include <torch/nn/functional/loss.h>
 
 #include <stdexcept>
 

@@ -2,7 +2,7 @@
 // split into start and end logits. Holds `weight` / `bias` itself so that its keys are qa_outputs.{weight,bias}.
 #pragma once
 
-#include <torch/torch.h>
+#include <torch/nn/module.h>
 
 #include <utility>
 

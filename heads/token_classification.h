@@ -2,7 +2,8 @@
 // position. The module holds `weight` / `bias` itself, so that registered as "classifier" its keys are HF's.
 #pragma once
 
-#include <torch/torch.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/dropout.h>
 
 #include "model/config.h"
 

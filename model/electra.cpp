@@ -331,4 +331,17 @@ int64_t encoder_parameter_count(const ElectraModel& model) {
   return n;
 }
 
+CheckpointSummary summarize_checkpoint(const std::filesystem::path& dir) {
+  CheckpointSummary summary;
+  const ElectraModel model = load_pretrained(dir, {}, &summary.report);
+  summary.config = model.config();
+  const int64_t layers = summary.config.num_hidden_layers;
+  for (const auto& [name, tensor] : model.named_parameters()) {
+    const int64_t depth = model.parameter_depth(name);
+    (depth == 0 ? summary.embedding_parameters
+                : depth <= layers ? summary.encoder_parameters : summary.head_parameters) += tensor.numel();
+  }
+  return summary;
+}
+
 }  // namespace electra

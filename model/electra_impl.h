@@ -3,7 +3,7 @@
 // ElectraFor* classes.
 #pragma once
 
-#include <torch/torch.h>
+#include <torch/nn/module.h>
 
 #include "heads/sequence_classification.h"
 #include "heads/span_extraction.h"

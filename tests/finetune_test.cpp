@@ -1,5 +1,5 @@
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
+#include <ATen/ATen.h>
 
 #include <chrono>
 #include <cstdio>
@@ -61,7 +61,7 @@ fs::path make_tiny_model(const fs::path& dir) {
   electra::ElectraConfig config = electra::test::tiny_config(67);
   config.max_position_embeddings = 128;
   config.hidden_dropout_prob = config.attention_probs_dropout_prob = 0.1;  // as a real checkpoint trains
-  torch::manual_seed(0);
+  at::manual_seed(0);
   electra::ElectraModel model(config);
   const fs::path model_dir = dir / "model";
   electra::save_pretrained(model, model_dir, tok);
@@ -162,7 +162,7 @@ TEST_CASE("finetune resumed after an interruption ends bit-identical to an unint
     REQUIRE(electra::run_experiment(electra::find_task(again.task), again, control)[0].finished);
     const auto a = weights(root / "full" / "best");
     const auto b = weights(root / "again" / "best");
-    for (const auto& [name, t] : a) CHECK(torch::equal(t, b.at(name)));
+    for (const auto& [name, t] : a) CHECK(at::equal(t, b.at(name)));
   }
   SECTION("stop after 7 steps (mid-epoch, between checkpoints), resume") {
     auto part = options;
@@ -185,7 +185,7 @@ TEST_CASE("finetune resumed after an interruption ends bit-identical to an unint
     REQUIRE(a.size() == b.size());
     for (const auto& [name, t] : a) {
       INFO(name);
-      CHECK(torch::equal(t, b.at(name)));
+      CHECK(at::equal(t, b.at(name)));
     }
     const json ra = json::parse(electra::read_file(root / "full" / "results.json"));
     const json rb = json::parse(electra::read_file(root / "part" / "results.json"));

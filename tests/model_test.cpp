@@ -1,5 +1,6 @@
 // ElectraConfig, the encoder and heads, and checkpoint loading/saving against Hugging Face reference outputs.
-#include <torch/torch.h>
+#include <ATen/ATen.h>
+#include <torch/types.h>  // torch::tensor of nested braces
 
 #include <cmath>
 #include <cstdlib>
@@ -29,7 +30,7 @@ const json& model_cases() {
   return cases;
 }
 
-at::Tensor to_tensor(const json& nested, torch::Dtype dtype) {
+at::Tensor to_tensor(const json& nested, at::ScalarType dtype) {
   std::vector<int64_t> shape;
   for (const json* j = &nested; j->is_array(); j = &(*j)[0]) shape.push_back(static_cast<int64_t>(j->size()));
   std::vector<double> flat;
@@ -40,7 +41,7 @@ at::Tensor to_tensor(const json& nested, torch::Dtype dtype) {
       flat.push_back(j.get<double>());
   };
   walk(nested);
-  return torch::tensor(flat, torch::kDouble).reshape(shape).to(dtype);
+  return torch::tensor(flat, at::kDouble).reshape(shape).to(dtype);
 }
 
 struct Inputs {
@@ -48,15 +49,15 @@ struct Inputs {
 };
 Inputs case_inputs() {
   const auto& in = model_cases()["inputs"];
-  return {to_tensor(in["input_ids"], torch::kLong), to_tensor(in["attention_mask"], torch::kLong),
-          to_tensor(in["token_type_ids"], torch::kLong)};
+  return {to_tensor(in["input_ids"], at::kLong), to_tensor(in["attention_mask"], at::kLong),
+          to_tensor(in["token_type_ids"], at::kLong)};
 }
 
 // max |ours - reference| <= 1e-4 * max |reference|
 void check_close(const at::Tensor& ours, const json& reference, const std::string& what) {
-  const auto ref = to_tensor(reference, torch::kFloat);
+  const auto ref = to_tensor(reference, at::kFloat);
   REQUIRE(ours.sizes() == ref.sizes());
-  const double diff = (ours.detach().to(torch::kFloat) - ref).abs().max().item<double>();
+  const double diff = (ours.detach().to(at::kFloat) - ref).abs().max().item<double>();
   const double scale = ref.abs().max().item<double>();
   INFO(what << ": max diff " << diff << ", max |HF| " << scale);
   CHECK(diff <= 1e-4 * scale);
@@ -89,7 +90,7 @@ void write_json(const fs::path& file, const json& j) { electra::write_file_atomi
 void check_against_hf(const electra::ElectraModel& model, const std::string& name, const std::string& source) {
   const auto& ref = model_cases()["models"][name];
   const auto in = case_inputs();
-  torch::NoGradGuard no_grad;
+  at::NoGradGuard no_grad;
   const auto out = model.forward(in.ids, in.mask, in.types);
   const std::string what = name + " from " + source;
   electra::ModelTargets targets;
@@ -100,11 +101,11 @@ void check_against_hf(const electra::ElectraModel& model, const std::string& nam
   if (name == "qa") {
     check_close(out.start_logits, ref["start_logits"], what + " start_logits");
     check_close(out.end_logits, ref["end_logits"], what + " end_logits");
-    targets.start_positions = to_tensor(ref["start_positions"], torch::kLong);
-    targets.end_positions = to_tensor(ref["end_positions"], torch::kLong);
+    targets.start_positions = to_tensor(ref["start_positions"], at::kLong);
+    targets.end_positions = to_tensor(ref["end_positions"], at::kLong);
   } else {
     check_close(out.logits, ref["logits"], what + " logits");
-    targets.labels = to_tensor(ref["labels"], name == "regression" ? torch::kFloat : torch::kLong);
+    targets.labels = to_tensor(ref["labels"], name == "regression" ? at::kFloat : at::kLong);
   }
   check_loss(model.loss(out, targets), ref["loss"].get<double>(), what);
 }
@@ -246,7 +247,7 @@ TEST_CASE("ElectraModel names its parameters as Hugging Face does", "[model]") {
 }
 
 TEST_CASE("ElectraModel initialises weights as Hugging Face does", "[model]") {
-  torch::manual_seed(3);
+  at::manual_seed(3);
   auto config = tiny_config(electra::Architecture::sequence_classification);
   config.vocab_size = 2000;
   config.hidden_size = 64;
@@ -283,20 +284,20 @@ TEST_CASE("ElectraModel parameter_depth orders embeddings, layers and head", "[m
 }
 
 TEST_CASE("activations and the attention mask follow Hugging Face", "[model]") {
-  const auto x = torch::linspace(-6, 6, 101, torch::kDouble);
-  const auto erf_gelu = x * 0.5 * (1 + torch::erf(x / std::sqrt(2.0)));
-  CHECK(torch::allclose(electra::apply_activation(x, "gelu"), erf_gelu, 0, 1e-12));
-  const auto tanh_gelu = 0.5 * x * (1 + torch::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
-  CHECK(torch::allclose(electra::apply_activation(x, "gelu_new"), tanh_gelu, 0, 1e-12));
-  CHECK(torch::allclose(electra::apply_activation(x, "gelu_pytorch_tanh"), tanh_gelu, 0, 1e-9));
-  CHECK(torch::equal(electra::apply_activation(x, "relu"), torch::relu(x)));
-  CHECK(!torch::allclose(erf_gelu, tanh_gelu, 0, 1e-6));  // the two gelus really differ
+  const auto x = at::linspace(-6, 6, 101, at::kDouble);
+  const auto erf_gelu = x * 0.5 * (1 + at::erf(x / std::sqrt(2.0)));
+  CHECK(at::allclose(electra::apply_activation(x, "gelu"), erf_gelu, 0, 1e-12));
+  const auto tanh_gelu = 0.5 * x * (1 + at::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+  CHECK(at::allclose(electra::apply_activation(x, "gelu_new"), tanh_gelu, 0, 1e-12));
+  CHECK(at::allclose(electra::apply_activation(x, "gelu_pytorch_tanh"), tanh_gelu, 0, 1e-9));
+  CHECK(at::equal(electra::apply_activation(x, "relu"), at::relu(x)));
+  CHECK(!at::allclose(erf_gelu, tanh_gelu, 0, 1e-6));  // the two gelus really differ
   CHECK_THROWS_AS(electra::apply_activation(x, "swish"), std::invalid_argument);
 
-  CHECK(electra::lowest_value(torch::kFloat) == static_cast<double>(std::numeric_limits<float>::lowest()));
-  CHECK(electra::lowest_value(torch::kHalf) == -65504.0);
-  CHECK(electra::lowest_value(torch::kBFloat16) == Approx(-3.3895313892515355e38));
-  const auto mask = electra::additive_attention_mask(torch::tensor({{1, 1, 0}}), torch::kFloat);
+  CHECK(electra::lowest_value(at::kFloat) == static_cast<double>(std::numeric_limits<float>::lowest()));
+  CHECK(electra::lowest_value(at::kHalf) == -65504.0);
+  CHECK(electra::lowest_value(at::kBFloat16) == Approx(-3.3895313892515355e38));
+  const auto mask = electra::additive_attention_mask(torch::tensor({{1, 1, 0}}), at::kFloat);
   CHECK(mask.sizes() == std::vector<int64_t>{1, 1, 1, 3});
   CHECK(mask[0][0][0][0].item<float>() == 0.f);
   CHECK(mask[0][0][0][2].item<float>() == std::numeric_limits<float>::lowest());
@@ -305,7 +306,7 @@ TEST_CASE("activations and the attention mask follow Hugging Face", "[model]") {
 TEST_CASE("head losses match their definitions", "[model]") {
   const auto logits = torch::tensor({{2.0, 0.5, -1.0}, {0.1, 0.2, 0.3}});
   auto nll = [](const at::Tensor& row, int64_t label) {
-    return -torch::log_softmax(row, 0)[label].item<double>();
+    return -at::log_softmax(row, 0)[label].item<double>();
   };
   SECTION("cross-entropy over the batch") {
     const double expected = (nll(logits[0], 0) + nll(logits[1], 2)) / 2;
@@ -360,11 +361,11 @@ TEST_CASE("fixture models from pytorch_model.bin match Hugging Face outputs and 
 TEST_CASE("fixture outputs do not depend on batch padding", "[model]") {
   const auto model = electra::load_pretrained(kModels / "tokcls");
   const auto in = case_inputs();
-  torch::NoGradGuard no_grad;
+  at::NoGradGuard no_grad;
   const auto batch = model.forward(in.ids, in.mask, in.types).logits;
   const int64_t n = in.mask[2].sum().item<int64_t>();
   const auto alone = model.forward(in.ids.slice(0, 2, 3).slice(1, 0, n), {}, in.types.slice(0, 2, 3).slice(1, 0, n));
-  CHECK(torch::allclose(alone.logits[0], batch[2].slice(0, 0, n), 1e-5, 1e-5));
+  CHECK(at::allclose(alone.logits[0], batch[2].slice(0, 0, n), 1e-5, 1e-5));
 }
 
 TEST_CASE("save_pretrained round trip reproduces outputs exactly", "[model]") {
@@ -388,24 +389,24 @@ TEST_CASE("save_pretrained round trip reproduces outputs exactly", "[model]") {
     for (const auto& [key, tensor] : state) {
       INFO(key);
       REQUIRE(tensors.count(key));
-      CHECK(torch::equal(tensors.at(key), tensor));
+      CHECK(at::equal(tensors.at(key), tensor));
     }
     CHECK(tensors.count(name == "base" ? "embeddings.word_embeddings.weight" : "electra.embeddings.word_embeddings.weight"));
 
     const auto reloaded = electra::load_pretrained(out.path / "saved");
     const auto in = case_inputs();
-    torch::NoGradGuard no_grad;
+    at::NoGradGuard no_grad;
     const auto a = model.forward(in.ids, in.mask, in.types), b = reloaded.forward(in.ids, in.mask, in.types);
-    CHECK(torch::equal(a.last_hidden_state, b.last_hidden_state));
-    if (a.logits.defined()) CHECK(torch::equal(a.logits, b.logits));
-    if (a.start_logits.defined()) CHECK(torch::equal(a.start_logits, b.start_logits));
+    CHECK(at::equal(a.last_hidden_state, b.last_hidden_state));
+    if (a.logits.defined()) CHECK(at::equal(a.logits, b.logits));
+    if (a.start_logits.defined()) CHECK(at::equal(a.start_logits, b.start_logits));
   }
 }
 
 TEST_CASE("load_pretrained builds a new head on a pre-trained encoder", "[model]") {
   using electra::Architecture;
   const auto in = case_inputs();
-  torch::NoGradGuard no_grad;
+  at::NoGradGuard no_grad;
 
   SECTION("classification head on the bare encoder") {
     electra::LoadOptions options;
@@ -462,9 +463,9 @@ TEST_CASE("load_pretrained reads pre-training and older checkpoint layouts", "[m
     if (ends_with(name, "LayerNorm.bias")) name = name.substr(0, name.size() - 4) + "beta";
     tensors[name] = tensor;
   }
-  tensors["electra.embeddings.position_ids"] = torch::arange(64).unsqueeze(0);
-  tensors["discriminator_predictions.dense.weight"] = torch::zeros({64, 64});
-  tensors["discriminator_predictions.dense_prediction.bias"] = torch::zeros({1});
+  tensors["electra.embeddings.position_ids"] = at::arange(64).unsqueeze(0);
+  tensors["discriminator_predictions.dense.weight"] = at::zeros({64, 64});
+  tensors["discriminator_predictions.dense_prediction.bias"] = at::zeros({1});
   electra::write_safetensors(dir.path / "model.safetensors", tensors);
 
   electra::LoadReport report;
@@ -478,15 +479,15 @@ TEST_CASE("load_pretrained reads pre-training and older checkpoint layouts", "[m
 
   SECTION("half-precision weights are converted and reported") {
     electra::TensorMap half;
-    for (const auto& [key, tensor] : base) half[key] = tensor.to(torch::kHalf);
+    for (const auto& [key, tensor] : base) half[key] = tensor.to(at::kHalf);
     electra::write_safetensors(dir.path / "model.safetensors", half);
     const auto loaded = electra::load_pretrained(dir.path, {}, &report);
     CHECK(report.weights_dtype == "F16");
     const auto in = case_inputs();
-    torch::NoGradGuard no_grad;
+    at::NoGradGuard no_grad;
     const auto hidden = loaded.forward(in.ids, in.mask, in.types).last_hidden_state;
-    CHECK(hidden.scalar_type() == torch::kFloat);
-    const auto ref = to_tensor(model_cases()["models"]["base"]["last_hidden_state"], torch::kFloat);
+    CHECK(hidden.scalar_type() == at::kFloat);
+    const auto ref = to_tensor(model_cases()["models"]["base"]["last_hidden_state"], at::kFloat);
     CHECK((hidden - ref).abs().max().item<double>() < 0.05 * ref.abs().max().item<double>());
   }
 }
@@ -576,7 +577,7 @@ TEST_CASE("load_pretrained refuses bad checkpoints with a clear error", "[model]
   SECTION("integer tensors where weights belong") {
     copy_model("base", dir.path, "model.safetensors");
     auto tensors = electra::read_safetensors(dir.path / "model.safetensors");
-    tensors["embeddings.LayerNorm.bias"] = torch::zeros({32}, torch::kLong);
+    tensors["embeddings.LayerNorm.bias"] = at::zeros({32}, at::kLong);
     electra::write_safetensors(dir.path / "model.safetensors", tensors);
     CHECK_THROWS_AS(electra::load_pretrained(dir.path), std::runtime_error);
     contains(message_of(), "embeddings.LayerNorm.bias");

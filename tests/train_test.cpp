@@ -1,16 +1,18 @@
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
+#include <ATen/ATen.h>
 
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <stdexcept>
 
 #include "common/files.h"
 #include "model/torch_features.h"
 #include "model/electra.h"
+#include "model/runtime.h"
 #include "tasks/task.h"
 #include "tests/catch.h"
 #include "tests/model_support.h"
@@ -32,7 +34,7 @@ at::Tensor long_tensor(const json& rows) {
   for (const auto& r : rows) {
     for (const auto& v : r) flat.push_back(v.get<int64_t>());
   }
-  return torch::tensor(flat, torch::kLong).view({static_cast<int64_t>(rows.size()), -1});
+  return at::tensor(flat, at::kLong).view({static_cast<int64_t>(rows.size()), -1});
 }
 
 at::Tensor float_tensor(const json& nested) {
@@ -45,7 +47,7 @@ at::Tensor float_tensor(const json& nested) {
     }
   };
   walk(nested);
-  return torch::tensor(flat);
+  return at::tensor(flat);
 }
 
 fs::path temp_dir(const std::string& name) { return electra::test::fresh_dir("train_" + name); }
@@ -72,11 +74,11 @@ TEST_CASE("trainer three AdamW steps match Hugging Face", "[train]") {
       electra::AdamW optimizer(model, o);
       at::Tensor initial;
       {
-        torch::NoGradGuard no_grad;
+        at::NoGradGuard no_grad;
         initial = model.forward(ids, mask, types).logits.flatten().clone();
       }
       electra::ModelTargets targets;
-      targets.labels = name == "seqcls3" ? torch::tensor(ref["labels"].get<std::vector<int64_t>>(), torch::kLong)
+      targets.labels = name == "seqcls3" ? at::tensor(ref["labels"].get<std::vector<int64_t>>(), at::kLong)
                                          : long_tensor(ref["labels"]);
       for (int step = 0; step < 3; ++step) {
         const at::Tensor loss = model.loss(model.forward(ids, mask, types), targets);
@@ -91,7 +93,7 @@ TEST_CASE("trainer three AdamW steps match Hugging Face", "[train]") {
         CHECK(std::abs(norm - hf_norm) <= 1e-4 * std::abs(hf_norm));
       }
       model.module()->eval();
-      torch::NoGradGuard no_grad;
+      at::NoGradGuard no_grad;
       const at::Tensor logits = model.forward(ids, mask, types).logits.flatten();
       const at::Tensor hf = float_tensor(ref["logits_after_3_steps"]);
       REQUIRE(logits.numel() == hf.numel());
@@ -140,20 +142,20 @@ TEST_CASE("optimizer groups layer-wise learning rates and weight decay", "[train
 }
 
 TEST_CASE("on CUDA, the fused AdamW kernel and the fast attention match the reference paths", "[train][cuda]") {
-  if (!torch::cuda::is_available()) {
+  if (!(electra::cuda_device_count() > 0)) {
     WARN("no CUDA device here: the CUDA fast paths are checked on the GPU machine (tools/device_check.sh)");
     return;
   }
   const auto config = electra::test::tiny_config(100, electra::Architecture::sequence_classification, 3);
-  const at::Tensor ids = torch::randint(5, 100, {4, 16}, torch::kLong);
-  at::Tensor mask = torch::ones({4, 16}, torch::kLong);
+  const at::Tensor ids = at::randint(5, 100, {4, 16}, at::kLong);
+  at::Tensor mask = at::ones({4, 16}, at::kLong);
   mask.slice(1, 10, 16).select(0, 1).zero_();  // one padded row
-  const at::Tensor types = torch::zeros({4, 16}, torch::kLong);
+  const at::Tensor types = at::zeros({4, 16}, at::kLong);
   electra::ModelTargets targets;
-  targets.labels = torch::tensor({0, 1, 2, 1}, torch::kLong);
+  targets.labels = at::tensor({0, 1, 2, 1}, at::kLong);
 
-  auto train = [&](const torch::Device& device, bool fused, electra::ModelOutput* first_output) {
-    torch::manual_seed(3);
+  auto train = [&](const at::Device& device, bool fused, electra::ModelOutput* first_output) {
+    at::manual_seed(3);
     electra::ElectraModel model(config);
     model.module()->to(device);
     model.module()->train();
@@ -176,9 +178,9 @@ TEST_CASE("on CUDA, the fused AdamW kernel and the fast attention match the refe
     return std::make_pair(params, optimizer.uses_fused_kernel());
   };
   electra::ModelOutput cpu_out, cuda_out;
-  const auto [reference, cpu_fused] = train(torch::kCPU, false, &cpu_out);
-  const auto [fused, uses_fused] = train(torch::kCUDA, true, &cuda_out);
-  const auto [loop, loop_fused] = train(torch::kCUDA, false, nullptr);
+  const auto [reference, cpu_fused] = train(at::kCPU, false, &cpu_out);
+  const auto [fused, uses_fused] = train(at::kCUDA, true, &cuda_out);
+  const auto [loop, loop_fused] = train(at::kCUDA, false, nullptr);
   CHECK_FALSE(cpu_fused);
   CHECK_FALSE(loop_fused);
 #if ELECTRA_FUSED_KERNELS
@@ -228,14 +230,14 @@ TEST_CASE("schedule factors follow Hugging Face", "[train]") {
 TEST_CASE("clip_grad_norm scales gradients to the max norm", "[train]") {
   electra::ElectraModel model = electra::load_pretrained(kFixtures / "models" / "seqcls3");
   electra::AdamW optimizer(model, {});
-  for (const auto& slot : optimizer.slots()) slot.param.mutable_grad() = torch::full_like(slot.param, 0.5);
+  for (const auto& slot : optimizer.slots()) slot.param.mutable_grad() = at::full_like(slot.param, 0.5);
   const double norm = electra::clip_grad_norm(optimizer.slots(), 1.0);
   int64_t n = 0;
   for (const auto& slot : optimizer.slots()) n += slot.param.numel();
   CHECK(norm == Approx(0.5 * std::sqrt(static_cast<double>(n))).epsilon(1e-5));
   std::vector<at::Tensor> norms;
   for (const auto& slot : optimizer.slots()) norms.push_back(slot.param.grad().norm());
-  CHECK(torch::stack(norms).norm().item<double>() == Approx(1.0).epsilon(1e-3));  // float32 sums of 300k squares
+  CHECK(at::stack(norms).norm().item<double>() == Approx(1.0).epsilon(1e-3));  // float32 sums of 300k squares
 }
 
 TEST_CASE("batcher pads to bucket lengths and orders by seed", "[train]") {
@@ -253,7 +255,7 @@ TEST_CASE("batcher pads to bucket lengths and orders by seed", "[train]") {
   features[1].label = 0;
   features[2].label = 1;
   const electra::Batch b = electra::collate(features, {1, 0}, electra::HeadKind::sequence_classification, 4, 128, true);
-  CHECK(b.input_ids.sizes() == torch::IntArrayRef({2, 8}));
+  CHECK(b.input_ids.sizes() == at::IntArrayRef({2, 8}));
   CHECK(b.attention_mask.sum().item<int64_t>() == 9);
   CHECK(b.input_ids[1][3].item<int64_t>() == 0);
   CHECK(b.targets.labels[0].item<int64_t>() == 0);

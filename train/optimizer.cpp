@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <torch/torch.h>
+#include <ATen/ATen.h>
 
 #include <cmath>
 #include <map>
@@ -34,8 +34,8 @@ AdamW::AdamW(const ElectraModel& model, const OptimizerOptions& options) : optio
     const int64_t depth = model.parameter_depth(name);
     slot.lr_scale = std::pow(options.layerwise_lr_decay, static_cast<double>(top - depth));
     slot.weight_decay = decays(name) ? options.weight_decay : 0.0;
-    slot.exp_avg = torch::zeros_like(param, at::MemoryFormat::Preserve);
-    slot.exp_avg_sq = torch::zeros_like(param, at::MemoryFormat::Preserve);
+    slot.exp_avg = at::zeros_like(param, at::MemoryFormat::Preserve);
+    slot.exp_avg_sq = at::zeros_like(param, at::MemoryFormat::Preserve);
     slots_.push_back(std::move(slot));
   }
 }
@@ -69,7 +69,7 @@ bool AdamW::fused_step(double lr) {
     g.exp_avg_sqs.push_back(s.exp_avg_sq);
   }
   if (!step_tensor_.defined() || step_tensor_.device() != slots_.front().param.device()) {
-    step_tensor_ = torch::zeros({}, slots_.front().param.options().dtype(at::kFloat));
+    step_tensor_ = at::zeros({}, slots_.front().param.options().dtype(at::kFloat));
   }
   step_tensor_.fill_(static_cast<double>(step_));  // the kernel reads the step; every tensor shares it
   for (auto& [key, g] : groups) {
@@ -86,7 +86,7 @@ bool AdamW::fused_step(double lr) {
 }
 
 void AdamW::step(double lr) {
-  torch::NoGradGuard no_grad;
+  at::NoGradGuard no_grad;
   ++step_;
   if (fused_step(lr)) return;
   const double beta1 = options_.adam_beta1, beta2 = options_.adam_beta2;
@@ -124,7 +124,7 @@ TensorMap AdamW::state() const {
 }
 
 void AdamW::load_state(const TensorMap& state, int64_t step) {
-  torch::NoGradGuard no_grad;
+  at::NoGradGuard no_grad;
   for (auto& s : slots_) {
     for (auto [prefix, target] : {std::pair{"exp_avg.", &s.exp_avg}, std::pair{"exp_avg_sq.", &s.exp_avg_sq}}) {
       const auto it = state.find(prefix + s.name);
@@ -140,7 +140,7 @@ void AdamW::load_state(const TensorMap& state, int64_t step) {
 }
 
 double clip_grad_norm(const std::vector<ParamSlot>& slots, double max_norm) {
-  torch::NoGradGuard no_grad;
+  at::NoGradGuard no_grad;
   std::vector<at::Tensor> grads;
   for (const auto& s : slots) {
     if (s.param.grad().defined()) grads.push_back(s.param.grad());
@@ -155,9 +155,9 @@ double clip_grad_norm(const std::vector<ParamSlot>& slots, double max_norm) {
   if (!multi_tensor) {
     for (const auto& g : grads) norms.push_back(g.norm(2));
   }
-  const at::Tensor total = torch::stack(norms).norm(2);
+  const at::Tensor total = at::stack(norms).norm(2);
   if (max_norm > 0) {
-    const at::Tensor coef = torch::clamp(max_norm / (total + 1e-6), c10::nullopt, 1.0);
+    const at::Tensor coef = at::clamp(max_norm / (total + 1e-6), c10::nullopt, 1.0);
 #if ELECTRA_FOREACH_MUL_TENSOR
     if (multi_tensor) {
       at::_foreach_mul_(grads, coef);

@@ -5,17 +5,18 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <iostream>
 #include <map>
 #include <stdexcept>
 
 #include "common/files.h"
+#include "common/stopwatch.h"
 #include "model/electra.h"
 #include "tokenizer/tokenizer.h"
 #include "train/batcher.h"
 #include "train/evaluation.h"
+#include "train/model_eval.h"
 #include "train/optimizer.h"
 #include "train/progress.h"
 #include "train/run_dir.h"
@@ -28,12 +29,7 @@ namespace electra {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 using nlohmann::json;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -109,7 +105,7 @@ class SeedRun {
   // The step loop, until the planned steps, early stopping or control.stop_after_steps. False: interrupted.
   bool train();
   // The selected model's scores on dev / test, predictions and results.json.
-  RunOutcome finish(Clock::time_point wall_start);
+  RunOutcome finish(const Stopwatch& wall);
   int64_t steps() const { return s_.step; }
 
  private:
@@ -139,8 +135,8 @@ class SeedRun {
   Progress progress_;
   EvalOptions eval_options_;
   const double seconds_before_;  // training time of the run before a resume
-  Clock::time_point train_start_ = Clock::now();
-  Clock::time_point window_start_ = Clock::now();
+  Stopwatch train_time_;   // since train() began
+  Stopwatch window_time_;  // since the last metrics.jsonl line
   int64_t window_examples_ = 0;
   bool stop_ = false;
 };
@@ -159,7 +155,8 @@ std::vector<Batch> SeedRun::micro_batches(const std::vector<int64_t>& batch) con
 bool SeedRun::train() {
   TrainStep step(model_, optimizer_, options_.optimizer.max_grad_norm, options_.train.bf16 && device_.is_cuda());
   stop_ = s_.selection.stopped_early;
-  train_start_ = window_start_ = Clock::now();
+  train_time_.restart();
+  window_time_.restart();
   bool interrupted = false;
   const auto n_train = static_cast<int64_t>(data_.train.size());
   while (s_.step < plan_.total_steps && !stop_) {
@@ -201,8 +198,8 @@ void SeedRun::log_step(const StepResult& result, double lr, int64_t batch_exampl
   window_examples_ += batch_examples;
   const double epoch = static_cast<double>(s_.step) / plan_.steps_per_epoch;
   const bool log_now = s_.step % options_.train.logging_every == 0 || s_.step == plan_.total_steps;
-  const double rate = window_examples_ / std::max(1e-9, seconds_since(window_start_));
-  progress_.update(s_.step, epoch, result.loss, lr, rate, seconds_since(train_start_), log_now);
+  const double rate = window_examples_ / std::max(1e-9, window_time_.seconds());
+  progress_.update(s_.step, epoch, result.loss, lr, rate, train_time_.seconds(), log_now);
   if (!log_now) return;
   dir_.append_metrics({{"type", "train"},
                        {"step", s_.step},
@@ -214,7 +211,7 @@ void SeedRun::log_step(const StepResult& result, double lr, int64_t batch_exampl
   s_.window_loss = 0;
   s_.window_steps = 0;
   window_examples_ = 0;
-  window_start_ = Clock::now();
+  window_time_.restart();
 }
 
 void SeedRun::evaluate_dev() {
@@ -241,7 +238,7 @@ void SeedRun::evaluate_dev() {
 }
 
 void SeedRun::checkpoint() {
-  s_.train_seconds = seconds_before_ + seconds_since(train_start_);
+  s_.train_seconds = seconds_before_ + train_time_.seconds();
   save_training_state(dir_.state_file(), model_, optimizer_, s_, device_);
 }
 
@@ -263,12 +260,12 @@ EvalResult SeedRun::score(const std::vector<Example>& examples, const std::vecto
   return r;
 }
 
-RunOutcome SeedRun::finish(Clock::time_point wall_start) {
+RunOutcome SeedRun::finish(const Stopwatch& wall) {
   const TaskData& data = data_.examples;
   const SelectionState& sel = s_.selection;
   if (data.has_dev && sel.last_eval_step != s_.step && !sel.stopped_early) evaluate_dev();
   checkpoint();
-  const double train_seconds = seconds_before_ + seconds_since(train_start_);
+  const double train_seconds = seconds_before_ + train_time_.seconds();
 
   // The selected model: best on dev, else the last step's.
   std::string selection;
@@ -322,7 +319,7 @@ RunOutcome SeedRun::finish(Clock::time_point wall_start) {
   results["main_metric"] = task_.main_metric();
   results["split_metrics"] = split_metrics;
   results["steps"] = s_.step;
-  results["wall_time_s"] = seconds_since(wall_start);
+  results["wall_time_s"] = wall.seconds();
   results["throughput"] = {{"train_examples_per_s", train_seconds > 0 ? s_.examples_seen / train_seconds : 0.0}};
   results["versions"] = versions_json();
   results["dev_source"] = data.dev_source;
@@ -389,7 +386,7 @@ void write_summary(const Task& task, const ExperimentOptions& options, const std
 RunOutcome run_seed(const Task& task, const ExperimentOptions& options, int64_t seed, const fs::path& run_dir,
                     const RunControl& control) {
   std::ostream& log = control.log ? *control.log : std::cerr;
-  const auto wall_start = Clock::now();
+  const Stopwatch wall;
   const c10::Device device(resolve_device(options.device));
   const bool bf16 = options.train.bf16 && device.is_cuda();
   const bool tf32 = options.train.tf32 && device.is_cuda();
@@ -428,7 +425,7 @@ RunOutcome run_seed(const Task& task, const ExperimentOptions& options, int64_t 
     outcome.steps = run.steps();
     return outcome;
   }
-  return run.finish(wall_start);
+  return run.finish(wall);
 }
 
 std::vector<RunOutcome> run_experiment(const Task& task, const ExperimentOptions& options, const RunControl& control) {

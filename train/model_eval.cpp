@@ -1,0 +1,89 @@
+#include "train/model_eval.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include <stdexcept>
+
+#include "common/stopwatch.h"
+#include "model/electra.h"
+#include "model/runtime.h"
+#include "tokenizer/tokenizer.h"
+#include "train/evaluation.h"
+#include "train/run_dir.h"
+#include "train/task_data.h"
+
+namespace electra {
+
+using nlohmann::json;
+
+std::string resolve_device(const std::string& device) {
+  if (device == "cpu") return "cpu";
+  if (device == "cuda" || device == "auto") {
+    if (cuda_device_count() > 0) return "cuda";
+    if (device == "cuda") {
+      throw std::invalid_argument("device 'cuda' asked for, but LibTorch finds no CUDA device here (use cpu or auto)");
+    }
+    return "cpu";
+  }
+  throw std::invalid_argument(fmt::format("unknown device '{}' (known: cpu, cuda, auto)", device));
+}
+
+ModelEvalOutcome evaluate_model(const Task& task, const ModelEvalOptions& options) {
+  const Stopwatch stopwatch;
+  const Split split = parse_split(options.split);
+  if (split == Split::train) throw std::invalid_argument("electra eval scores the dev or test split, not train");
+  const auto files = task.files();
+  if (!files.count(split)) {
+    throw std::invalid_argument(fmt::format("task '{}' has no {} split (it has: {})", task.name(), options.split,
+                                            files.count(Split::dev) ? "train, dev" : "train, test"));
+  }
+  const c10::Device device(resolve_device(options.device));
+  const Tokenizer tokenizer = Tokenizer::from_dir(options.model_dir);
+  ElectraModel model = load_pretrained(options.model_dir);
+  const ElectraConfig& config = model.config();
+  const LoadOptions wanted = load_options_for(task);
+  if (config.architecture != wanted.architecture ||
+      (task.head() != HeadKind::span_extraction && config.num_labels() != static_cast<int64_t>(wanted.id2label.size()))) {
+    throw std::runtime_error(fmt::format("{}: a {} with {} labels does not fit task '{}' ({} with {} labels)",
+                                         (options.model_dir / "config.json").string(), to_hf_class(config.architecture),
+                                         config.num_labels(), task.name(), to_hf_class(wanted.architecture),
+                                         wanted.id2label.size()));
+  }
+  if (task.head() == HeadKind::sequence_classification || task.head() == HeadKind::token_classification) {
+    if (config.id2label != wanted.id2label) {
+      throw std::runtime_error(fmt::format("{}: labels [{}] differ from task '{}' labels [{}]",
+                                           (options.model_dir / "config.json").string(),
+                                           fmt::join(config.id2label, ", "), task.name(),
+                                           fmt::join(wanted.id2label, ", ")));
+    }
+  }
+  model.module()->to(device);
+  std::vector<std::string> warnings;
+  const std::vector<Example> examples = read_split(task, split, options.data, warnings);
+  const auto features = featurize(task, examples, tokenizer, options.data);
+  EvalOptions eo;
+  eo.batch_size = options.batch_size;
+  eo.bucket_multiple = options.data.bucket_multiple;
+  eo.max_seq_length = options.data.max_seq_length;
+  const EvalResult r = evaluate(model, task, examples, features, eo);
+  const json results = {{"schema_version", 1},
+                        {"task", task.name()},
+                        {"model", options.model.empty() ? options.model_dir.string() : options.model},
+                        {"params", encoder_parameter_count(model)},
+                        {"seed", 0},
+                        {"split", options.split},
+                        {"metrics", metrics_json(r.metrics)},
+                        {"main_metric", task.main_metric()},
+                        {"split_metrics", {{options.split, metrics_json(r.metrics)}}},
+                        {"wall_time_s", stopwatch.seconds()},
+                        {"throughput", {{"eval_examples_per_s", examples.size() / std::max(1e-9, r.seconds)}}},
+                        {"versions", versions_json()},
+                        {"examples", examples.size()},
+                        {"device", device.str()}};
+  return {r.metrics, r.predictions, warnings, results.dump(2) + "\n"};
+}
+
+}  // namespace electra
