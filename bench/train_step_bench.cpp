@@ -14,7 +14,7 @@
 //                         [--json FILE]
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
+#include <ATen/ATen.h>
 
 #include <algorithm>
 #include <chrono>
@@ -29,6 +29,7 @@
 #include "model/torch_features.h"
 #include "model/config.h"
 #include "model/electra.h"
+#include "model/runtime.h"
 #include "train/autocast.h"
 #include "train/optimizer.h"
 
@@ -156,10 +157,10 @@ nlohmann::json run_graph_mode(const Args& a, const std::string& mode, electra::E
     exp_avgs.push_back(s.exp_avg);
     exp_avg_sqs.push_back(s.exp_avg_sq);
   }
-  for (auto& p : params) p.mutable_grad() = torch::zeros_like(p);  // static gradients, zeroed in place
+  for (auto& p : params) p.mutable_grad() = at::zeros_like(p);  // static gradients, zeroed in place
   std::vector<at::Tensor> grads;
   for (auto& p : params) grads.push_back(p.grad());
-  const at::Tensor step_count = torch::zeros({}, params.front().options());
+  const at::Tensor step_count = at::zeros({}, params.front().options());
   const std::vector<at::Tensor> steps(params.size(), step_count);
   at::Tensor loss;
   auto body = [&] {
@@ -169,9 +170,9 @@ nlohmann::json run_graph_mode(const Args& a, const std::string& mode, electra::E
       loss = model.loss(model.forward(ids, at::Tensor(), types), targets);
     }
     loss.backward();
-    torch::NoGradGuard no_grad;
-    const at::Tensor total = torch::stack(at::_foreach_norm(grads, 2)).norm(2);
-    at::_foreach_mul_(grads, torch::clamp(1.0 / (total + 1e-6), c10::nullopt, 1.0));
+    at::NoGradGuard no_grad;
+    const at::Tensor total = at::stack(at::_foreach_norm(grads, 2)).norm(2);
+    at::_foreach_mul_(grads, at::clamp(1.0 / (total + 1e-6), c10::nullopt, 1.0));
     step_count.add_(1);
     at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, 1e-4, 0.9, 0.999, 0.01, 1e-8, false, false);
   };
@@ -203,11 +204,11 @@ nlohmann::json run_graph_mode(const Args& a, const std::string& mode, electra::E
 }
 
 nlohmann::json run_mode(const Args& a, const std::string& mode, const std::string& optimizer_kind) {
-  const torch::Device device(a.device);
+  const at::Device device(a.device);
   const bool cuda = device.is_cuda();
   const bool bf16 = mode == "bf16";
   if (cuda) at::globalContext().setFloat32MatmulPrecision(mode == "tf32" ? "high" : "highest");
-  torch::manual_seed(0);
+  at::manual_seed(0);
   electra::ElectraModel model(bench_config(a.model));
   model.module()->to(device);
   model.module()->train();
@@ -217,12 +218,12 @@ nlohmann::json run_mode(const Args& a, const std::string& mode, const std::strin
   oo.fused = optimizer_kind != "loop";
   electra::AdamW optimizer(model, oo);
 
-  const auto long_opts = torch::TensorOptions().dtype(torch::kLong).device(device);
-  const at::Tensor ids = torch::randint(5, 32000, {a.batch, a.seq}, long_opts);
-  const at::Tensor mask = torch::ones({a.batch, a.seq}, long_opts);
-  const at::Tensor types = torch::zeros({a.batch, a.seq}, long_opts);
+  const auto long_opts = at::TensorOptions().dtype(at::kLong).device(device);
+  const at::Tensor ids = at::randint(5, 32000, {a.batch, a.seq}, long_opts);
+  const at::Tensor mask = at::ones({a.batch, a.seq}, long_opts);
+  const at::Tensor types = at::zeros({a.batch, a.seq}, long_opts);
   electra::ModelTargets targets;
-  targets.labels = torch::randint(0, 2, {a.batch}, long_opts);
+  targets.labels = at::randint(0, 2, {a.batch}, long_opts);
 
   double last_loss = 0;
   if (optimizer_kind == "graph") return run_graph_mode(a, mode, model, optimizer, ids, types, targets);
@@ -248,14 +249,14 @@ nlohmann::json run_mode(const Args& a, const std::string& mode, const std::strin
       step_result(a, mode, optimizer.uses_fused_kernel() ? "fused" : "loop", times, warmup_ms, last_loss);
 
   if (optimizer_kind == a.optimizers.front()) {  // inference once per precision
-    torch::NoGradGuard no_grad;
+    at::NoGradGuard no_grad;
     model.module()->eval();
-    const at::Tensor iids = torch::randint(5, 32000, {a.infer_batch, a.seq}, long_opts);
-    const at::Tensor imask = torch::ones({a.infer_batch, a.seq}, long_opts);
-    const at::Tensor itypes = torch::zeros({a.infer_batch, a.seq}, long_opts);
+    const at::Tensor iids = at::randint(5, 32000, {a.infer_batch, a.seq}, long_opts);
+    const at::Tensor imask = at::ones({a.infer_batch, a.seq}, long_opts);
+    const at::Tensor itypes = at::zeros({a.infer_batch, a.seq}, long_opts);
     auto infer = [&] {
       electra::AutocastGuard autocast(bf16 && cuda);
-      return model.forward(iids, imask, itypes).logits.to(torch::kFloat).cpu();  // .cpu() waits for the GPU
+      return model.forward(iids, imask, itypes).logits.to(at::kFloat).cpu();  // .cpu() waits for the GPU
     };
     for (int i = 0; i < 3; ++i) infer();
     const double infer_ms = median(time_steps(std::max<int64_t>(5, a.steps / 2), infer));
@@ -270,7 +271,7 @@ nlohmann::json run_mode(const Args& a, const std::string& mode, const std::strin
 int main(int argc, char** argv) {
   try {
     const Args a = parse(argc, argv);
-    if (a.device == "cuda" && !torch::cuda::is_available()) throw std::runtime_error("no CUDA device");
+    if (a.device == "cuda" && electra::cuda_device_count() == 0) throw std::runtime_error("no CUDA device");
     fmt::print("electra train_step_bench: LibTorch {}, device {}, ELECTRA-{}, batch {} x {} tokens, median of {} "
                "steps after {} warm-up; inference batch {}\n",
                TORCH_VERSION, a.device, a.model, a.batch, a.seq, a.steps, a.warmup, a.infer_batch);
