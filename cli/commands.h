@@ -15,5 +15,6 @@ void add_tokenize_command(CLI::App& app);
 void add_download_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_finetune_command(CLI::App& app);
+void add_init_command(CLI::App& app);
 
 }  // namespace electra::cli

@@ -1,6 +1,7 @@
 #include "model/config.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -316,6 +317,29 @@ std::string ElectraConfig::to_json_text() const {
   if (root.contains("dtype")) root["dtype"] = "float32";
   if (root.contains("torch_dtype") || !root.contains("dtype")) root["torch_dtype"] = "float32";
   return root.dump(2) + "\n";
+}
+
+std::vector<std::string> preset_config_names() { return {"tiny", "small", "base"}; }
+
+ElectraConfig preset_config(const std::string& name) {
+  ElectraConfig c;  // the defaults are ELECTRA-small's
+  if (name == "small") return c;
+  if (name == "base") {
+    c.embedding_size = c.hidden_size = 768;
+    c.num_attention_heads = 12;
+    c.intermediate_size = 3072;
+    return c;
+  }
+  if (name == "tiny") {
+    c.embedding_size = 64;
+    c.hidden_size = 128;
+    c.num_hidden_layers = 2;
+    c.num_attention_heads = 2;
+    c.intermediate_size = 256;
+    return c;
+  }
+  throw std::invalid_argument(fmt::format("unknown model size '{}' (known: {}, or a config.json file)", name,
+                                          fmt::join(preset_config_names(), ", ")));
 }
 
 }  // namespace electra

@@ -60,4 +60,10 @@ struct ElectraConfig {
 // LABEL_0 ... LABEL_{n-1}, the names Hugging Face gives labels nobody named.
 std::vector<std::string> default_labels(int64_t n);
 
+// The discriminator shapes of a named size: "small" and "base" as google/electra-{small,base}-discriminator
+// (E=128/H=256/L=12/A=4/I=1024 and E=H=768/L=12/A=12/I=3072), "tiny" for tests and demos (E=64/H=128/L=2/A=2/
+// I=256); vocab_size is left to the caller. Throws std::invalid_argument listing the names.
+ElectraConfig preset_config(const std::string& name);
+std::vector<std::string> preset_config_names();
+
 }  // namespace electra

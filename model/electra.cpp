@@ -344,4 +344,11 @@ CheckpointSummary summarize_checkpoint(const std::filesystem::path& dir) {
   return summary;
 }
 
+void write_initialized_model(const ElectraConfig& config, const std::filesystem::path& dir,
+                             const std::filesystem::path& tokenizer_dir, uint64_t seed) {
+  at::manual_seed(seed);
+  const ElectraModel model(config);
+  save_pretrained(model, dir, tokenizer_dir);
+}
+
 }  // namespace electra

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
+#include <string_view>
 #include <stdexcept>
 
 #include "tasks/text_file.h"
@@ -53,6 +55,68 @@ const json* member(const json& object, const char* key, json::value_t type) {
   return it->type() == type ? &*it : nullptr;
 }
 
+// Python's str.isspace() for the characters Hugging Face's SQuAD processor splits on (squad.py _is_whitespace).
+bool squad_whitespace(std::string_view text, size_t at, size_t* length) {
+  const unsigned char c = static_cast<unsigned char>(text[at]);
+  if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+    *length = 1;
+    return true;
+  }
+  if (text.compare(at, 3, "\xe2\x80\xaf") == 0) {  // U+202F NARROW NO-BREAK SPACE
+    *length = 3;
+    return true;
+  }
+  return false;
+}
+
+// Where Hugging Face's SQuAD processor (KoELECTRA's) would skip a training answer, or nothing when it keeps it:
+// the whitespace-separated words of the context that answer_start and the answer's length cover must contain the
+// answer text with its whitespace normalised (SquadExample + squad_convert_example_to_features).
+std::optional<std::string> training_answer_problem(std::string_view ctx, const Answer& answer) {
+  std::vector<std::string> words;
+  std::vector<int64_t> char_to_word;  // per code point
+  bool after_space = true;
+  for (size_t at = 0; at < ctx.size();) {
+    size_t length = 1;
+    if (squad_whitespace(ctx, at, &length)) {
+      after_space = true;
+    } else {
+      length = 1;
+      while (at + length < ctx.size() && (static_cast<unsigned char>(ctx[at + length]) & 0xC0) == 0x80) ++length;
+      if (after_space) words.emplace_back();
+      words.back().append(ctx.substr(at, length));
+      after_space = false;
+    }
+    char_to_word.push_back(static_cast<int64_t>(words.size()) - 1);
+    at += length;
+  }
+  const auto n = static_cast<int64_t>(char_to_word.size());
+  if (answer.start < 0 || answer.start >= n) {
+    return fmt::format("answer_start {} lies outside the context ({} characters)", answer.start, n);
+  }
+  const int64_t last = std::min(answer.start + utf8_length(answer.text) - 1, n - 1);
+  const int64_t first_word = std::max<int64_t>(0, char_to_word[answer.start]);
+  const int64_t last_word = char_to_word[last];
+  std::string covered, cleaned;
+  for (int64_t w = first_word; w <= last_word && w < static_cast<int64_t>(words.size()); ++w) {
+    covered += (covered.empty() ? "" : " ") + words[w];
+  }
+  std::string word;
+  for (size_t at = 0; at <= answer.text.size(); ++at) {
+    size_t length = 1;
+    if (at == answer.text.size() || squad_whitespace(answer.text, at, &length)) {
+      if (!word.empty()) cleaned += (cleaned.empty() ? "" : " ") + word;
+      word.clear();
+      at += length - 1;
+    } else {
+      word += answer.text[at];
+    }
+  }
+  if (covered.find(cleaned) != std::string::npos) return std::nullopt;
+  return fmt::format("answer text {} is not at answer_start {} (the words there: {})", quote_value(answer.text),
+                     answer.start, quote_value(covered));
+}
+
 }  // namespace
 
 ReadResult QaTask::read(const std::filesystem::path& file, const ReadOptions& options) const {
@@ -77,7 +141,6 @@ ReadResult QaTask::read(const std::filesystem::path& file, const ReadOptions& op
         continue;
       }
       const std::string& ctx = context->get_ref<const std::string&>();
-      const int64_t ctx_length = utf8_length(ctx);
       for (size_t q = 0; q < qas->size(); ++q) {
         const std::string where_q = fmt::format("{}.qas[{}]", where_p, q);
         const json& qa = (*qas)[q];
@@ -101,32 +164,32 @@ ReadResult QaTask::read(const std::filesystem::path& file, const ReadOptions& op
           policy.bad_entry(where, "no answers");
           continue;
         }
+        // Scoring reads answer texts only (the official evaluate-v1.0.py); answer_start matters for training alone,
+        // where the first answer is the target and a question whose answer text is not at its answer_start is
+        // skipped and counted, as Hugging Face's SQuAD processor skips it.
         std::string problem;
         for (size_t k = 0; k < answers->size() && problem.empty(); ++k) {
           const json* text = member((*answers)[k], "text", json::value_t::string);
           const json* start = member((*answers)[k], "answer_start", json::value_t::number_integer);
-          if (!text || !start) {
-            problem = fmt::format("answers[{}] needs string \"text\" and integer \"answer_start\"", k);
-            break;
-          }
-          Answer ans{text->get<std::string>(), start->get<int64_t>()};
-          const int64_t length = utf8_length(ans.text);
-          if (is_blank(ans.text)) {
+          if (!text) {
+            problem = fmt::format("answers[{}] needs string \"text\"", k);
+          } else if (is_blank(text->get_ref<const std::string&>())) {
             problem = fmt::format("answers[{}] is empty", k);
-          } else if (ans.start < 0 || ans.start + length > ctx_length) {
-            problem = fmt::format("answers[{}] answer_start {} lies outside the context ({} characters)", k, ans.start,
-                                  ctx_length);
+          } else if (options.training && k == 0 && !start) {
+            problem = fmt::format("answers[{}] needs integer \"answer_start\" in a training file", k);
           } else {
-            const size_t b = utf8_offset(ctx, ans.start), e = utf8_offset(ctx, ans.start + length);
-            if (ctx.compare(b, e - b, ans.text) != 0)
-              problem = fmt::format("answers[{}] text {} is not the context at answer_start {} ({})", k,
-                                    quote_value(ans.text), ans.start, quote_value(ctx.substr(b, e - b)));
+            ex.answers.push_back(Answer{text->get<std::string>(), start ? start->get<int64_t>() : -1});
           }
-          ex.answers.push_back(std::move(ans));
         }
         if (!problem.empty()) {
           policy.bad_entry(where, problem);
           continue;
+        }
+        if (options.training) {
+          if (const auto mismatch = training_answer_problem(ctx, ex.answers.front())) {
+            policy.dropped_entry(where, *mismatch);
+            continue;
+          }
         }
         result.examples.push_back(std::move(ex));
       }
@@ -156,9 +219,9 @@ std::vector<Feature> QaTask::featurize(const std::vector<Example>& examples, con
                                               options.max_seq_length, q));
     const int64_t n = static_cast<int64_t>(context.size());
 
-    // Token span of the first answer: the tokens overlapping its characters.
+    // Token span of the first answer: the tokens overlapping its characters (evaluation files need no offsets).
     int64_t answer_first = -1, answer_last = -1;
-    if (!ex.answers.empty()) {
+    if (!ex.answers.empty() && ex.answers[0].start >= 0) {
       const int64_t begin = ex.answers[0].start, end = begin + utf8_length(ex.answers[0].text);
       for (int64_t t = 0; t < n; ++t) {
         if (context[static_cast<size_t>(t)].end > begin && context[static_cast<size_t>(t)].begin < end) {

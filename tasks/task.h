@@ -62,6 +62,7 @@ struct FeatureOutput {
 
 struct ReadOptions {
   bool skip_bad_rows = false;  // false: a bad row throws std::runtime_error naming file, line and value
+  bool training = false;       // a training split: rules that only training applies (KorQuAD answer offsets)
 };
 
 // What reading a file gave, including what was skipped on purpose (never silently).
@@ -69,6 +70,7 @@ struct ReadResult {
   std::vector<Example> examples;
   int64_t skipped_bad_rows = 0;   // rows skipped because skip_bad_rows was set (or known-malformed, e.g. QQP)
   int64_t skipped_by_rule = 0;    // rows the published setup drops (PAWS "NS" placeholders, ...)
+  int64_t empty_texts = 0;        // rows kept with an empty text, as the published readers keep them (NSMC)
   std::vector<std::string> warnings;  // one line each, to print
 };
 

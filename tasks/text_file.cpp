@@ -168,6 +168,16 @@ void RowPolicy::dropped_by_rule(int64_t line, const std::string& why) {
   if (rule_examples_.size() < 3) rule_examples_.push_back(fmt::format("line {}: {}", line, why));
 }
 
+void RowPolicy::dropped_entry(const std::string& location, const std::string& why) {
+  ++result_.skipped_by_rule;
+  if (rule_examples_.size() < 3) rule_examples_.push_back(fmt::format("{}: {}", location, why));
+}
+
+void RowPolicy::empty_text(int64_t line, const std::string& column) {
+  ++result_.empty_texts;
+  if (empty_examples_.size() < 3) empty_examples_.push_back(fmt::format("line {}: '{}'", line, column));
+}
+
 void RowPolicy::finish() {
   if (result_.skipped_bad_rows > 0)
     result_.warnings.push_back(fmt::format("{}: skipped {} bad row(s) ({}{})", file_.string(),
@@ -177,6 +187,11 @@ void RowPolicy::finish() {
     result_.warnings.push_back(fmt::format("{}: dropped {} row(s) as the published setup does ({}{})",
                                            file_.string(), result_.skipped_by_rule,
                                            fmt::join(rule_examples_, "; "), result_.skipped_by_rule > 3 ? "; ..." : ""));
+  if (result_.empty_texts > 0)
+    result_.warnings.push_back(fmt::format("{}: kept {} empty text(s), read as the empty text as the published "
+                                           "setup does ({}{})",
+                                           file_.string(), result_.empty_texts, fmt::join(empty_examples_, "; "),
+                                           result_.empty_texts > 3 ? "; ..." : ""));
 }
 
 }  // namespace electra

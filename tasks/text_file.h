@@ -52,6 +52,11 @@ class RowPolicy {
   void malformed_row(int64_t line, const std::string& problem);
   // Rows the published setup drops on purpose (PAWS placeholders): counted and reported.
   void dropped_by_rule(int64_t line, const std::string& why);
+  // The same for a record named by its path (a KorQuAD question).
+  void dropped_entry(const std::string& location, const std::string& why);
+  // A row kept although its text in `column` is empty (the published readers read it as the empty text):
+  // counted and reported.
+  void empty_text(int64_t line, const std::string& column);
   void finish();
   std::string where(int64_t line) const;  // "<file>:<line>"
 
@@ -59,7 +64,7 @@ class RowPolicy {
   std::filesystem::path file_;
   ReadOptions options_;
   ReadResult& result_;
-  std::vector<std::string> bad_examples_, rule_examples_;
+  std::vector<std::string> bad_examples_, rule_examples_, empty_examples_;
 };
 
 }  // namespace electra

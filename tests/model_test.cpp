@@ -2,10 +2,12 @@
 #include <ATen/ATen.h>
 #include <torch/types.h>  // torch::tensor of nested braces
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <cstdlib>
 #include <functional>
-#include <nlohmann/json.hpp>
+#include <map>
 #include <set>
 
 #include "common/files.h"
@@ -594,4 +596,30 @@ TEST_CASE("load_pretrained refuses bad checkpoints with a clear error", "[model]
     options.architecture = electra::Architecture::pretraining;
     CHECK_THROWS_AS(electra::load_pretrained(dir.path, options), std::invalid_argument);
   }
+}
+
+TEST_CASE("a written initialised model has Hugging Face's initialisation", "[model]") {
+  const fs::path dir = electra::test::fresh_dir("model_init");
+  electra::ElectraConfig config = electra::test::tiny_config(300);
+  config.pad_token_id = 3;
+  electra::write_initialized_model(config, dir, {}, 11);
+  const electra::ElectraModel model = electra::load_pretrained(dir);
+  CHECK(model.config().architecture == electra::Architecture::model);
+  for (const auto& [name, p] : model.named_parameters()) {
+    INFO(name);
+    if (name.find("LayerNorm.weight") != std::string::npos) {
+      CHECK(at::equal(p, at::ones_like(p)));
+    } else if (name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0) {
+      CHECK(at::equal(p, at::zeros_like(p)));
+    } else {
+      const double std = p.std().item<double>();
+      CHECK(std == Approx(config.initializer_range).epsilon(0.1));
+      CHECK(std::abs(p.mean().item<double>()) < 0.005);
+    }
+  }
+  std::map<std::string, at::Tensor> params;
+  for (const auto& [name, p] : model.named_parameters()) params.emplace(name, p);
+  const at::Tensor words = params.at("embeddings.word_embeddings.weight");
+  CHECK(at::equal(words[3], at::zeros_like(words[3])));  // the padding row
+  CHECK(words[2].abs().sum().item<double>() > 0);
 }

@@ -366,6 +366,24 @@ TEST_CASE("tokenizer reads vocab.txt and tokenizer_config.json", "[tokenizer]") 
     CHECK(error_of([&] { Tokenizer::from_dir(dir); }).find("vocab.txt:5: invalid UTF-8") != std::string::npos);
     CHECK_THROWS_AS(Tokenizer::from_dir(dir / "missing"), std::runtime_error);
   }
+  SECTION("a vocabulary without [PAD] is accepted, as Hugging Face accepts it; only padding needs it") {
+    electra::write_file_atomic(dir / "vocab.txt", "[UNK]\n[CLS]\n[SEP]\nhello\n");
+    const Tokenizer t = Tokenizer::from_dir(dir);
+    CHECK(t.pad_id() == -1);
+    EncodeOptions o;
+    o.padding = Padding::none;
+    CHECK(t.encode("hello", std::nullopt, o).input_ids == std::vector<int64_t>{1, 3, 2});
+    o.padding = Padding::max_length;
+    o.max_length = 3;  // already full: nothing to pad
+    CHECK(t.encode("hello", std::nullopt, o).input_ids.size() == 3);
+    o.max_length = 8;
+    try {
+      t.encode("hello", std::nullopt, o);
+      FAIL("no error");
+    } catch (const std::invalid_argument& e) {
+      CHECK(std::string(e.what()).find("pad_token '[PAD]'") != std::string::npos);
+    }
+  }
   CHECK_THROWS_AS(Tokenizer({{"a", 0}}, TokenizerOptions()), std::invalid_argument);
   electra::remove_tree(dir);
 }

@@ -201,7 +201,9 @@ Tokenizer::Tokenizer(std::unordered_map<std::string, int64_t> vocab, TokenizerOp
   unk_id_ = required(options_.unk_token, "unk_token");
   cls_id_ = required(options_.cls_token, "cls_token");
   sep_id_ = required(options_.sep_token, "sep_token");
-  pad_id_ = required(options_.pad_token, "pad_token");
+  // Hugging Face accepts a vocabulary without the pad token; only padding needs it (pad() says so).
+  const auto pad = vocab_.find(options_.pad_token);
+  pad_id_ = pad == vocab_.end() ? -1 : pad->second;
   for (const std::string* token :
        {&options_.unk_token, &options_.cls_token, &options_.sep_token, &options_.pad_token, &options_.mask_token}) {
     const auto it = vocab_.find(*token);
@@ -249,7 +251,7 @@ Tokenizer Tokenizer::from_files(const std::filesystem::path& vocab_txt,
   const TokenizerOptions options =
       tokenizer_config_json ? read_tokenizer_config(*tokenizer_config_json) : TokenizerOptions();
   for (const auto& [token, key] : {std::pair{&options.unk_token, "unk_token"}, {&options.cls_token, "cls_token"},
-                                   {&options.sep_token, "sep_token"}, {&options.pad_token, "pad_token"}}) {
+                                   {&options.sep_token, "sep_token"}}) {
     if (!vocab.count(*token)) {
       throw std::runtime_error(fmt::format("{}: no line holds the {} '{}'", vocab_txt.string(), key, *token));
     }
@@ -506,6 +508,10 @@ std::vector<Encoding> Tokenizer::encode_batch(
 }
 
 void Tokenizer::pad(Encoding& e, int64_t length) const {
+  if (pad_id_ < 0 && static_cast<int64_t>(e.input_ids.size()) < length) {
+    throw std::invalid_argument(fmt::format("padding needs the pad_token '{}', which the vocabulary does not hold",
+                                            options_.pad_token));
+  }
   while (static_cast<int64_t>(e.input_ids.size()) < length) {
     e.tokens.push_back(options_.pad_token);
     e.input_ids.push_back(pad_id_);

@@ -82,7 +82,7 @@ class Tokenizer {
   int64_t token_to_id(const std::string& token) const;  // unk id when absent
   const std::string& id_to_token(int64_t id) const;
   int64_t vocab_size() const;
-  int64_t pad_id() const;
+  int64_t pad_id() const;  // -1 when the vocabulary has no pad_token (padding then throws)
   int64_t cls_id() const;
   int64_t sep_id() const;
   int64_t unk_id() const;

@@ -61,6 +61,7 @@ std::vector<Example> read_split(const Task& task, Split split, const DatasetOpti
   }
   ReadOptions ro;
   ro.skip_bad_rows = data.skip_bad_rows;
+  ro.training = split == Split::train;
   std::vector<Example> examples;
   for (const auto& name : files.at(split)) {
     const fs::path file = fs::path(data.data_dir) / name;

@@ -1,0 +1,110 @@
+// electra init: a randomly initialised ELECTRA in Hugging Face's layout, from a named size (or a config.json) and a
+// vocabulary, so that a model can be made without a hub or Python.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+
+#include "cli/commands.h"
+#include "common/files.h"
+#include "model/checkpoint.h"
+#include "model/config.h"
+#include "tokenizer/tokenizer.h"
+
+namespace electra::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct InitArgs {
+  std::string config;  // tiny | small | base | a config.json file
+  std::string vocab;   // vocab.txt, or a folder holding it (and maybe tokenizer_config.json)
+  std::string output;
+  std::string casing;  // "", "cased", "uncased"
+  int64_t seed = 42;
+};
+
+ElectraConfig base_config(const std::string& name) {
+  const fs::path file(name);
+  if (fs::is_regular_file(file)) {
+    ElectraConfig c = ElectraConfig::from_file(file);
+    c.architecture = Architecture::model;  // a fresh encoder: heads come with fine-tuning
+    c.id2label.clear();
+    c.problem_type.clear();
+    return c;
+  }
+  if (name.find('/') != std::string::npos || name.find(".json") != std::string::npos) {
+    throw std::invalid_argument(fmt::format("--config: {} is not a file", name));
+  }
+  return preset_config(name);
+}
+
+void run_init(const InitArgs& args) {
+  const fs::path vocab_source = fs::is_directory(args.vocab) ? fs::path(args.vocab) / "vocab.txt" : fs::path(args.vocab);
+  if (!fs::is_regular_file(vocab_source)) {
+    throw std::invalid_argument(fmt::format("--vocab: {} is not a vocab.txt file (or a folder holding one)",
+                                            vocab_source.string()));
+  }
+  const fs::path out(args.output);
+  for (const char* name : {"config.json", "model.safetensors", "pytorch_model.bin"}) {
+    if (fs::exists(out / name)) {
+      throw std::invalid_argument(fmt::format("--output: {} already holds a model ({}); choose another folder",
+                                              out.string(), name));
+    }
+  }
+  ElectraConfig config = base_config(args.config);
+
+  // The tokenizer files first: the vocabulary decides vocab_size and the pad id.
+  fs::create_directories(out);
+  write_file_atomic(out / "vocab.txt", read_file(vocab_source));
+  const fs::path source_config = vocab_source.parent_path() / "tokenizer_config.json";
+  nlohmann::json tokenizer_config = fs::is_regular_file(source_config)
+                                        ? nlohmann::json::parse(read_file(source_config), nullptr, false)
+                                        : nlohmann::json::object();
+  if (!tokenizer_config.is_object()) {
+    throw std::runtime_error(fmt::format("{}: not a JSON object", source_config.string()));
+  }
+  if (!args.casing.empty()) tokenizer_config["do_lower_case"] = args.casing == "uncased";
+  if (!tokenizer_config.contains("do_lower_case")) tokenizer_config["do_lower_case"] = true;  // BertTokenizer's default
+  tokenizer_config["tokenizer_class"] = "ElectraTokenizer";
+  write_file_atomic(out / "tokenizer_config.json", tokenizer_config.dump(2) + "\n");
+  const Tokenizer tokenizer = Tokenizer::from_dir(out);
+
+  config.vocab_size = tokenizer.vocab_size();
+  if (tokenizer.pad_id() >= 0) config.pad_token_id = tokenizer.pad_id();
+  if (const std::string problem = config.validation_error(); !problem.empty()) {
+    throw std::invalid_argument(fmt::format("--config {}: {}", args.config, problem));
+  }
+  write_initialized_model(config, out, out, static_cast<uint64_t>(args.seed));
+  const CheckpointSummary summary = summarize_checkpoint(out);
+  fmt::print("wrote {}: ElectraModel E={} H={} L={} A={} I={}, vocab {} ({}), {} parameters, seed {}\n", out.string(),
+             config.embedding_size, config.hidden_size, config.num_hidden_layers, config.num_attention_heads,
+             config.intermediate_size, config.vocab_size,
+             tokenizer_config["do_lower_case"].get<bool>() ? "uncased" : "cased",
+             summary.embedding_parameters + summary.encoder_parameters + summary.head_parameters, args.seed);
+}
+
+}  // namespace
+
+void add_init_command(CLI::App& app) {
+  auto args = std::make_shared<InitArgs>();
+  auto* cmd = app.add_subcommand("init", "Write a randomly initialised ELECTRA (Hugging Face layout) for a vocabulary");
+  cmd->add_option("--config", args->config,
+                  fmt::format("Model size ({}) or a config.json file", fmt::join(preset_config_names(), ", ")))
+      ->required();
+  cmd->add_option("--vocab", args->vocab, "vocab.txt, or a folder holding vocab.txt (+ tokenizer_config.json)")
+      ->required();
+  cmd->add_option("--output", args->output, "Folder to write (must not hold a model yet)")->required();
+  auto* cased = cmd->add_flag_callback("--cased", [args] { args->casing = "cased"; },
+                                       "Keep case and accents (do_lower_case false; KoELECTRA's vocabularies)");
+  cmd->add_flag_callback("--uncased", [args] { args->casing = "uncased"; }, "Lowercase and strip accents")
+      ->excludes(cased);
+  cmd->add_option("--seed", args->seed, "Seed of the random initialisation")->capture_default_str();
+  cmd->callback([args] { run_init(*args); });
+}
+
+}  // namespace electra::cli

@@ -1,0 +1,67 @@
+// End to end: `electra init` writes a from-scratch model that the other commands load.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+
+#include "common/files.h"
+#include "tests/catch.h"
+#include "tests/support.h"
+
+namespace fs = std::filesystem;
+using electra::test::contains;
+using electra::test::run_electra;
+using nlohmann::json;
+
+TEST_CASE("electra init writes a randomly initialised model in Hugging Face's layout", "[init]") {
+  const fs::path dir = electra::test::fresh_dir("init");
+  const fs::path vocab = fs::path(ELECTRA_TEST_FIXTURES) / "tokenizer" / "vocab.txt";
+  const std::string vocab_text = electra::read_file(vocab);
+  const auto lines = std::count(vocab_text.begin(), vocab_text.end(), '\n') + (vocab_text.back() == '\n' ? 0 : 1);
+  const auto r = run_electra(fmt::format("init --config tiny --vocab '{}' --output '{}' --cased --seed 7",
+                                         vocab.string(), (dir / "m").string()));
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.out, "E=64 H=128 L=2 A=2 I=256"));
+  const json config = json::parse(electra::read_file(dir / "m" / "config.json"));
+  CHECK(config["vocab_size"] == lines);
+  CHECK(config["architectures"] == json::array({"ElectraModel"}));
+  CHECK(config["model_type"] == "electra");
+  CHECK(fs::exists(dir / "m" / "model.safetensors"));
+  CHECK(json::parse(electra::read_file(dir / "m" / "tokenizer_config.json"))["do_lower_case"] == false);
+  CHECK(electra::read_file(dir / "m" / "vocab.txt") == electra::read_file(vocab));
+
+  SECTION("the other commands load it") {
+    const auto inspect = run_electra(fmt::format("inspect --model '{}'", (dir / "m").string()));
+    INFO(inspect.output);
+    CHECK(inspect.status == 0);
+    CHECK(contains(inspect.out, "2 layers"));
+  }
+  SECTION("the same seed gives the same weights; another seed other weights") {
+    REQUIRE(run_electra(fmt::format("init --config tiny --vocab '{}' --output '{}' --cased --seed 7", vocab.string(),
+                                    (dir / "same").string()))
+                .status == 0);
+    REQUIRE(run_electra(fmt::format("init --config tiny --vocab '{}' --output '{}' --cased --seed 8", vocab.string(),
+                                    (dir / "other").string()))
+                .status == 0);
+    const std::string weights = electra::read_file(dir / "m" / "model.safetensors");
+    CHECK(electra::read_file(dir / "same" / "model.safetensors") == weights);
+    CHECK(electra::read_file(dir / "other" / "model.safetensors") != weights);
+  }
+  SECTION("refuses to overwrite a model, unknown sizes and a missing vocabulary") {
+    const auto again = run_electra(fmt::format("init --config tiny --vocab '{}' --output '{}'", vocab.string(),
+                                               (dir / "m").string()));
+    CHECK(again.status != 0);
+    CHECK(contains(again.err, "already holds a model"));
+    const auto size = run_electra(fmt::format("init --config huge --vocab '{}' --output '{}'", vocab.string(),
+                                              (dir / "x").string()));
+    CHECK(size.status != 0);
+    CHECK(contains(size.err, "unknown model size 'huge' (known: tiny, small, base"));
+    const auto missing = run_electra(fmt::format("init --config tiny --vocab '{}' --output '{}'",
+                                                 (dir / "nothing.txt").string(), (dir / "y").string()));
+    CHECK(missing.status != 0);
+    CHECK(contains(missing.err, "nothing.txt"));
+  }
+}
