@@ -9,7 +9,7 @@ DEB_PACKAGES = build-essential cmake ninja-build ccache libtorch-dev libopenblas
   libcli11-dev libfmt-dev libyaml-cpp-dev nlohmann-json3-dev libutf8proc-dev \
   libcurl4-openssl-dev libarchive-dev python3 chromium
 
-.PHONY: all deps configure build test demo bench clean
+.PHONY: all deps configure build test test-real demo bench clean
 
 all: build
 
@@ -33,6 +33,12 @@ build: configure
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure
+
+# The real upstream files (README "Real data"): make test-real DATA=../shared/real-data
+test-real: build
+	@test -n "$(DATA)" || { echo "usage: make test-real DATA=DIR (laid out as ../shared/real-data)"; exit 2; }
+	@test -d "$(DATA)" || { echo "make test-real: $(DATA) is not a folder"; exit 2; }
+	ELECTRA_REAL_DATA="$$(realpath "$(DATA)")" $(BUILD_DIR)/electra_real_tests --durations yes
 
 demo: build
 	./tools/demo.sh $(BUILD_DIR)/electra

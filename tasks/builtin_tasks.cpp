@@ -51,7 +51,10 @@ void register_all() {
   const std::vector<std::string> two_way_nli = {"entailment", "not_entailment"};
 
   // Korean (KoELECTRA finetune/data).
-  add(classification("nsmc", "Naver sentiment movie corpus: review -> 0 negative / 1 positive (no dev split)", binary,
+  add(classification("nsmc",
+                     "Naver sentiment movie corpus: review -> 0 negative / 1 positive (no dev split; an empty review "
+                     "is read as the empty text and counted, as KoELECTRA reads it: 5 train and 3 test rows)",
+                     binary,
                      {{Split::train, {"ratings_train.txt"}}, {Split::test, {"ratings_test.txt"}}},
                      header_layout("e9t/nsmc", "document", "", "label", "id")));
 
@@ -88,7 +91,9 @@ void register_all() {
                      header_layout("songys/Question_pair", "question1", "question2", "is_duplicate")));
 
   register_task(std::make_unique<QaTask>(QaTaskSpec{
-      "korquad", "KorQuAD 1.0 extractive QA (official character-level EM / F1)",
+      "korquad",
+      "KorQuAD 1.0 extractive QA (official character-level EM / F1; answer_start matters for training only, where "
+      "a question whose answer text is not at it is skipped and counted, as Hugging Face's SQuAD processor does)",
       {{Split::train, {"KorQuAD_v1.0_train.json"}}, {Split::dev, {"KorQuAD_v1.0_dev.json"}}},
       metrics::QaRules::korquad}));
 

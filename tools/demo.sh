@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make demo`: fine-tunes the shipped tiny ELECTRA on the shipped NSMC-format sample, scores the selected model
+# `make demo`: fine-tunes the shipped tiny ELECTRA on the shipped sample of real NSMC reviews, scores the selected model
 # with `electra eval`, and prints the metrics, the run directory and the command for the real model and data.
 set -euo pipefail
 electra="$(realpath "${1:-build/electra}")"
@@ -10,8 +10,8 @@ start_ms=$(( $(date +%s%N) / 1000000 ))
 echo "== electra finetune --config configs/demo/nsmc.yaml --output-dir $run_dir"
 "$electra" finetune --config configs/demo/nsmc.yaml --output-dir "$run_dir"
 echo
-echo "== electra eval --model $run_dir/best --task nsmc --split test --data-dir examples/data/nsmc"
-"$electra" eval --model "$run_dir/best" --task nsmc --split test --data-dir examples/data/nsmc \
+echo "== electra eval --model $run_dir/best --task nsmc --split test --data-dir examples/data/nsmc-reviews"
+"$electra" eval --model "$run_dir/best" --task nsmc --split test --data-dir examples/data/nsmc-reviews \
   --max-seq-length 64 --output-dir "$run_dir/eval-test"
 elapsed_ms=$(( $(date +%s%N) / 1000000 - start_ms ))
 

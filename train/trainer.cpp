@@ -64,14 +64,20 @@ struct RunData {
 
 RunData prepare_data(const Task& task, const DatasetOptions& options, const Tokenizer& tokenizer, std::ostream& log) {
   RunData d;
+  Stopwatch stopwatch;
   d.examples = load_task_data(task, options);
+  const double read_seconds = stopwatch.seconds();
   for (const auto& w : d.examples.warnings) log << "warning: " << w << "\n";
+  stopwatch.restart();
   d.train = featurize(task, d.examples.train, tokenizer, options);
   if (d.examples.has_dev) d.dev = featurize(task, d.examples.dev, tokenizer, options);
+  const double featurize_seconds = stopwatch.seconds();
   const TaskData& e = d.examples;
-  log << fmt::format("task {}: {} train examples ({} features), dev: {} ({} examples), test: {}\n", task.name(),
-                     e.train.size(), d.train.size(), e.dev_source, e.dev.size(),
-                     e.has_test ? std::to_string(e.test.size()) + " examples" : "none");
+  log << fmt::format("task {}: {} train examples ({} features), dev: {} ({} examples), test: {}; read in {:.2f} s, "
+                     "train and dev tokenized in {:.2f} s\n",
+                     task.name(), e.train.size(), d.train.size(), e.dev_source, e.dev.size(),
+                     e.has_test ? std::to_string(e.test.size()) + " examples" : "none", read_seconds,
+                     featurize_seconds);
   return d;
 }
 

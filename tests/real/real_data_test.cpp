@@ -1,0 +1,159 @@
+// `make test-real DATA=DIR`: the upstream benchmark files, whole. DIR is laid out as ../shared/real-data is
+// (nsmc/, korsts/, glue/CoLA/, ...) or as `electra download data` lays it out (<task>/); a task whose files are
+// not there is reported and skipped. Runs: every adapter over its real files with the published row counts, and
+// short fine-tunes from a randomly initialised model on the real vocabulary (vocab/koelectra/vocab.txt) that must
+// learn.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/files.h"
+#include "tasks/task.h"
+#include "tests/catch.h"
+#include "tests/support.h"
+
+namespace fs = std::filesystem;
+using electra::test::contains;
+using nlohmann::json;
+
+namespace {
+
+fs::path data_root() {
+  const char* dir = std::getenv("ELECTRA_REAL_DATA");
+  if (!dir || !*dir) throw std::runtime_error("set ELECTRA_REAL_DATA (make test-real DATA=DIR)");
+  return dir;
+}
+
+// The first of `candidates` (relative to the data root) that exists, or "".
+fs::path find(const std::vector<std::string>& candidates) {
+  for (const auto& c : candidates)
+    if (fs::exists(data_root() / c)) return data_root() / c;
+  return {};
+}
+
+struct FileCase {
+  std::string task;
+  std::vector<std::string> paths;  // where the file may be, per layout
+  electra::Split split;
+  int64_t examples;      // published rows kept
+  int64_t by_rule = 0;   // rows the published setup drops
+  int64_t empty = 0;     // empty texts read as the empty text
+};
+
+}  // namespace
+
+TEST_CASE("real files: every adapter reads the whole upstream file with the published row counts", "[real]") {
+  using electra::Split;
+  const std::vector<FileCase> cases = {
+      {"nsmc", {"nsmc/ratings_train.txt"}, Split::train, 150000, 0, 5},
+      {"nsmc", {"nsmc/ratings_test.txt"}, Split::test, 50000, 0, 3},
+      {"korsts", {"korsts/sts-train.tsv"}, Split::train, 5749},
+      {"korsts", {"korsts/sts-dev.tsv"}, Split::dev, 1500},
+      {"korsts", {"korsts/sts-test.tsv"}, Split::test, 1379},
+      {"kornli", {"kornli/xnli.dev.ko.tsv"}, Split::dev, 2490},
+      {"kornli", {"kornli/xnli.test.ko.tsv"}, Split::test, 5010},
+      {"hate-speech", {"hate-speech/kocohub/train.tsv"}, Split::train, 7896},
+      {"hate-speech", {"hate-speech/kocohub/dev.tsv"}, Split::dev, 471},
+      {"hate-speech", {"hate-speech/koelectra/train.tsv", "hate-speech/train.tsv"}, Split::train, 7896},
+      {"hate-speech", {"hate-speech/koelectra/val.tsv", "hate-speech/val.tsv"}, Split::dev, 471},
+      {"question-pair", {"question-pair/train.tsv"}, Split::train, 6136},
+      {"question-pair", {"question-pair/dev.tsv"}, Split::dev, 682},
+      {"question-pair", {"question-pair/test.tsv"}, Split::test, 758},
+      {"paws", {"paws/dev_2k.tsv"}, Split::dev, 1964, 36},
+      {"naver-ner", {"naver-ner/test.tsv"}, Split::test, 9000},
+      {"korquad", {"korquad/KorQuAD_v1.0_dev.json"}, Split::dev, 5774},
+      {"cola", {"glue/CoLA/train.tsv", "cola/train.tsv"}, Split::train, 8551},
+      {"cola", {"glue/CoLA/dev.tsv", "cola/dev.tsv"}, Split::dev, 1043},
+      {"sst2", {"glue/SST-2/train.tsv", "sst2/train.tsv"}, Split::train, 67349},
+      {"sst2", {"glue/SST-2/dev.tsv", "sst2/dev.tsv"}, Split::dev, 872},
+      {"mrpc", {"glue/MRPC/train.tsv", "mrpc/train.tsv"}, Split::train, 3668},
+      {"mrpc", {"glue/MRPC/dev.tsv", "mrpc/dev.tsv"}, Split::dev, 408},
+      {"stsb", {"glue/STS-B/train.tsv", "stsb/train.tsv"}, Split::train, 5749},
+      {"stsb", {"glue/STS-B/dev.tsv", "stsb/dev.tsv"}, Split::dev, 1500},
+  };
+  int read = 0;
+  for (const auto& c : cases) {
+    const fs::path file = find(c.paths);
+    if (file.empty()) {
+      WARN("not in the data folder, skipped: " << c.task << " " << c.paths.front());
+      continue;
+    }
+    INFO(file.string());
+    electra::ReadOptions options;  // no bad row may pass: skip_bad_rows stays false
+    options.training = c.split == Split::train;
+    const electra::ReadResult r = electra::find_task(c.task).read(file, options);
+    CHECK(static_cast<int64_t>(r.examples.size()) == c.examples);
+    CHECK(r.skipped_bad_rows == 0);
+    CHECK(r.skipped_by_rule == c.by_rule);
+    CHECK(r.empty_texts == c.empty);
+    ++read;
+  }
+  WARN(read << " of " << cases.size() << " real files read");
+  CHECK(read > 0);
+}
+
+namespace {
+
+struct Learning {
+  std::string task, config, data_dir;
+  std::vector<std::string> sets;
+  std::string metric;
+  double at_least;  // well above chance
+};
+
+}  // namespace
+
+TEST_CASE("real fine-tunes: a randomly initialised model on the real vocabulary learns each task family", "[real]") {
+  const fs::path vocab = data_root() / "vocab" / "koelectra" / "vocab.txt";
+  if (!fs::exists(vocab)) {
+    WARN("no vocab/koelectra/vocab.txt in the data folder: fine-tunes skipped");
+    return;
+  }
+  const fs::path work = electra::test::fresh_dir("real_finetune");
+  const auto init = electra::test::run_electra(fmt::format("init --config tiny --vocab '{}' --cased --output '{}'",
+                                                           vocab.string(), (work / "model").string()));
+  INFO(init.output);
+  REQUIRE(init.status == 0);
+  const std::vector<Learning> runs = {
+      // classification: chance is 50
+      {"nsmc", "configs/korean/nsmc.yaml", "nsmc",
+       {"train.max_steps=800", "train.batch_size=64", "data.max_seq_length=64", "optimizer.learning_rate=1e-3",
+        "schedule.warmup_ratio=0.1", "data.dev_from_train=0.02", "train.eval_every=400"},
+       "accuracy", 70.0},
+      // sentence pairs: chance is 50
+      {"question-pair", "configs/korean/question-pair.yaml", "question-pair",
+       {"train.epochs=3", "train.batch_size=32", "data.max_seq_length=64", "optimizer.learning_rate=1e-3",
+        "schedule.warmup_ratio=0.1"},
+       "accuracy", 65.0},
+      // regression: chance is 0
+      {"korsts", "configs/korean/korsts.yaml", "korsts",
+       {"train.epochs=5", "train.batch_size=32", "data.max_seq_length=64", "optimizer.learning_rate=1e-3",
+        "schedule.warmup_ratio=0.1"},
+       "spearman", 10.0},
+  };
+  for (const auto& run : runs) {
+    const fs::path data = data_root() / run.data_dir;
+    if (!fs::exists(data)) {
+      WARN("no " << run.data_dir << "/ in the data folder: " << run.task << " fine-tune skipped");
+      continue;
+    }
+    std::string sets;
+    for (const auto& s : run.sets) sets += " --set " + s;
+    const fs::path out = work / run.task;
+    const auto r = electra::test::run_electra(
+        fmt::format("--threads 2 finetune --config '{}' --model '{}' --data-dir '{}' --output-dir '{}'{}",
+                    (fs::path(ELECTRA_SOURCE_DIR) / run.config).string(), (work / "model").string(), data.string(),
+                    out.string(), sets));
+    INFO(run.task << ": " << r.output);
+    REQUIRE(r.status == 0);
+    const json results = json::parse(electra::read_file(out / "results.json"));
+    const double score = results["metrics"][run.metric];
+    WARN(run.task << " (" << results["split"].get<std::string>() << "): " << run.metric << " " << score << " after "
+                  << results["steps"] << " steps, " << results["train_time_s"].get<double>() << " s of training");
+    CHECK(score >= run.at_least);
+  }
+}
