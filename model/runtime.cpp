@@ -1,8 +1,11 @@
 #include "model/runtime.h"
 
 #include <ATen/Parallel.h>
+#include <fmt/format.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
+
+#include <stdexcept>
 
 #include "model/torch_features.h"
 
@@ -18,6 +21,18 @@ std::string fast_paths_description() {
 #else
   return "off (LibTorch 1.x or ELECTRA_FAST_PATHS=OFF)";
 #endif
+}
+
+std::string resolve_device(const std::string& device) {
+  if (device == "cpu") return "cpu";
+  if (device == "cuda" || device == "auto") {
+    if (cuda_device_count() > 0) return "cuda";
+    if (device == "cuda") {
+      throw std::invalid_argument("device 'cuda' asked for, but LibTorch finds no CUDA device here (use cpu or auto)");
+    }
+    return "cpu";
+  }
+  throw std::invalid_argument(fmt::format("unknown device '{}' (known: cpu, cuda, auto)", device));
 }
 
 void set_cpu_threads(int threads) { at::set_num_threads(threads); }

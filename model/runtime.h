@@ -9,6 +9,9 @@ std::string libtorch_version();  // "1.13.1"
 int cuda_device_count();         // 0 without CUDA
 // Whether this build uses LibTorch 2's fused kernels (fused attention, fused AdamW), and why not when it does not.
 std::string fast_paths_description();
+// The device a run uses for `device` (cpu | cuda | auto: cuda when LibTorch sees one); throws
+// std::invalid_argument for cuda without CUDA, or an unknown name.
+std::string resolve_device(const std::string& device);
 void set_cpu_threads(int threads);
 int cpu_threads();
 

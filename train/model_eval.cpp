@@ -19,18 +19,6 @@ namespace electra {
 
 using nlohmann::json;
 
-std::string resolve_device(const std::string& device) {
-  if (device == "cpu") return "cpu";
-  if (device == "cuda" || device == "auto") {
-    if (cuda_device_count() > 0) return "cuda";
-    if (device == "cuda") {
-      throw std::invalid_argument("device 'cuda' asked for, but LibTorch finds no CUDA device here (use cpu or auto)");
-    }
-    return "cpu";
-  }
-  throw std::invalid_argument(fmt::format("unknown device '{}' (known: cpu, cuda, auto)", device));
-}
-
 ModelEvalOutcome evaluate_model(const Task& task, const ModelEvalOptions& options) {
   const Stopwatch stopwatch;
   const Split split = parse_split(options.split);

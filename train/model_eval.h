@@ -12,9 +12,6 @@
 
 namespace electra {
 
-// Device named by options (cpu | cuda | auto); throws std::invalid_argument for cuda without CUDA.
-std::string resolve_device(const std::string& device);
-
 struct ModelEvalOptions {
   std::filesystem::path model_dir;  // fine-tuned checkpoint (ours or one saved by transformers)
   std::string model;                // what results.json calls the model (defaults to model_dir)
