@@ -28,11 +28,6 @@ at::Device parse_device(const std::string& name) {
   }
 }
 
-std::vector<float> values(const at::Tensor& t) {  // float CPU tensor -> its elements, row-major
-  const at::Tensor c = t.contiguous();
-  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
 }  // namespace
 
 struct Predictor::State {
@@ -80,27 +75,27 @@ std::vector<PredictOutput> Predictor::run(const std::vector<const PredictInput*>
     PredictOutput& r = results[b];
     switch (config.architecture) {
       case Architecture::sequence_classification:
-        r.logits = values(logits[b]);
+        r.logits = float_values(logits[b]);
         if (!config.is_regression()) {
           const auto probs = at::softmax(logits[b], 0);
-          r.probabilities = values(probs);
+          r.probabilities = float_values(probs);
           r.best = {probs.argmax().item<int64_t>()};
         }
         break;
       case Architecture::token_classification: {
         const auto positions = logits[b].narrow(0, 0, n);
-        r.logits = values(positions);
+        r.logits = float_values(positions);
         r.best = std::vector<int64_t>(n);
         const auto best = positions.argmax(1).contiguous();
         std::copy(best.data_ptr<int64_t>(), best.data_ptr<int64_t>() + n, r.best.begin());
         break;
       }
       case Architecture::question_answering:
-        r.start_logits = values(start[b].narrow(0, 0, n));
-        r.end_logits = values(end[b].narrow(0, 0, n));
+        r.start_logits = float_values(start[b].narrow(0, 0, n));
+        r.end_logits = float_values(end[b].narrow(0, 0, n));
         break;
       default:
-        r.hidden = values(hidden[b].narrow(0, 0, n));
+        r.hidden = float_values(hidden[b].narrow(0, 0, n));
         break;
     }
   }

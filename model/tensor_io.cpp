@@ -299,4 +299,9 @@ TensorMap read_weights(const fs::path& dir, fs::path* used_file) {
   throw std::runtime_error(fmt::format("{}: no weights found (looked for model.safetensors and pytorch_model.bin)", dir.string()));
 }
 
+std::vector<float> float_values(const at::Tensor& t) {
+  const at::Tensor c = t.to(at::kCPU, at::kFloat).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
 }  // namespace electra

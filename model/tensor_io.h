@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace electra {
 
@@ -22,5 +23,8 @@ void write_safetensors(const std::filesystem::path& file, const TensorMap& tenso
 TensorMap read_pytorch_bin(const std::filesystem::path& file);
 // Picks model.safetensors, else pytorch_model.bin in `dir`.
 TensorMap read_weights(const std::filesystem::path& dir, std::filesystem::path* used_file = nullptr);
+
+// The elements of a tensor on the CPU as floats, row-major (any float dtype; copied to CPU when needed).
+std::vector<float> float_values(const at::Tensor& t);
 
 }  // namespace electra

@@ -16,11 +16,6 @@ c10::Device model_device(const ElectraModel& model) {
   return at::kCPU;
 }
 
-std::vector<float> row(const at::Tensor& t) {
-  const at::Tensor c = t.to(at::kFloat).contiguous();
-  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
 }  // namespace
 
 LoadOptions load_options_for(const Task& task) {
@@ -77,14 +72,14 @@ EvalResult evaluate(const ElectraModel& model, const Task& task, const std::vect
       switch (task.head()) {
         case HeadKind::sequence_classification:
         case HeadKind::regression:
-          fo.logits = row(logits[r]);
+          fo.logits = float_values(logits[r]);
           break;
         case HeadKind::token_classification:
-          fo.logits = row(logits[r].slice(0, 0, len));
+          fo.logits = float_values(logits[r].slice(0, 0, len));
           break;
         case HeadKind::span_extraction:
-          fo.start_logits = row(starts[r].slice(0, 0, len));
-          fo.end_logits = row(ends[r].slice(0, 0, len));
+          fo.start_logits = float_values(starts[r].slice(0, 0, len));
+          fo.end_logits = float_values(ends[r].slice(0, 0, len));
           break;
       }
     }

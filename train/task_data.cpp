@@ -72,13 +72,7 @@ std::vector<Example> read_split(const Task& task, Split split, const DatasetOpti
     }
     ReadResult r = task.read(file, ro);
     for (auto& w : r.warnings) warnings.push_back(w);
-    if (r.skipped_bad_rows > 0) {
-      warnings.push_back(fmt::format("{}: skipped {} malformed rows", file.string(), r.skipped_bad_rows));
-    }
-    if (r.skipped_by_rule > 0) {
-      warnings.push_back(
-          fmt::format("{}: dropped {} rows as the published setup does", file.string(), r.skipped_by_rule));
-    }
+    // The reader's own warnings already count and locate skipped, dropped and empty rows (RowPolicy::finish).
     std::move(r.examples.begin(), r.examples.end(), std::back_inserter(examples));
   }
   return examples;
