@@ -8,13 +8,21 @@ CMAKE_ARGS ?=
 DEB_PACKAGES = build-essential cmake ninja-build ccache libtorch-dev libopenblas0-pthread catch2 \
   libcli11-dev libfmt-dev libyaml-cpp-dev nlohmann-json3-dev libutf8proc-dev \
   libcurl4-openssl-dev libarchive-dev python3 chromium
+# make test-real compares `electra score` with scikit-learn and scipy themselves
+REAL_DEB_PACKAGES = python3-sklearn python3-scipy
 
-.PHONY: all deps configure build test test-real demo bench clean
+.PHONY: all deps deps-real install-packages configure build test test-real demo bench clean
 
 all: build
 
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PACKAGES)"
+
+deps-real:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(REAL_DEB_PACKAGES)"
+
+install-packages:
+	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -35,7 +43,7 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure
 
 # The real upstream files (README "Real data"): make test-real DATA=../shared/real-data
-test-real: build
+test-real: build deps-real
 	@test -n "$(DATA)" || { echo "usage: make test-real DATA=DIR (laid out as ../shared/real-data)"; exit 2; }
 	@test -d "$(DATA)" || { echo "make test-real: $(DATA) is not a folder"; exit 2; }
 	ELECTRA_REAL_DATA="$$(realpath "$(DATA)")" $(BUILD_DIR)/electra_real_tests --durations yes

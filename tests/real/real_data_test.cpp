@@ -4,10 +4,14 @@
 // short fine-tunes from a randomly initialised model on the real vocabulary (vocab/koelectra/vocab.txt) that must
 // learn.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -94,6 +98,174 @@ TEST_CASE("real files: every adapter reads the whole upstream file with the publ
   }
   WARN(read << " of " << cases.size() << " real files read");
   CHECK(read > 0);
+}
+
+namespace {
+
+struct ScoreCase {
+  std::string task;
+  std::vector<std::string> paths;
+  std::string kind;                  // score_reference.py's kind
+  std::vector<std::string> metrics;  // classification: which scikit-learn metrics
+};
+
+// The Python that has scikit-learn and scipy ($ELECTRA_PYTHON, Debian's, then the one on PATH), else "".
+std::string reference_python() {
+  std::vector<std::string> candidates;
+  if (const char* p = std::getenv("ELECTRA_PYTHON"); p && *p) candidates.emplace_back(p);
+  candidates.insert(candidates.end(), {"/usr/bin/python3", "python3"});
+  for (const auto& python : candidates)
+    if (electra::test::run_command(fmt::format("'{}' -c 'import sklearn, scipy'", python)).status == 0) return python;
+  return {};
+}
+
+// Code point boundaries of a UTF-8 string.
+std::vector<size_t> code_point_starts(const std::string& s) {
+  std::vector<size_t> starts;
+  for (size_t i = 0; i < s.size(); ++i)
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) starts.push_back(i);
+  return starts;
+}
+
+// Predictions that are right often but not always, in every way the scorers must handle: wrong labels, noisy
+// scores, broken entity chunks (an -I after O, a type switch inside a chunk), and for QA exact answers, answers in
+// quotes and punctuation, half answers, other questions' answers and missing predictions.
+struct Perturbed {
+  std::vector<std::string> lines;  // one per example (not QA)
+  json reference;                  // score_reference.py's input, less the kind
+};
+
+Perturbed perturb(const electra::Task& task, const std::vector<electra::Example>& examples, const std::string& kind,
+                  std::mt19937& rng) {
+  std::uniform_real_distribution<double> coin(0.0, 1.0);
+  Perturbed p;
+  if (kind == "classification") {
+    const auto labels = task.labels();
+    std::uniform_int_distribution<size_t> pick(0, labels.size() - 1);
+    json gold = json::array(), pred = json::array();
+    for (const auto& ex : examples) {
+      const std::string label = coin(rng) < 0.3 ? labels[pick(rng)] : ex.label;
+      p.lines.push_back(label);
+      gold.push_back(ex.label);
+      pred.push_back(label);
+    }
+    p.reference = {{"gold", gold}, {"pred", pred}};
+  } else if (kind == "regression") {
+    std::normal_distribution<double> noise(0.0, 1.0);
+    json gold = json::array(), pred = json::array();
+    for (const auto& ex : examples) {
+      const double score = ex.score + noise(rng);
+      p.lines.push_back(fmt::format("{:.17g}", score));
+      gold.push_back(ex.score);
+      pred.push_back(std::stod(p.lines.back()));
+    }
+    p.reference = {{"gold", gold}, {"pred", pred}};
+  } else if (kind == "entity") {
+    const auto labels = task.labels();
+    std::uniform_int_distribution<size_t> pick(0, labels.size() - 1);
+    json gold = json::array(), pred = json::array();
+    for (const auto& ex : examples) {
+      std::vector<std::string> tags;
+      for (const auto& tag : ex.tags) tags.push_back(coin(rng) < 0.15 ? labels[pick(rng)] : tag);
+      p.lines.push_back(fmt::format("{}", fmt::join(tags, " ")));
+      gold.push_back(ex.tags);
+      pred.push_back(tags);
+    }
+    p.reference = {{"gold", gold}, {"pred", pred}};
+  } else {  // korquad
+    json predictions = json::object();
+    for (size_t i = 0; i < examples.size(); ++i) {
+      const std::string& answer = examples[i].answers.front().text;
+      const double r = coin(rng);
+      if (r < 0.3) {
+        predictions[examples[i].id] = answer;
+      } else if (r < 0.5) {
+        predictions[examples[i].id] = "《" + answer + "》.";
+      } else if (r < 0.7) {
+        const auto starts = code_point_starts(answer);
+        predictions[examples[i].id] = answer.substr(0, starts[starts.size() / 2]);
+      } else if (r < 0.9) {
+        predictions[examples[i].id] = examples[(i + 1) % examples.size()].answers.front().text;
+      }  // else: no prediction for this question
+    }
+    p.reference = {{"predictions", predictions}};
+  }
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("real scores: electra score on the real gold files agrees with scikit-learn, scipy, seqeval's and "
+          "KorQuAD's official rules", "[real]") {
+  const std::vector<ScoreCase> cases = {
+      {"nsmc", {"nsmc/ratings_test.txt"}, "classification", {"accuracy"}},
+      {"question-pair", {"question-pair/test.tsv"}, "classification", {"accuracy"}},
+      {"kornli", {"kornli/xnli.test.ko.tsv"}, "classification", {"accuracy"}},
+      {"paws", {"paws/dev_2k.tsv"}, "classification", {"accuracy"}},
+      {"hate-speech", {"hate-speech/koelectra/val.tsv", "hate-speech/val.tsv"}, "classification",
+       {"macro_f1", "accuracy"}},
+      {"cola", {"glue/CoLA/dev.tsv", "cola/dev.tsv"}, "classification", {"mcc", "accuracy"}},
+      {"sst2", {"glue/SST-2/dev.tsv", "sst2/dev.tsv"}, "classification", {"accuracy"}},
+      {"mrpc", {"glue/MRPC/dev.tsv", "mrpc/dev.tsv"}, "classification", {"accuracy"}},
+      {"korsts", {"korsts/sts-test.tsv"}, "regression", {}},
+      {"stsb", {"glue/STS-B/dev.tsv", "stsb/dev.tsv"}, "regression", {}},
+      {"naver-ner", {"naver-ner/test.tsv"}, "entity", {}},
+      {"korquad", {"korquad/KorQuAD_v1.0_dev.json"}, "korquad", {}},
+  };
+  const std::string python = reference_python();
+  if (python.empty()) WARN("no python3 with scikit-learn and scipy (apt-get install python3-sklearn python3-scipy): "
+                           "scores are checked against the rules written in score_reference.py only where they need neither");
+  const fs::path work = electra::test::fresh_dir("real_score");
+  const fs::path script = fs::path(ELECTRA_SOURCE_DIR) / "tools" / "score_reference.py";
+  std::mt19937 rng(20261202);
+  int compared = 0;
+  for (const auto& c : cases) {
+    const fs::path gold = find(c.paths);
+    if (gold.empty()) {
+      WARN("not in the data folder, skipped: " << c.task << " " << c.paths.front());
+      continue;
+    }
+    INFO(gold.string());
+    const electra::Task& task = electra::find_task(c.task);
+    const auto examples = task.read(gold, {}).examples;
+    Perturbed p = perturb(task, examples, c.kind, rng);
+    const fs::path predictions = work / (c.task + (c.kind == "korquad" ? ".json" : ".txt"));
+    json spec = p.reference;
+    spec["kind"] = c.kind;
+    if (c.kind == "korquad") {
+      electra::write_file_atomic(predictions, p.reference["predictions"].dump());
+      spec = {{"kind", c.kind}, {"dataset", gold.string()}, {"predictions", predictions.string()}};
+    } else {
+      electra::write_file_atomic(predictions, fmt::format("{}\n", fmt::join(p.lines, "\n")));
+      spec["metrics"] = c.metrics;
+    }
+    const fs::path spec_file = work / (c.task + ".spec.json");
+    electra::write_file_atomic(spec_file, spec.dump());
+
+    const auto ours = electra::test::run_electra(fmt::format("score --task {} --gold '{}' --predictions '{}'", c.task,
+                                                             gold.string(), predictions.string()));
+    INFO(ours.output);
+    REQUIRE(ours.status == 0);
+    const json got = json::parse(ours.out);
+
+    const auto theirs = electra::test::run_command(
+        fmt::format("'{}' '{}' '{}'", python.empty() ? "python3" : python, script.string(), spec_file.string()));
+    INFO(theirs.output);
+    REQUIRE(theirs.status == 0);
+    const json want = json::parse(theirs.out);
+    if (want.contains("unavailable")) {
+      WARN(c.task << ": not compared (" << want["unavailable"].get<std::string>() << ")");
+      continue;
+    }
+    for (const auto& [name, value] : want.items()) {
+      INFO(c.task << " " << name << ": electra " << got.value(name, json()).dump() << ", reference " << value);
+      REQUIRE(got.contains(name));
+      CHECK(std::abs(got[name].get<double>() - value.get<double>()) <= 1e-9 * std::max(1.0, std::abs(value.get<double>())));
+    }
+    WARN(c.task << " (" << examples.size() << " examples): electra " << got.dump() << " = reference " << want.dump());
+    ++compared;
+  }
+  CHECK(compared > 0);
 }
 
 namespace {
