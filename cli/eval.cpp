@@ -67,8 +67,22 @@ void run_leaderboard(const LeaderboardArgs& args) {
   fmt::print(stderr, "electra: wrote {} ({} runs, {} rows)\n", args.output, runs.size(), table.rows.size());
 }
 
+// A training run's folder is never written into: its results.json is the run's row on the leaderboard (with its seed,
+// steps and selection), and its predictions files are the run's. Refusing, as `git clone` refuses a non-empty folder,
+// loses nothing and costs one flag; writing beside it would put the scores where nobody asked.
+void check_eval_output_dir(const std::filesystem::path& dir, const std::string& task, const std::string& split) {
+  const std::filesystem::path marker = training_run_marker(dir);
+  if (marker.empty()) return;
+  throw std::invalid_argument(fmt::format(
+      "--output-dir {} holds a fine-tuning run ({}); electra eval does not write into it, so that the run's "
+      "results.json and predictions stay as training wrote them: choose another folder, e.g. --output-dir {}",
+      dir.string(), marker.string(), (dir / fmt::format("eval-{}-{}", task, split)).string()));
+}
+
 void run_model_eval(const ModelArgs& args) {
   const Task& task = find_task(args.task);
+  // Checked before the model is loaded or scored: the refusal costs nothing.
+  if (!args.output_dir.empty()) check_eval_output_dir(args.output_dir, task.name(), args.split);
   ModelEvalOptions options;
   options.model = args.model;
   HubOptions hub = HubOptions::from_environment();
@@ -93,7 +107,6 @@ void run_model_eval(const ModelArgs& args) {
   fmt::print("\n");
   if (!args.output_dir.empty()) {
     const std::filesystem::path dir = args.output_dir;
-    std::filesystem::create_directories(dir);
     write_file_atomic(dir / "results.json", outcome.results_json);
     write_predictions(dir / fmt::format("predictions_{}.txt", args.split), outcome.predictions);
     fmt::print("wrote {}\n", (dir / "results.json").string());

@@ -15,6 +15,7 @@
 #include "leaderboard/leaderboard.h"
 #include "tasks/task.h"
 #include "train/options.h"
+#include "train/run_dir.h"
 #include "train/trainer.h"
 
 namespace electra::cli {
@@ -151,8 +152,7 @@ void run_suite(const FinetuneArgs& args) {
     RunControl control;
     control.model_dir = model_dir;
     // A task interrupted earlier continues from its training state.
-    control.resume = options.seeds.size() > 1 ||
-                     fs::exists(fs::path(options.output_dir) / "state" / "training_state.pt");
+    control.resume = options.seeds.size() > 1 || fs::exists(RunDirectory(options.output_dir).state_file());
     fmt::print(stderr, "== {} ({})\n", task.name(), file.string());
     run_experiment(task, options, control);
   }

@@ -50,12 +50,16 @@ ModelEvalOutcome evaluate_model(const Task& task, const ModelEvalOptions& option
   }
   model.module()->to(device);
   std::vector<std::string> warnings;
-  const std::vector<Example> examples = read_split(task, split, options.data, warnings);
-  const auto features = featurize(task, examples, tokenizer, options.data);
+  DatasetOptions data = options.data;
+  if (auto fitted = fit_max_seq_length(data, config.max_position_embeddings, "--max-seq-length")) {
+    warnings.push_back(*fitted);
+  }
+  const std::vector<Example> examples = read_split(task, split, data, warnings);
+  const auto features = featurize(task, examples, tokenizer, data);
   EvalOptions eo;
   eo.batch_size = options.batch_size;
-  eo.bucket_multiple = options.data.bucket_multiple;
-  eo.max_seq_length = options.data.max_seq_length;
+  eo.bucket_multiple = data.bucket_multiple;
+  eo.max_seq_length = data.max_seq_length;
   const EvalResult r = evaluate(model, task, examples, features, eo);
   const json results = {{"schema_version", 1},
                         {"task", task.name()},

@@ -10,6 +10,7 @@
 
 #include "common/files.h"
 #include "model/runtime.h"
+#include "train/durable_files.h"
 
 namespace electra {
 
@@ -19,7 +20,14 @@ using nlohmann::json;
 RunDirectory::RunDirectory(fs::path dir) : dir_(std::move(dir)) {}
 
 void RunDirectory::open(const ExperimentOptions& options, bool resume) {
-  fs::create_directories(dir_ / "state");
+  std::error_code ec;
+  fs::create_directories(state_dir(), ec);
+  if (ec) {
+    throw std::runtime_error(fmt::format("cannot create the run folder {}: {}; choose another output_dir "
+                                         "(--output-dir)",
+                                         state_dir().string(), ec.message()));
+  }
+  check_writable(dir_);
   if (!resume && fs::exists(state_file())) {
     throw std::invalid_argument(fmt::format("{} already holds a run; resume it with --resume {} or choose another "
                                             "output_dir",
@@ -40,11 +48,13 @@ void RunDirectory::truncate_metrics(int64_t step) const {
   std::istringstream in(read_file(file));
   std::string kept, line;
   while (std::getline(in, line)) {
-    if (line.empty()) continue;
     const json j = json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.contains("step") || j["step"].get<int64_t>() <= step) kept += line + "\n";
+    if (j.is_discarded() || !j.is_object() || !j.contains("step") || !j["step"].is_number_integer()) continue;
+    // The test split is scored only when the run finishes (again, after this resume).
+    if (j.value("split", "") == "test") continue;
+    if (j["step"].get<int64_t>() <= step) kept += line + "\n";
   }
-  write_file_atomic(file, kept);
+  write_file_durable(file, kept);
 }
 
 void RunDirectory::append_metrics(const json& line) const {
@@ -59,7 +69,22 @@ void RunDirectory::write_predictions(const std::string& file_name, const std::ve
 }
 
 void RunDirectory::write_results(const json& results) const {
-  write_file_atomic(dir_ / "results.json", results.dump(2) + "\n");
+  write_file_durable(dir_ / "results.json", results.dump(2) + "\n");
+}
+
+bool RunDirectory::finished() const { return fs::exists(dir_ / "results.json"); }
+
+fs::path training_run_marker(const fs::path& dir) {
+  for (const char* name : {"state", "metrics.jsonl", "summary.json"}) {
+    if (fs::exists(dir / name)) return dir / name;
+  }
+  const fs::path results = dir / "results.json";
+  if (fs::exists(results)) {
+    // The trainer's results.json records its steps; electra eval's does not.
+    const json r = json::parse(read_file(results), nullptr, false);
+    if (r.is_discarded() || !r.is_object() || r.contains("steps")) return results;
+  }
+  return {};
 }
 
 void write_predictions(const fs::path& file, const std::vector<std::string>& predictions) {

@@ -1,7 +1,7 @@
 // The run directory, everything a run needs to be resumed or audited:
 //   config.yaml              the resolved experiment (load_experiment() of it gives the same options)
 //   metrics.jsonl            one JSON line per logged step ("train") and per evaluation ("eval")
-//   state/training_state.pt  the resumable training state (train/train_state.h)
+//   state/                   the resumable training state: latest.json names the last complete one (train_state.h)
 //   best/                    the selected model, Hugging Face layout
 //   predictions_<split>.txt  one prediction per example, the format `electra score` reads
 //   results.json             the one interface to leaderboards (schema in README)
@@ -24,24 +24,34 @@ class RunDirectory {
   explicit RunDirectory(std::filesystem::path dir);
 
   // Creates the folder and writes config.yaml. A folder that already holds a training state is refused
-  // (std::invalid_argument) unless `resume`.
+  // (std::invalid_argument) unless `resume`; one that cannot be created or written to is refused
+  // (std::runtime_error) before anything is trained.
   void open(const ExperimentOptions& options, bool resume);
   // A fresh run: removes what an earlier run left (metrics.jsonl, best/).
   void clear_outputs() const;
-  // A resumed run: keeps the metrics.jsonl lines up to `step` (the run repeats what came after).
+  // A resumed run: keeps the metrics.jsonl lines up to `step` (the run repeats what came after), without a line
+  // cut short by a crash or the test-split line of a finish that did not complete.
   void truncate_metrics(int64_t step) const;
   void append_metrics(const nlohmann::json& line) const;
   void write_predictions(const std::string& file_name, const std::vector<std::string>& predictions) const;
+  // Written last and durably: a run is finished once results.json is there.
   void write_results(const nlohmann::json& results) const;
+  bool finished() const;
 
   const std::filesystem::path& path() const { return dir_; }
-  std::filesystem::path state_file() const { return dir_ / "state" / "training_state.pt"; }
+  std::filesystem::path state_dir() const { return dir_ / "state"; }
+  // The commit record of the training state (state/latest.json): a state is saved when it exists.
+  std::filesystem::path state_file() const { return state_dir() / "latest.json"; }
   std::filesystem::path best_dir() const { return dir_ / "best"; }
   std::filesystem::path metrics_file() const { return dir_ / "metrics.jsonl"; }
 
  private:
   std::filesystem::path dir_;
 };
+
+// The file that shows `dir` holds a fine-tuning run (its training state, metrics.jsonl, summary.json, or a
+// results.json written by the trainer), or an empty path. `electra eval --output-dir` refuses such a folder.
+std::filesystem::path training_run_marker(const std::filesystem::path& dir);
 
 // Writes one prediction per line (the format `electra score` reads).
 void write_predictions(const std::filesystem::path& file, const std::vector<std::string>& predictions);

@@ -16,8 +16,16 @@ namespace fs = std::filesystem;
 
 constexpr uint64_t kDevCarveSeed = 20231;
 
-// Moves a fixed-seed fraction of `train` into `dev`.
-void carve_dev(TaskData& out, double fraction) {
+// The files of one split as one string, for messages.
+std::string split_files(const Task& task, Split split, const DatasetOptions& data) {
+  const auto files = task.files();
+  std::string out;
+  for (const auto& name : files.at(split)) out += (out.empty() ? "" : ", ") + (fs::path(data.data_dir) / name).string();
+  return out;
+}
+
+// Moves a fixed-seed fraction of `train` into `dev`; `train_files` names them in the error.
+void carve_dev(TaskData& out, double fraction, const std::string& train_files) {
   std::vector<int64_t> order(out.train.size());
   std::iota(order.begin(), order.end(), 0);
   std::mt19937_64 rng(kDevCarveSeed);
@@ -26,8 +34,9 @@ void carve_dev(TaskData& out, double fraction) {
   }
   const auto n_dev = static_cast<size_t>(std::llround(fraction * static_cast<double>(order.size())));
   if (n_dev == 0 || n_dev >= order.size()) {
-    throw std::invalid_argument(fmt::format("data.dev_from_train {} leaves no dev or no train examples out of {}",
-                                            fraction, order.size()));
+    throw std::invalid_argument(fmt::format("data.dev_from_train {} leaves no dev or no train examples out of the {} "
+                                            "of {}",
+                                            fraction, order.size(), train_files));
   }
   std::vector<bool> is_dev(order.size(), false);
   for (size_t i = 0; i < n_dev; ++i) is_dev[order[i]] = true;
@@ -83,13 +92,17 @@ TaskData load_task_data(const Task& task, const DatasetOptions& data) {
   const auto files = task.files();
   if (!files.count(Split::train)) throw std::invalid_argument(fmt::format("task '{}' has no train split", task.name()));
   out.train = read_split(task, Split::train, data, out.warnings);
+  if (out.train.empty()) {
+    throw std::runtime_error(fmt::format("task '{}': no training examples in {}", task.name(),
+                                         split_files(task, Split::train, data)));
+  }
   if (files.count(Split::test)) {
     out.test = read_split(task, Split::test, data, out.warnings);
     out.has_test = true;
   }
   const bool task_has_dev = files.count(Split::dev) > 0;
   if (data.dev_from_train > 0) {
-    carve_dev(out, data.dev_from_train);
+    carve_dev(out, data.dev_from_train, split_files(task, Split::train, data));
     if (task_has_dev) out.task_dev = read_split(task, Split::dev, data, out.warnings);
   } else if (task_has_dev) {
     out.dev = read_split(task, Split::dev, data, out.warnings);
@@ -99,8 +112,15 @@ TaskData load_task_data(const Task& task, const DatasetOptions& data) {
     out.dev_source = fmt::format("none: task '{}' has no dev split; the last step's model is used", task.name());
   }
   if (data.swap_pairs) add_swapped_pairs(out.train);
-  if (out.train.empty()) throw std::runtime_error(fmt::format("task '{}': no training examples read", task.name()));
   return out;
+}
+
+std::optional<std::string> fit_max_seq_length(DatasetOptions& data, int64_t max_positions, const std::string& key) {
+  if (data.max_seq_length <= max_positions) return std::nullopt;
+  const int64_t asked = data.max_seq_length;
+  data.max_seq_length = max_positions;
+  return fmt::format("{} {} is longer than the model's max_position_embeddings {}: using {}", key, asked,
+                     max_positions, max_positions);
 }
 
 std::vector<Feature> featurize(const Task& task, const std::vector<Example>& examples, const Tokenizer& tokenizer,

@@ -28,8 +28,13 @@ std::vector<Example> read_split(const Task& task, Split split, const DatasetOpti
                                 std::vector<std::string>& warnings);
 
 // Train, dev (or its carve-out, seed 20231) and test of a run, with data.swap_pairs applied to train.
-// Throws std::runtime_error naming a missing file, std::invalid_argument for a carve-out that leaves nothing.
+// Throws std::runtime_error naming a missing file or train files that hold no example, std::invalid_argument
+// (naming the train files) for a carve-out that leaves nothing.
 TaskData load_task_data(const Task& task, const DatasetOptions& data);
+
+// Fits `data.max_seq_length` to a model with `max_positions` position embeddings: when it is longer, it becomes
+// `max_positions` and the returned line says so, naming `key` (how the user spelled the setting) and both values.
+std::optional<std::string> fit_max_seq_length(DatasetOptions& data, int64_t max_positions, const std::string& key);
 
 // The task's features of `examples` with the run's lengths (max_seq_length, doc_stride, max_query_length).
 std::vector<Feature> featurize(const Task& task, const std::vector<Example>& examples, const Tokenizer& tokenizer,

@@ -10,15 +10,106 @@
 #include <limits>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "common/files.h"
+#include "hub/sha256.h"
+#include "train/durable_files.h"
 
 namespace electra {
+namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-void save_training_state(const fs::path& file, const ElectraModel& model, const AdamW& optimizer,
+constexpr int kStateFormat = 1;
+
+// state-<step>-<first 12 hex of sha256>.pt: a state saved twice at one step (a resumed run's) gets its own name, so
+// that renaming it never replaces the file the current latest.json vouches for.
+std::string state_file_name(int64_t step, const std::string& sha256) {
+  return fmt::format("state-{:08d}-{}.pt", step, sha256.substr(0, 12));
+}
+
+// Removes the state files and leftover temporary files of `state_dir` other than `keep` (best effort: a file left
+// behind costs space, not correctness).
+void remove_replaced(const fs::path& state_dir, const std::string& keep) {
+  bool removed = false;
+  for (const auto& entry : list_directory(state_dir)) {
+    const std::string name = entry.filename().string();
+    const bool old_state = name.rfind("state-", 0) == 0 && name != keep;
+    const bool leftover = name.find(".tmp.") != std::string::npos;
+    if (old_state || leftover) {
+      std::error_code ec;
+      removed = fs::remove(entry, ec) || removed;
+    }
+  }
+  if (removed) sync_directory(state_dir);
+}
+
+// The latest state of `state_dir`, verified against its record.
+struct StateBytes {
+  fs::path file;
+  std::string bytes;
+};
+
+StateBytes read_state_bytes(const fs::path& state_dir) {
+  const fs::path manifest_file = state_manifest(state_dir);
+  if (!fs::exists(manifest_file)) {
+    const fs::path legacy = state_dir / "training_state.pt";
+    if (fs::exists(legacy)) {
+      throw std::runtime_error(fmt::format("cannot resume: {} was written by an earlier electra without latest.json, "
+                                           "so it cannot be verified as complete; start the run again",
+                                           legacy.string()));
+    }
+    throw std::runtime_error(fmt::format("cannot resume: {} does not exist (no training state saved yet)",
+                                         manifest_file.string()));
+  }
+  const json manifest = json::parse(read_file(manifest_file), nullptr, false);
+  if (manifest.is_discarded() || !manifest.is_object() || !manifest.contains("file") || !manifest["file"].is_string() ||
+      !manifest.contains("bytes") || !manifest["bytes"].is_number_unsigned() || !manifest.contains("sha256") ||
+      !manifest["sha256"].is_string()) {
+    throw std::runtime_error(fmt::format("{}: not a training-state record (want file, bytes, sha256)",
+                                         manifest_file.string()));
+  }
+  const std::string name = manifest["file"].get<std::string>();
+  if (name.empty() || name.find('/') != std::string::npos || name.find("..") != std::string::npos) {
+    throw std::runtime_error(fmt::format("{}: file '{}' is not a name in {}", manifest_file.string(), name,
+                                         state_dir.string()));
+  }
+  const fs::path file = state_dir / name;
+  if (!fs::exists(file)) {
+    throw std::runtime_error(fmt::format("cannot resume: {} names {}, which does not exist", manifest_file.string(),
+                                         file.string()));
+  }
+  const auto expected_bytes = manifest["bytes"].get<uint64_t>();
+  const auto actual_bytes = static_cast<uint64_t>(fs::file_size(file));
+  if (actual_bytes != expected_bytes) {
+    throw std::runtime_error(fmt::format("cannot resume: {} holds {} bytes, {} records {}: the state is incomplete "
+                                         "and is not loaded",
+                                         file.string(), actual_bytes, manifest_file.string(), expected_bytes));
+  }
+  std::string bytes = read_file(file);
+  const std::string sha = sha256_hex(bytes);
+  if (sha != manifest["sha256"].get<std::string>()) {
+    throw std::runtime_error(fmt::format("cannot resume: {} has sha256 {}, {} records {}: the state is damaged and is "
+                                         "not loaded",
+                                         file.string(), sha, manifest_file.string(),
+                                         manifest["sha256"].get<std::string>()));
+  }
+  return {file, std::move(bytes)};
+}
+
+}  // namespace
+
+fs::path state_manifest(const fs::path& state_dir) { return state_dir / "latest.json"; }
+
+uint64_t training_state_bytes(const ElectraModel& model) {
+  uint64_t n = 0;
+  for (const auto& [name, p] : model.named_parameters()) n += static_cast<uint64_t>(p.numel());
+  return 3 * 4 * n;
+}
+
+void save_training_state(const fs::path& state_dir, const ElectraModel& model, const AdamW& optimizer,
                          const TrainState& s, const c10::Device& device) {
   torch::serialize::OutputArchive archive;
   for (const auto& [name, p] : model.named_parameters()) archive.write("model." + name, p.detach().cpu());
@@ -44,18 +135,24 @@ void save_training_state(const fs::path& file, const ElectraModel& model, const 
                 at::from_blob(const_cast<char*>(text.data()), {static_cast<int64_t>(text.size())}, at::kByte).clone());
   std::ostringstream bytes;
   archive.save_to(bytes);
-  write_file_atomic(file, bytes.str());
+  const std::string content = bytes.str();
+  const std::string sha = sha256_hex(content);
+  const std::string name = state_file_name(s.step, sha);
+  write_file_durable(state_dir / name, content, "state.data");
+  const json record = {{"format", kStateFormat}, {"file", name}, {"step", s.step}, {"bytes", content.size()},
+                       {"sha256", sha}};
+  write_file_durable(state_manifest(state_dir), record.dump(2) + "\n", "state.manifest");
+  crash_point("state.committed");
+  remove_replaced(state_dir, name);
 }
 
-TrainState load_training_state(const fs::path& file, ElectraModel& model, AdamW& optimizer,
+TrainState load_training_state(const fs::path& state_dir, ElectraModel& model, AdamW& optimizer,
                                const c10::Device& device) {
-  if (!fs::exists(file)) {
-    throw std::runtime_error(fmt::format("cannot resume: {} does not exist (no training state saved yet)",
-                                         file.string()));
-  }
+  const StateBytes state = read_state_bytes(state_dir);
+  const fs::path& file = state.file;
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(file.string());
+    archive.load_from(state.bytes.data(), state.bytes.size());
   } catch (const c10::Error& e) {
     throw std::runtime_error(fmt::format("cannot read training state {}: {}", file.string(), e.what_without_backtrace()));
   }

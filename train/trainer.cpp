@@ -16,6 +16,7 @@
 #include "model/runtime.h"
 #include "tokenizer/tokenizer.h"
 #include "train/batcher.h"
+#include "train/durable_files.h"
 #include "train/evaluation.h"
 #include "train/optimizer.h"
 #include "train/progress.h"
@@ -118,7 +119,7 @@ class SeedRun {
   std::vector<Batch> micro_batches(const std::vector<int64_t>& batch) const;
   void log_step(const StepResult& result, double lr, int64_t batch_examples);
   void evaluate_dev();
-  void save_best() { save_pretrained(model_, dir_.best_dir(), control_.model_dir); }
+  void save_best();
   void checkpoint();
   [[noreturn]] void fail_non_finite(double loss);
   // Evaluates the model on `examples` and writes predictions to `file_name`.
@@ -243,9 +244,16 @@ void SeedRun::evaluate_dev() {
   }
 }
 
+// The state saved after this names this model as the best: it must be on disk first.
+void SeedRun::save_best() {
+  save_pretrained(model_, dir_.best_dir(), control_.model_dir);
+  sync_directory(dir_.best_dir());
+  crash_point("best.saved");
+}
+
 void SeedRun::checkpoint() {
   s_.train_seconds = seconds_before_ + train_time_.seconds();
-  save_training_state(dir_.state_file(), model_, optimizer_, s_, device_);
+  save_training_state(dir_.state_dir(), model_, optimizer_, s_, device_);
 }
 
 void SeedRun::fail_non_finite(double loss) {
@@ -336,6 +344,7 @@ RunOutcome SeedRun::finish(const Stopwatch& wall) {
   results["train_examples"] = data.train.size();
   results["train_time_s"] = train_seconds;
   results["device"] = device_.str();
+  crash_point("results.before");
   dir_.write_results(results);
   log_ << fmt::format("{} ({}): {} {} = {:.2f}  [{}]\n", task_.name(), split, split, task_.main_metric(),
                       reported.count("main") ? reported.at("main") : 0.0, selection);
@@ -382,30 +391,44 @@ void write_summary(const Task& task, const ExperimentOptions& options, const std
                         {"aggregate", "median"},
                         {"runs", runs},
                         {"versions", versions_json()}};
-  write_file_atomic(output_dir / "summary.json", summary.dump(2) + "\n");
+  write_file_durable(output_dir / "summary.json", summary.dump(2) + "\n");
   log << fmt::format("median over {} seeds: {} = {:.2f}\n", options.seeds.size(), task.main_metric(),
                      med.count("main") ? med.at("main") : 0.0);
 }
 
 }  // namespace
 
-RunOutcome run_seed(const Task& task, const ExperimentOptions& options, int64_t seed, const fs::path& run_dir,
+RunOutcome run_seed(const Task& task, const ExperimentOptions& experiment, int64_t seed, const fs::path& run_dir,
                     const RunControl& control) {
   std::ostream& log = control.log ? *control.log : std::cerr;
   const Stopwatch wall;
+  RunDirectory dir(run_dir);
+  if (control.resume && dir.finished()) {
+    RunOutcome done = finished_outcome(run_dir);
+    log << fmt::format("{} is finished ({} steps, results.json written); nothing to resume, nothing changed\n",
+                       run_dir.string(), done.steps);
+    return done;
+  }
+  ExperimentOptions options = experiment;
+  const auto fitted = fit_max_seq_length(
+      options.data, ElectraConfig::from_file(control.model_dir / "config.json").max_position_embeddings,
+      "data.max_seq_length");
   const c10::Device device(resolve_device(options.device));
   const bool bf16 = options.train.bf16 && device.is_cuda();
   const bool tf32 = options.train.tf32 && device.is_cuda();
   // "high" lets cuBLAS use TF32 tensor cores for fp32 products (torch.backends.cuda.matmul.allow_tf32 = True).
   if (device.is_cuda()) at::globalContext().setFloat32MatmulPrecision(tf32 ? "high" : "highest");
-  RunDirectory dir(run_dir);
-  dir.open(options, control.resume);
+  dir.open(experiment, control.resume);
+  if (fitted) log << "warning: " << *fitted << "\n";
 
   const Tokenizer tokenizer = Tokenizer::from_dir(control.model_dir);
   const RunData data = prepare_data(task, options.data, tokenizer, log);
 
   at::manual_seed(static_cast<uint64_t>(seed));
   ElectraModel model = load_pretrained(control.model_dir, load_options_for(task));
+  // A new state is written beside the previous one before that is removed; best/ holds fp32 weights.
+  const uint64_t state_bytes = training_state_bytes(model);
+  check_free_space(run_dir, 2 * state_bytes + state_bytes / 3, "two training states and the best model");
   model.module()->to(device);
   model.module()->train();
   AdamW optimizer(model, options.optimizer);
@@ -416,7 +439,7 @@ RunOutcome run_seed(const Task& task, const ExperimentOptions& options, int64_t 
 
   TrainState state;
   if (control.resume) {
-    state = load_training_state(dir.state_file(), model, optimizer, device);
+    state = load_training_state(dir.state_dir(), model, optimizer, device);
     dir.truncate_metrics(state.step);
     log << fmt::format("resuming {} at step {} (epoch {}, batch {})\n", run_dir.string(), state.step, state.epoch,
                        state.batch_in_epoch);
@@ -443,8 +466,18 @@ std::vector<RunOutcome> run_experiment(const Task& task, const ExperimentOptions
     outcomes.push_back(run_seed(task, options, options.seeds[0], output_dir, control));
     return outcomes;
   }
+  if (control.resume && fs::exists(output_dir / "summary.json")) {
+    for (const int64_t seed : options.seeds) {
+      outcomes.push_back(finished_outcome(output_dir / fmt::format("seed-{}", seed)));
+    }
+    log << fmt::format("{} is finished (summary.json over {} seeds); nothing to resume, nothing changed\n",
+                       output_dir.string(), options.seeds.size());
+    return outcomes;
+  }
   fs::create_directories(output_dir);
-  write_file_atomic(output_dir / "config.yaml", to_yaml(options));
+  if (!control.resume || !fs::exists(output_dir / "config.yaml")) {
+    write_file_durable(output_dir / "config.yaml", to_yaml(options));
+  }
   for (const int64_t seed : options.seeds) {
     const fs::path dir = output_dir / fmt::format("seed-{}", seed);
     if (fs::exists(dir / "results.json")) {
