@@ -273,6 +273,15 @@ TEST_CASE("electra eval refuses to write into a training run's folder", "[safety
     CHECK(r.status != 0);
     CHECK(contains(r.err, (copy / "results.json").string()));
   }
+  SECTION("an experiment's config.yaml, before its summary.json") {
+    const fs::path experiment = ref.root / "experiment";
+    electra::remove_tree(experiment);
+    fs::create_directories(experiment / "seed-1");
+    fs::copy_file(ref.run / "config.yaml", experiment / "config.yaml");
+    const auto r = run_command(eval + "'" + experiment.string() + "'");
+    CHECK(r.status != 0);
+    CHECK(contains(r.err, (experiment / "config.yaml").string()));
+  }
   SECTION("the suggested folder beside it works, and a rerun there overwrites eval's own results") {
     const fs::path beside = ref.run / "eval-nsmc-test";
     for (int i = 0; i < 2; ++i) {

@@ -75,7 +75,8 @@ void RunDirectory::write_results(const json& results) const {
 bool RunDirectory::finished() const { return fs::exists(dir_ / "results.json"); }
 
 fs::path training_run_marker(const fs::path& dir) {
-  for (const char* name : {"state", "metrics.jsonl", "summary.json"}) {
+  // config.yaml: an experiment of several seeds holds it (and seed-N/ folders) before its summary.json.
+  for (const char* name : {"state", "metrics.jsonl", "summary.json", "config.yaml"}) {
     if (fs::exists(dir / name)) return dir / name;
   }
   const fs::path results = dir / "results.json";

@@ -49,8 +49,9 @@ class RunDirectory {
   std::filesystem::path dir_;
 };
 
-// The file that shows `dir` holds a fine-tuning run (its training state, metrics.jsonl, summary.json, or a
-// results.json written by the trainer), or an empty path. `electra eval --output-dir` refuses such a folder.
+// The file that shows `dir` holds a fine-tuning run or experiment (its training state, metrics.jsonl,
+// summary.json, config.yaml, or a results.json written by the trainer), or an empty path. `electra eval
+// --output-dir` refuses such a folder.
 std::filesystem::path training_run_marker(const std::filesystem::path& dir);
 
 // Writes one prediction per line (the format `electra score` reads).
