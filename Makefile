@@ -11,7 +11,7 @@ DEB_PACKAGES = build-essential cmake ninja-build ccache libtorch-dev libopenblas
 # make test-real compares `electra score` with scikit-learn and scipy themselves
 REAL_DEB_PACKAGES = python3-sklearn python3-scipy
 
-.PHONY: all deps deps-real install-packages configure build test test-real demo bench clean
+.PHONY: all deps deps-real install-packages configure build test test-sanitize test-real demo bench clean
 
 all: build
 
@@ -41,6 +41,12 @@ build: configure
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure
+
+# ASan + UBSan build of the whole test suite in build-asan (cmake/sanitize.cmake, README "Sanitizers").
+test-sanitize: deps
+	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Release -DELECTRA_SANITIZE=ON $(CMAKE_ARGS)
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure
 
 # The real upstream files (README "Real data"): make test-real DATA=../shared/real-data
 test-real: build deps-real
