@@ -7,11 +7,11 @@ JOBS ?= $(shell nproc)
 CMAKE_ARGS ?=
 DEB_PACKAGES = build-essential cmake ninja-build ccache libtorch-dev libopenblas0-pthread catch2 \
   libcli11-dev libfmt-dev libyaml-cpp-dev nlohmann-json3-dev libutf8proc-dev \
-  libcurl4-openssl-dev libarchive-dev python3 chromium
+  libcurl4-openssl-dev libarchive-dev python3 chromium clang libclang-rt-14-dev
 # make test-real compares `electra score` with scikit-learn and scipy themselves
 REAL_DEB_PACKAGES = python3-sklearn python3-scipy
 
-.PHONY: all deps deps-real install-packages configure build test test-sanitize test-real demo bench clean
+.PHONY: all deps deps-real install-packages configure build test test-sanitize test-real demo bench fuzz clean
 
 all: build
 
@@ -61,6 +61,19 @@ bench: build
 	$(BUILD_DIR)/tokenizer_bench
 	$(BUILD_DIR)/train_step_bench --device cpu --batch 8 --seq 64 --steps 5 --warmup 1 --infer-batch 16 --modes fp32 \
 	  --optimizers loop
+
+# libFuzzer targets (clang, ASan + UBSan) for every parser of outside input, SECONDS each (README "Reliability"):
+# make fuzz SECONDS=600 [RUNS=1000000: also stop a target after that many executions] [FUZZ_TARGETS="pickle score"].
+# New corpus units and findings go to $(FUZZ_BUILD_DIR)/fuzz-scratch, never into fuzz/corpus; exits non-zero when
+# any target found something.
+FUZZ_BUILD_DIR ?= build-fuzz
+SECONDS ?= 60
+RUNS ?=
+FUZZ_TARGETS ?=
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DELECTRA_FUZZ=ON
+	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target fuzz_targets
+	FUZZ_RUNS=$(RUNS) fuzz/run.sh $(FUZZ_BUILD_DIR) $(SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf $(BUILD_DIR)

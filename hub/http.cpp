@@ -119,33 +119,8 @@ struct Exchange {
 size_t on_header(char* data, size_t size, size_t count, void* user) {
   auto* ex = static_cast<Exchange*>(user);
   const size_t bytes = size * count;
-  std::string line(data, bytes);
-  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
-  if (line.rfind("HTTP/", 0) == 0) {
-    ex->response.headers.clear();  // a new response (after a redirect or a 100 Continue)
-    return bytes;
-  }
-  const auto colon = line.find(':');
-  if (colon == std::string::npos) return bytes;
-  std::string name = line.substr(0, colon);
-  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-  size_t value_start = colon + 1;
-  while (value_start < line.size() && (line[value_start] == ' ' || line[value_start] == '\t')) ++value_start;
-  ex->response.headers[name] = line.substr(value_start);
+  add_header_line(ex->response, std::string_view(data, bytes));
   return bytes;
-}
-
-// Start of a 206 answer's Content-Range ("bytes START-END/TOTAL"), -1 when absent or malformed.
-int64_t content_range_start(const Response& response) {
-  const auto range = response.header("content-range");
-  if (!range) return -1;
-  const auto pos = range->find("bytes ");
-  if (pos == std::string::npos) return -1;
-  try {
-    return std::stoll(range->substr(pos + 6));
-  } catch (const std::exception&) {
-    return -1;
-  }
 }
 
 size_t on_body(char* data, size_t size, size_t count, void* user) {
@@ -244,6 +219,33 @@ std::optional<std::string> Response::header(const std::string& lowercase_name) c
   const auto it = headers.find(lowercase_name);
   if (it == headers.end()) return std::nullopt;
   return it->second;
+}
+
+void add_header_line(Response& response, std::string_view line) {
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+  if (line.rfind("HTTP/", 0) == 0) {
+    response.headers.clear();  // a new response (after a redirect or a 100 Continue)
+    return;
+  }
+  const auto colon = line.find(':');
+  if (colon == std::string_view::npos) return;
+  std::string name(line.substr(0, colon));
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  size_t value_start = colon + 1;
+  while (value_start < line.size() && (line[value_start] == ' ' || line[value_start] == '\t')) ++value_start;
+  response.headers[name] = std::string(line.substr(value_start));
+}
+
+int64_t content_range_start(const Response& response) {
+  const auto range = response.header("content-range");
+  if (!range) return -1;
+  const auto pos = range->find("bytes ");
+  if (pos == std::string::npos) return -1;
+  try {
+    return std::stoll(range->substr(pos + 6));
+  } catch (const std::exception&) {
+    return -1;
+  }
 }
 
 Response head(const Request& request) {

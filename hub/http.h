@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace electra::http {
@@ -35,6 +36,13 @@ struct Response {
 
   std::optional<std::string> header(const std::string& lowercase_name) const;
 };
+
+// What the header callback does with one line of an answer's header (as libcurl hands it over, CRLF included):
+// a status line ("HTTP/...") starts a new response and clears the headers; "Name: value" is kept under the
+// lowercased name; anything else is ignored.
+void add_header_line(Response& response, std::string_view line);
+// Start of a 206 answer's Content-Range ("bytes START-END/TOTAL"), -1 when absent or malformed.
+int64_t content_range_start(const Response& response);
 
 // HEAD request; throws NetworkError when the host cannot be reached, std::runtime_error for other failures.
 Response head(const Request& request);

@@ -16,6 +16,7 @@
 
 #include "common/files.h"
 #include "hub/http.h"
+#include "hub/hub_response.h"
 #include "hub/sha256.h"
 
 namespace electra {
@@ -117,15 +118,6 @@ class FileLock {
 
  private:
   int fd_ = -1;
-};
-
-// What the hub said about one file at one revision (a HEAD on its resolve URL).
-struct FileMetadata {
-  bool exists = false;
-  std::string commit;
-  std::string etag;  // sha256 for LFS files, the git object id otherwise
-  std::optional<int64_t> size;
-  std::string location;  // where to GET it (the LFS/CDN URL after a redirect)
 };
 
 enum class Presence { present, absent, unknown };
@@ -251,43 +243,9 @@ FileMetadata ModelFetcher::head(const std::string& revision, const std::string& 
     }
     break;
   }
-  const long status = response.status;
-  if (status == 404) {
-    const std::string code = response.header("x-error-code").value_or("");
-    if (code == "EntryNotFound" || (code.empty() && file != "config.json")) {
-      FileMetadata meta;
-      meta.commit = response.header("x-repo-commit").value_or("");
-      return meta;
-    }
-  }
-  if (status < 200 || status >= 400) throw_http_error(response, file, request.url);
-  FileMetadata meta;
-  meta.exists = true;
-  meta.commit = response.header("x-repo-commit").value_or("");
-  if (meta.commit.empty()) {
-    throw std::runtime_error(fmt::format(
-        "{} answered without an X-Repo-Commit header for {}: is HF_ENDPOINT ({}) a Hugging Face hub?",
-        origin_of(request.url), request.url, options_.endpoint));
-  }
-  check_path_component(meta.commit, "commit", request.url);
-  std::string etag = response.header("x-linked-etag").value_or(response.header("etag").value_or(""));
-  if (etag.rfind("W/", 0) == 0) etag = etag.substr(2);
-  etag.erase(std::remove(etag.begin(), etag.end(), '"'), etag.end());
-  if (etag.empty()) throw std::runtime_error(fmt::format("the hub sent no ETag for {}", request.url));
-  check_path_component(etag, "ETag", request.url);
-  meta.etag = etag;
-  const auto size_text = response.header("x-linked-size") ? response.header("x-linked-size")
-                                                          : response.header("content-length");
-  if (size_text) {
-    try {
-      meta.size = std::stoll(*size_text);
-    } catch (const std::exception&) {
-      throw std::runtime_error(fmt::format("the hub sent a bad size '{}' for {}", *size_text, request.url));
-    }
-  }
-  const auto location = response.header("location");
-  meta.location = status >= 300 && location ? *location : request.url;
-  return meta;
+  const auto meta = file_metadata(response, file, request.url, options_.endpoint);
+  if (!meta) throw_http_error(response, file, request.url);
+  return *meta;
 }
 
 void ModelFetcher::throw_http_error(const http::Response& response, const std::string& file,
@@ -493,6 +451,48 @@ ModelSnapshot ModelFetcher::run() {
 }
 
 }  // namespace
+
+std::optional<FileMetadata> file_metadata(const http::Response& response, const std::string& file,
+                                          const std::string& url, const std::string& endpoint) {
+  const long status = response.status;
+  if (status == 404) {
+    const std::string code = response.header("x-error-code").value_or("");
+    if (code == "EntryNotFound" || (code.empty() && file != "config.json")) {
+      FileMetadata meta;
+      meta.commit = response.header("x-repo-commit").value_or("");
+      return meta;
+    }
+  }
+  if (status < 200 || status >= 400) return std::nullopt;
+  FileMetadata meta;
+  meta.exists = true;
+  meta.commit = response.header("x-repo-commit").value_or("");
+  if (meta.commit.empty()) {
+    throw std::runtime_error(fmt::format(
+        "{} answered without an X-Repo-Commit header for {}: is HF_ENDPOINT ({}) a Hugging Face hub?",
+        origin_of(url), url, endpoint));
+  }
+  check_path_component(meta.commit, "commit", url);
+  std::string etag = response.header("x-linked-etag").value_or(response.header("etag").value_or(""));
+  if (etag.rfind("W/", 0) == 0) etag = etag.substr(2);
+  etag.erase(std::remove(etag.begin(), etag.end(), '"'), etag.end());
+  if (etag.empty()) throw std::runtime_error(fmt::format("the hub sent no ETag for {}", url));
+  check_path_component(etag, "ETag", url);
+  meta.etag = etag;
+  const auto size_text = response.header("x-linked-size") ? response.header("x-linked-size")
+                                                          : response.header("content-length");
+  if (size_text) {
+    try {
+      meta.size = std::stoll(*size_text);
+    } catch (const std::exception&) {
+    }
+    if (!meta.size || *meta.size < 0)
+      throw std::runtime_error(fmt::format("the hub sent a bad size '{}' for {}", *size_text, url));
+  }
+  const auto location = response.header("location");
+  meta.location = status >= 300 && location ? *location : url;
+  return meta;
+}
 
 HubOptions HubOptions::from_environment() {
   HubOptions options;

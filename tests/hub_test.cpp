@@ -27,6 +27,7 @@
 
 #include "common/files.h"
 #include "hub/hub.h"
+#include "hub/hub_response.h"
 #include "hub/sha256.h"
 #include "tasks/task.h"
 #include "tests/catch.h"
@@ -475,6 +476,52 @@ TEST_CASE("hub resumes a download after the connection drops", "[hub]") {
     const auto gets = server.seen_path(lfs_path);
     REQUIRE(gets.size() == 2);
     CHECK(gets[1].header("range") == std::optional<std::string>("bytes=100000-"));
+  }
+}
+
+TEST_CASE("hub reads the headers of an answer and refuses unusable metadata", "[hub]") {
+  http::Response response;
+  for (const char* line : {"HTTP/1.1 302 Found\r\n", "X-Repo-Commit: abc123\r\n", "x-linked-etag:  W/\"abc-1\"\r\n",
+                           "X-Linked-Size:\t42\r\n", "Location: https://cdn.test/blob\r\n", "no colon here\r\n", "\r\n"})
+    http::add_header_line(response, line);
+  response.status = 302;
+  CHECK(response.header("x-repo-commit") == std::optional<std::string>("abc123"));
+  CHECK(response.header("x-linked-size") == std::optional<std::string>("42"));
+  const std::string url = "https://hub.test/org/m/resolve/main/model.safetensors";
+  auto meta = file_metadata(response, "model.safetensors", url, "https://hub.test");
+  REQUIRE(meta);
+  CHECK(meta->exists);
+  CHECK(meta->etag == "abc-1");
+  CHECK(meta->size == std::optional<int64_t>(42));
+  CHECK(meta->location == "https://cdn.test/blob");
+
+  http::add_header_line(response, "Content-Range: bytes 100-199/200\r\n");
+  CHECK(http::content_range_start(response) == 100);
+  http::add_header_line(response, "Content-Range: bytes x-1/2\r\n");
+  CHECK(http::content_range_start(response) == -1);
+
+  SECTION("a negative or non-numeric size is refused with the value and the URL") {
+    for (const char* size : {"-5", "lots"}) {
+      response.headers["x-linked-size"] = size;
+      const std::string message = error_of([&] { file_metadata(response, "model.safetensors", url, "https://hub.test"); });
+      CHECK(contains(message, fmt::format("bad size '{}'", size)));
+      CHECK(contains(message, url));
+    }
+  }
+  SECTION("a commit or ETag that could escape the cache is refused") {
+    response.headers["x-repo-commit"] = "../../etc";
+    CHECK_THROWS_AS(file_metadata(response, "model.safetensors", url, "https://hub.test"), std::runtime_error);
+  }
+  SECTION("a 404 for a missing entry is an absent file; other errors are the caller's to explain") {
+    response.status = 404;
+    response.headers["x-error-code"] = "EntryNotFound";
+    meta = file_metadata(response, "tokenizer_config.json", url, "https://hub.test");
+    REQUIRE(meta);
+    CHECK_FALSE(meta->exists);
+    response.headers["x-error-code"] = "RepoNotFound";
+    CHECK_FALSE(file_metadata(response, "config.json", url, "https://hub.test"));
+    http::add_header_line(response, "HTTP/1.1 500 Internal Server Error\r\n");
+    CHECK(response.headers.empty());  // a status line starts a new answer
   }
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -13,6 +14,7 @@
 #include "common/files.h"
 #include "metrics/metric_names.h"
 #include "tasks/qa_task.h"
+#include "tasks/scoring.h"
 #include "tasks/sentence_task.h"
 #include "tasks/task.h"
 #include "tests/catch.h"
@@ -566,4 +568,34 @@ TEST_CASE("electra score scores prediction files like the official scripts", "[t
     CHECK(m["exact_match"].get<double>() == Approx(100.0 * 7 / 8));
     CHECK(m["f1"].get<double>() == Approx(100.0 * 7 / 8));
   }
+}
+
+TEST_CASE("prediction files are read line by line or as a QA object, with file and line in errors", "[tasks]") {
+  const auto error_of = [](const std::function<void()>& fn) -> std::string {
+    try {
+      fn();
+    } catch (const std::runtime_error& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  CHECK(parse_prediction_lines("1\r\n0\n\n\n", "p.txt") == std::vector<std::string>{"1", "0"});
+  CHECK(parse_prediction_lines("a\tb\n", "p.txt") == std::vector<std::string>{"a\tb"});
+  CHECK(contains(error_of([] { parse_prediction_lines("1\n\xff\n", "p.txt"); }), "p.txt:2: invalid UTF-8"));
+
+  std::vector<Example> examples(2);
+  examples[0].id = "q1";
+  examples[1].id = "q2";
+  std::vector<std::string> warnings;
+  const auto answers = parse_qa_predictions(R"({"q1": "x", "q9": "y"})", "p.json", examples, warnings);
+  REQUIRE(answers.size() == 2);
+  CHECK(answers[0] == std::optional<std::string>("x"));
+  CHECK_FALSE(answers[1]);
+  CHECK(warnings.size() == 3);  // q2 missing, the count, one unknown id
+  for (const std::string bad : {"[1]", "{", ""}) {
+    CHECK(contains(error_of([&] { parse_qa_predictions(bad, "p.json", examples, warnings); }),
+                   "p.json: expected a JSON object"));
+  }
+  CHECK(contains(error_of([&] { parse_qa_predictions(R"({"q1": 3})", "p.json", examples, warnings); }),
+                 "the prediction for id q1 is not a string"));
 }

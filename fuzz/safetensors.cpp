@@ -1,0 +1,19 @@
+// model.safetensors: the 8-byte length, the JSON header and the offsets it gives, read by read_safetensors.
+#include <ATen/ATen.h>
+
+#include <exception>
+
+#include "fuzz/fuzz_support.h"
+#include "model/tensor_io.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const auto file = electra::fuzz::write_scratch(
+      "model.safetensors", std::string_view(reinterpret_cast<const char*>(data), size));
+  try {
+    for (const auto& [name, tensor] : electra::read_safetensors(file)) {
+      if (tensor.numel() > 0 && tensor.is_floating_point()) (void)tensor.sum().item<double>();
+    }
+  } catch (const std::exception&) {
+  }
+  return 0;
+}
