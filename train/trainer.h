@@ -16,7 +16,7 @@ namespace electra {
 
 struct RunControl {
   std::filesystem::path model_dir;  // resolved local checkpoint directory
-  bool resume = false;              // continue from run_dir/state/training_state.pt
+  bool resume = false;              // continue from the state run_dir/state/latest.json names
   int64_t stop_after_steps = 0;     // > 0: save the training state and stop after this step (tests, --stop-after)
   std::ostream* log = nullptr;      // progress and messages; null: std::cerr
 };
@@ -29,8 +29,10 @@ struct RunOutcome {
   int64_t steps = 0;
 };
 
-// One seed of `task`: trains in `run_dir` and writes everything there. Throws std::runtime_error on a non-finite
-// loss (the last training state and best/ stay usable).
+// One seed of `task`: trains in `run_dir` and writes everything there. With `control.resume`, a finished run
+// (results.json there) is reported from its results.json and nothing is written. Throws std::runtime_error on a
+// non-finite loss (the last training state and best/ stay usable), before training when the folder cannot be written
+// or lacks the space for two training states and the best model, and when a checkpoint cannot be written.
 RunOutcome run_seed(const Task& task, const ExperimentOptions& options, int64_t seed,
                     const std::filesystem::path& run_dir, const RunControl& control);
 
