@@ -249,6 +249,21 @@ TEST_CASE("finetune --resume of a finished run says so and changes nothing", "[s
   CHECK(contains(r.err, "is finished"));
   CHECK(contains(r.err, "nothing changed"));
   CHECK(snapshot(ref.run) == before);
+  SECTION("an experiment of several seeds, once its summary.json is there") {
+    const fs::path experiment = ref.root / "seeds";
+    electra::remove_tree(experiment);
+    const auto first = finetune(ref.config, experiment, "", "--set 'seeds=[1, 2]' --set train.max_steps=4");
+    INFO(first.output);
+    REQUIRE(first.status == 0);
+    REQUIRE(fs::exists(experiment / "summary.json"));
+    const auto files = snapshot(experiment);
+    const auto again = run_command(fmt::format("'{}' --threads 1 finetune --resume '{}'", ELECTRA_BINARY,
+                                               experiment.string()));
+    INFO(again.output);
+    CHECK(again.status == 0);
+    CHECK(contains(again.err, "summary.json over 2 seeds"));
+    CHECK(snapshot(experiment) == files);
+  }
 }
 
 TEST_CASE("electra eval refuses to write into a training run's folder", "[safety]") {
