@@ -26,8 +26,12 @@ dict_of() {
   esac
 }
 
-# The file-reading targets write their input to a scratch file per execution: tmpfs makes that 10x faster.
-if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
+# The file-reading targets write their input to a scratch file per execution: tmpfs makes that 10x faster. libFuzzer
+# ends without running atexit handlers, so the targets' scratch folders live in one folder removed at the end.
+tmp_root=${TMPDIR:-/tmp}
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then tmp_root=/dev/shm; fi
+export TMPDIR=$(mktemp -d "$tmp_root/electra-fuzz.XXXXXX")
+trap 'rm -rf "$TMPDIR"' EXIT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 status=0
