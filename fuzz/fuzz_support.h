@@ -14,7 +14,8 @@ namespace electra::fuzz {
 // Separates the parts of one input (the files a target writes); listed in each target's dictionary.
 inline constexpr std::string_view kPartSeparator = "\n@@@@\n";
 
-// <tmp>/electra_fuzz.<pid>, created on first use and removed at exit.
+// <tmp>/electra_fuzz.<pid>, created on first use; removed by atexit, which libFuzzer skips, so fuzz/run.sh points
+// TMPDIR at a folder it removes itself.
 const std::filesystem::path& scratch_dir();
 // Writes `bytes` to scratch_dir() / name (replacing it) and returns the path.
 std::filesystem::path write_scratch(const std::string& name, std::string_view bytes);
