@@ -16,6 +16,15 @@
 namespace electra {
 
 std::string read_file(const std::filesystem::path& file) {
+  // What is there is checked before opening: a directory would read as garbage, and opening a FIFO blocks for ever.
+  std::error_code ec;
+  const auto status = std::filesystem::status(file, ec);
+  if (ec) throw std::runtime_error(fmt::format("cannot read {}: {}", file.string(), ec.message()));
+  if (std::filesystem::is_directory(status))
+    throw std::runtime_error(fmt::format("cannot read {}: it is a directory, not a file", file.string()));
+  if (!std::filesystem::is_regular_file(status))
+    throw std::runtime_error(
+        fmt::format("cannot read {}: not a regular file (a FIFO, socket or device); give a file", file.string()));
   std::ifstream in(file, std::ios::binary);
   if (!in) throw std::runtime_error(fmt::format("cannot read {}: {}", file.string(), std::strerror(errno)));
   std::string content;

@@ -2,8 +2,11 @@
 #include <stdexcept>
 #include <vector>
 
+#include <sys/stat.h>
+
 #include "common/files.h"
 #include "tests/catch.h"
+#include "tests/support.h"
 
 TEST_CASE("files write atomically and read back", "[common]") {
   const auto dir = std::filesystem::temp_directory_path() / "electra_files_test";
@@ -45,4 +48,21 @@ TEST_CASE("directory trees are listed and removed without following links", "[co
   CHECK(electra::read_file(outside / "keep.txt") == "kept");  // the link went, not what it pointed to
   CHECK_THROWS_AS(electra::list_files_recursive(root), std::runtime_error);
   electra::remove_tree(outside);
+}
+
+TEST_CASE("a directory or a FIFO where a file is expected is refused at once, by name", "[common]") {
+  const electra::test::TempDir dir("files_special");
+  const auto expect_refused = [](const std::filesystem::path& path, const std::string& why) {
+    try {
+      electra::read_file(path);
+      FAIL("read " << path.string());
+    } catch (const std::runtime_error& e) {
+      CHECK(electra::test::contains(e.what(), path.string()));
+      CHECK(electra::test::contains(e.what(), why));
+    }
+  };
+  expect_refused(dir.path, "is a directory");
+  const auto fifo = dir.path / "pipe";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  expect_refused(fifo, "not a regular file");  // opening it would block for ever
 }
