@@ -285,7 +285,8 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--device", options->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--max-length", options->max_length,
                   "Text input: truncate [CLS] A [SEP] (B [SEP]) to N tokens, longest first (default: the model's "
-                  "max_position_embeddings, 512 at most)");
+                  "max_position_embeddings, 512 at most)")
+      ->check(CLI::PositiveNumber);
   cmd->callback([options] { run_predict(*options); });
 }
 

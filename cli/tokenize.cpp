@@ -28,6 +28,9 @@ struct TokenizeArgs {
 
 using OrderedJson = nlohmann::ordered_json;
 
+// Far above any ELECTRA/BERT position limit, low enough that --padding max_length stays within memory.
+constexpr int64_t kMaxTokenizeLength = 65536;
+
 OrderedJson encoding_json(const Encoding& e) {
   OrderedJson offsets = OrderedJson::array();
   for (const auto& [begin, end] : e.offsets) offsets.push_back({begin, end});
@@ -140,7 +143,8 @@ void add_tokenize_command(CLI::App& app) {
   cmd->add_option("--input", args->input, "JSON lines file (default: stdin)");
   cmd->add_option("--output", args->output, "Output file (default: stdout)");
   cmd->add_option("--max-length", args->max_length,
-                  "Maximum tokens including specials (default: the model's model_max_length)")
+                  "Maximum tokens including specials, 1..65536 (default: the model's model_max_length)")
+      ->check(CLI::Range(int64_t{1}, kMaxTokenizeLength))
       ->check(CLI::PositiveNumber);
   cmd->add_option("--truncation", args->truncation, "longest_first | only_first | only_second | none")
       ->capture_default_str();

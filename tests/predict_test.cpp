@@ -244,5 +244,10 @@ TEST_CASE("electra predict tokenises text lines with the model's vocabulary", "[
                                   (tmp.path / "one.jsonl").string()),
                       tmp, &err) != 0);
     CHECK(err.find("--max-length") != std::string::npos);
+    err.clear();  // 0 is not taken for "the default"
+    CHECK(run_electra(fmt::format("predict --model '{}' --input '{}' --max-length 0", model.string(),
+                                  (tmp.path / "one.jsonl").string()),
+                      tmp, &err) != 0);
+    CHECK(err.find("--max-length") != std::string::npos);
   }
 }

@@ -447,6 +447,15 @@ TEST_CASE("tokenize command encodes JSON lines and reports bad ones", "[tokenize
     CHECK(ok_lines[5]["tokens"].size() == 8);
     CHECK(electra::read_file(dir / "err.txt").find("3 of 6 lines") != std::string::npos);
   }
+  SECTION("--max-length is bounded before anything is padded") {
+    for (const std::string flags : {"--max-length 100000000 --padding max_length", "--max-length 0"}) {
+      electra::write_file_atomic(dir / "out.jsonl", "");
+      const auto [status, lines] = run(json{{"text", en}}.dump() + "\n", flags);
+      CHECK(status != 0);
+      CHECK(lines.empty());
+      CHECK(electra::read_file(dir / "err.txt").find("--max-length") != std::string::npos);
+    }
+  }
   electra::remove_tree(dir);
 }
 
