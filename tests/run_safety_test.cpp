@@ -102,6 +102,16 @@ const Reference& reference() {
   return ref;
 }
 
+// A fresh run of the reference experiment in ref.root/name, stopped after 6 steps with its state saved.
+fs::path stopped_run(const Reference& ref, const std::string& name) {
+  const fs::path run = ref.root / name;
+  electra::remove_tree(run);
+  const auto stopped = finetune(ref.config, run, "", "--stop-after 6");
+  INFO(stopped.output);
+  REQUIRE(stopped.status == 0);
+  return run;
+}
+
 // Every file below `dir` with its content.
 std::map<std::string, std::string> snapshot(const fs::path& dir) {
   std::map<std::string, std::string> files;
@@ -159,11 +169,7 @@ TEST_CASE("finetune killed with SIGKILL at random moments resumes to the same we
 
 TEST_CASE("a training state cut short or damaged is refused, never loaded", "[safety]") {
   const Reference& ref = reference();
-  const fs::path run = ref.root / "cut";
-  electra::remove_tree(run);
-  const auto stopped = finetune(ref.config, run, "", "--stop-after 6");
-  INFO(stopped.output);
-  REQUIRE(stopped.status == 0);
+  const fs::path run = stopped_run(ref, "cut");
   const fs::path state = run / "state" / latest_state_file(run);
   const std::string bytes = electra::read_file(state);
   SECTION("cut short") {
@@ -191,9 +197,7 @@ TEST_CASE("a training state cut short or damaged is refused, never loaded", "[sa
 
 TEST_CASE("a checkpoint that cannot be written fails the run and keeps the previous state the latest", "[safety]") {
   const Reference& ref = reference();
-  const fs::path run = ref.root / "efbig";
-  electra::remove_tree(run);
-  REQUIRE(finetune(ref.config, run, "", "--stop-after 6").status == 0);
+  const fs::path run = stopped_run(ref, "efbig");
   const std::string committed = electra::read_file(electra::RunDirectory(run).state_file());
   // A file-size limit of 1.5 MB (dash counts 512-byte blocks): best/ (1.3 MB) fits, a training state (4 MB) does
   // not, and write() fails with EFBIG once SIGXFSZ is ignored, as a full disk fails with ENOSPC.
