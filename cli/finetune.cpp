@@ -11,6 +11,8 @@
 
 #include "cli/commands.h"
 #include "common/files.h"
+#include "dist/environment.h"
+#include "dist/launch.h"
 #include "hub/hub.h"
 #include "leaderboard/leaderboard.h"
 #include "tasks/task.h"
@@ -38,6 +40,9 @@ struct FinetuneArgs {
   std::vector<int64_t> seeds;     // suite: overrides every config's seeds
   bool offline = false;           // download nothing: hub cache and data dir only
   std::string data_sources;       // URL table for task data; default: configs/data_sources.yaml
+  int nproc = 1;                  // > 1: start this many local ranks of this command (data-parallel)
+  DistOptions dist;               // backend and timeout of the data-parallel group
+  std::string shard;              // suite: "I/N", run the I-th of N shares of the (task, seed) list
 };
 
 HubOptions hub_options(const FinetuneArgs& args) {
@@ -91,8 +96,10 @@ void run_finetune(const FinetuneArgs& args) {
   }
   control.resume = !args.resume.empty();
   control.stop_after_steps = args.stop_after;
+  control.comm = connect(read_dist_env(), args.dist, options.device == "cuda");
   const auto outcomes = run_experiment(task, options, control);
   std::fflush(stderr);
+  if (read_dist_env().rank != 0) return;
   for (const auto& o : outcomes) {
     if (!o.finished) continue;
     fmt::print("{}: {} {} = {:.2f} (steps {})\n", o.run_dir.string(), o.split, task.main_metric(),
@@ -117,6 +124,62 @@ std::vector<fs::path> suite_configs(const fs::path& configs_dir, const std::stri
 
 bool finished(const fs::path& dir) { return fs::exists(dir / "results.json") || fs::exists(dir / "summary.json"); }
 
+// One task of a suite: its config with the suite's flags applied, its run directory out/<task>.
+ExperimentOptions suite_options(const FinetuneArgs& args, const fs::path& file, const fs::path& out) {
+  ExperimentOptions options = load_experiment(file, {});
+  const Task& task = find_task(options.task);
+  options.model = args.model;
+  options.output_dir = (out / task.name()).string();
+  options.data.data_dir = args.data_dir.empty()
+                              ? ensure_task_data(task.name(), default_data_dir(), data_options(args)).dir.string()
+                              : (fs::path(args.data_dir) / task.name()).string();
+  if (!args.device.empty()) options.device = args.device;
+  if (!args.seeds.empty()) options.seeds = args.seeds;
+  for (const auto& s : args.sets) apply_setting(options, s);
+  validate(options);
+  return options;
+}
+
+// --shard I/N: the I-th of N shares of the suite's (task, seed) list, each pair one run in out/<task>/seed-<S>.
+// The shares together hold every pair once; `electra eval --leaderboard SUITE OUT` collects them afterwards.
+void run_suite_shard(const FinetuneArgs& args, const std::vector<fs::path>& files, const fs::path& out) {
+  const auto [index, shares] = parse_shard(args.shard);
+  std::vector<std::pair<ExperimentOptions, int64_t>> pairs;
+  for (const auto& file : files) {
+    const ExperimentOptions options = suite_options(args, file, out);
+    for (const int64_t seed : options.seeds) pairs.emplace_back(options, seed);
+  }
+  const auto mine = share_of(pairs.size(), index, shares);
+  const fs::path model_dir = args.dump_config ? fs::path() : resolve_model(args.model, hub_options(args));
+  const DistEnv env = read_dist_env();
+  std::shared_ptr<Communicator> comm;
+  for (const size_t i : mine) {
+    ExperimentOptions options = pairs[i].first;
+    const int64_t seed = pairs[i].second;
+    options.seeds = {seed};
+    options.output_dir = (out / options.task / fmt::format("seed-{}", seed)).string();
+    if (args.dump_config) {
+      fmt::print("# shard {}/{}: task {} seed {}\n{}", index, shares, options.task, seed, to_yaml(options));
+      continue;
+    }
+    if (finished(options.output_dir)) {
+      fmt::print(stderr, "{} seed {}: already finished in {}\n", options.task, seed, options.output_dir);
+      continue;
+    }
+    RunControl control;
+    control.model_dir = model_dir;
+    control.resume = fs::exists(RunDirectory(options.output_dir).state_file());
+    if (!comm) comm = connect(env, args.dist, options.device == "cuda");
+    control.comm = comm;
+    if (env.rank == 0) fmt::print(stderr, "== {} seed {} (shard {}/{})\n", options.task, seed, index, shares);
+    run_experiment(find_task(options.task), options, control);
+  }
+  if (args.dump_config || env.rank != 0) return;
+  fmt::print("shard {}/{} of suite {}: {} of {} (task, seed) runs in {}; once every shard is done: electra eval "
+             "--leaderboard {} {}\n",
+             index, shares, args.suite, mine.size(), pairs.size(), out.string(), args.suite, out.string());
+}
+
 void run_suite(const FinetuneArgs& args) {
   if (!args.config.empty() || !args.resume.empty()) {
     throw std::invalid_argument("--suite runs the suite's own configs: drop --config / --resume (an interrupted suite "
@@ -126,20 +189,17 @@ void run_suite(const FinetuneArgs& args) {
   const fs::path configs = args.configs_dir.empty() ? fs::path(ELECTRA_SOURCE_DIR) / "configs" : fs::path(args.configs_dir);
   const fs::path out = args.output_dir.empty() ? fs::path("runs") / args.suite : fs::path(args.output_dir);
   const auto files = suite_configs(configs, args.suite);
+  if (!args.shard.empty()) {
+    run_suite_shard(args, files, out);
+    return;
+  }
   const fs::path model_dir = resolve_model(args.model, hub_options(args));
+  const DistEnv env = read_dist_env();
+  std::shared_ptr<Communicator> comm;
   std::vector<fs::path> run_dirs;
   for (const auto& file : files) {
-    ExperimentOptions options = load_experiment(file, {});
+    ExperimentOptions options = suite_options(args, file, out);
     const Task& task = find_task(options.task);
-    options.model = args.model;
-    options.output_dir = (out / task.name()).string();
-    options.data.data_dir = args.data_dir.empty()
-                                ? ensure_task_data(task.name(), default_data_dir(), data_options(args)).dir.string()
-                                : (fs::path(args.data_dir) / task.name()).string();
-    if (!args.device.empty()) options.device = args.device;
-    if (!args.seeds.empty()) options.seeds = args.seeds;
-    for (const auto& s : args.sets) apply_setting(options, s);
-    validate(options);
     run_dirs.push_back(options.output_dir);
     if (args.dump_config) {
       fmt::print("# {}\n{}", file.string(), to_yaml(options));
@@ -153,10 +213,12 @@ void run_suite(const FinetuneArgs& args) {
     control.model_dir = model_dir;
     // A task interrupted earlier continues from its training state.
     control.resume = options.seeds.size() > 1 || fs::exists(RunDirectory(options.output_dir).state_file());
-    fmt::print(stderr, "== {} ({})\n", task.name(), file.string());
+    if (!comm) comm = connect(env, args.dist, options.device == "cuda");
+    control.comm = comm;
+    if (env.rank == 0) fmt::print(stderr, "== {} ({})\n", task.name(), file.string());
     run_experiment(task, options, control);
   }
-  if (args.dump_config) return;
+  if (args.dump_config || env.rank != 0) return;
   write_suite_leaderboard(args.suite, run_dirs, out);
   fmt::print("suite {}: {} tasks; leaderboard written to {}\n", args.suite, run_dirs.size(),
              (out / fmt::format("leaderboard_{}.md", args.suite)).string());
@@ -189,8 +251,33 @@ void add_finetune_command(CLI::App& app) {
   cmd->add_option("--suite", args->suite, "Run every task config of a suite, then write its leaderboard")
       ->check(CLI::IsMember({"korean", "glue"}));
   cmd->add_option("--configs-dir", args->configs_dir, "Suite: folder holding <suite>/<task>.yaml (default: configs/)");
-  cmd->add_option("--seeds", args->seeds, "Suite: seeds for every task (overrides the configs')");
-  cmd->callback([args] { args->suite.empty() ? run_finetune(*args) : run_suite(*args); });
+  cmd->add_option("--seeds", args->seeds, "Suite: seeds for every task (overrides the configs'): 1,2,3 or 1 2 3")
+      ->delimiter(',');
+  cmd->add_option("--shard", args->shard,
+                  "Suite: I/N runs the I-th (0-based) of N shares of the (task, seed) list, each in "
+                  "OUTPUT/<task>/seed-<S> (e.g. --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)");
+  cmd->add_option("--nproc", args->nproc,
+                  "Start N local ranks of this command (data-parallel; train.batch_size stays the global batch)")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--dist-backend", args->dist.backend, "Data-parallel backend: auto | gloo | nccl")
+      ->check(CLI::IsMember({"auto", "gloo", "nccl"}));
+  cmd->add_option("--dist-timeout", args->dist.timeout_s,
+                  "Seconds a rank waits for the others (rendezvous, each collective) before it stops with an error")
+      ->check(CLI::PositiveNumber);
+  cmd->callback([args] {
+    if (!args->shard.empty() && args->suite.empty()) throw std::invalid_argument("--shard I/N needs --suite");
+    if (args->nproc > 1 && !launched_rank() && !args->dump_config) {
+      if (read_dist_env().distributed()) {
+        throw std::invalid_argument("--nproc starts its own ranks: do not combine it with torchrun or srun");
+      }
+      LaunchOptions launch;
+      launch.nproc = args->nproc;
+      launch.timeout_s = args->dist.timeout_s;
+      launch_local_ranks(own_arguments(), launch);
+      return;
+    }
+    args->suite.empty() ? run_finetune(*args) : run_suite(*args);
+  });
 }
 
 }  // namespace electra::cli

@@ -101,6 +101,33 @@ std::vector<int64_t> epoch_order(int64_t num_features, int64_t seed, int64_t epo
   return order;
 }
 
+std::vector<int64_t> rank_slice(const std::vector<int64_t>& indices, int rank, int world_size) {
+  const auto n = static_cast<int64_t>(indices.size());
+  const int64_t begin = n * rank / world_size, end = n * (rank + 1) / world_size;
+  return std::vector<int64_t>(indices.begin() + begin, indices.begin() + end);
+}
+
+int64_t loss_terms(const std::vector<Feature>& features, const std::vector<int64_t>& indices, HeadKind head) {
+  if (head != HeadKind::token_classification) return static_cast<int64_t>(indices.size());
+  int64_t terms = 0;
+  for (const int64_t i : indices) {
+    for (const int64_t label : features[i].token_labels) terms += label != -100 ? 1 : 0;
+  }
+  return terms;
+}
+
+Batch collate_share(const std::vector<Feature>& features, const std::vector<int64_t>& indices, HeadKind head,
+                    int64_t bucket_multiple, int64_t max_length, int rank, int world_size) {
+  const auto mine = rank_slice(indices, rank, world_size);
+  Batch batch = collate(features, mine, head, bucket_multiple, max_length, true);
+  const int64_t terms = loss_terms(features, indices, head);
+  const int64_t mine_terms = loss_terms(features, mine, head);
+  // No term here: nothing to compute. No term anywhere: the loss is undefined, as on one process (it reports it).
+  batch.loss_weight = mine_terms == 0 ? (terms == 0 && !mine.empty() ? 1.0 : 0.0)
+                                      : static_cast<double>(mine_terms) / static_cast<double>(terms);
+  return batch;
+}
+
 std::vector<std::vector<int64_t>> chunk(const std::vector<int64_t>& order, int64_t batch_size) {
   if (batch_size < 1) throw std::invalid_argument(fmt::format("batch size must be positive, got {}", batch_size));
   std::vector<std::vector<int64_t>> out;

@@ -17,6 +17,9 @@ struct Batch {
   ModelTargets targets;
   std::vector<int64_t> feature_indices;  // which features, in row order
   int64_t real_tokens = 0;               // non-padding positions
+  // This rank's share of the loss of the micro-batch it was cut from: its loss terms / the micro-batch's (1 for a
+  // whole micro-batch; 0: nothing to compute here).
+  double loss_weight = 1;
 };
 
 // Moves the batch's tensors (inputs and targets) to `device`; nothing to do for the CPU.
@@ -32,6 +35,18 @@ Batch collate(const std::vector<Feature>& features, const std::vector<int64_t>& 
 // The order of the features in epoch `epoch` for `seed`: a permutation from a generator seeded by (seed, epoch),
 // the same on every platform and after a resume.
 std::vector<int64_t> epoch_order(int64_t num_features, int64_t seed, int64_t epoch);
+
+// The `rank`-th of `world_size` contiguous slices of `indices` (sizes differ by at most one; some may be empty).
+std::vector<int64_t> rank_slice(const std::vector<int64_t>& indices, int rank, int world_size);
+
+// How many terms the head's mean loss averages over rows `indices`: labelled tokens (label != -100) for token
+// classification, rows otherwise.
+int64_t loss_terms(const std::vector<Feature>& features, const std::vector<int64_t>& indices, HeadKind head);
+
+// This rank's share of the micro-batch `indices`: collate() of its rank_slice, with loss_weight = its loss terms /
+// the micro-batch's, so that the weighted losses of all ranks sum to the mean loss over the whole micro-batch.
+Batch collate_share(const std::vector<Feature>& features, const std::vector<int64_t>& indices, HeadKind head,
+                    int64_t bucket_multiple, int64_t max_length, int rank, int world_size);
 
 // Consecutive index groups of at most `batch_size` (the last may be smaller).
 std::vector<std::vector<int64_t>> chunk(const std::vector<int64_t>& order, int64_t batch_size);

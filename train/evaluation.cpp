@@ -2,9 +2,11 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <numeric>
 
 #include "common/stopwatch.h"
+#include "dist/communicator.h"
 #include "train/autocast.h"
 #include "train/batcher.h"
 
@@ -14,6 +16,41 @@ namespace {
 c10::Device model_device(const ElectraModel& model) {
   for (const auto& p : model.module()->parameters()) return p.device();
   return at::kCPU;
+}
+
+// Completes `outputs` on every rank: rank r filled the features `mine` marks; the others' come by two sums over
+// the ranks (sizes, then values; every other rank adds zeros).
+void gather_outputs(std::vector<FeatureOutput>& outputs, const std::vector<bool>& mine, Communicator& comm) {
+  const auto n = static_cast<int64_t>(outputs.size());
+  at::Tensor sizes = at::zeros({n, 3}, at::kLong);
+  auto sz = sizes.accessor<int64_t, 2>();
+  for (int64_t i = 0; i < n; ++i) {
+    if (!mine[i]) continue;
+    sz[i][0] = static_cast<int64_t>(outputs[i].logits.size());
+    sz[i][1] = static_cast<int64_t>(outputs[i].start_logits.size());
+    sz[i][2] = static_cast<int64_t>(outputs[i].end_logits.size());
+  }
+  comm.all_reduce_sum({sizes}, "the gather of evaluation output sizes");
+  at::Tensor values = at::zeros({sizes.sum().item<int64_t>()}, at::kFloat);
+  float* v = values.data_ptr<float>();
+  int64_t offset = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    for (auto* field : {&outputs[i].logits, &outputs[i].start_logits, &outputs[i].end_logits}) {
+      if (mine[i]) std::copy(field->begin(), field->end(), v + offset);
+      offset += static_cast<int64_t>(field == &outputs[i].logits         ? sz[i][0]
+                                     : field == &outputs[i].start_logits ? sz[i][1]
+                                                                         : sz[i][2]);
+    }
+  }
+  comm.all_reduce_sum({values}, "the gather of evaluation outputs");
+  offset = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t f = 0; f < 3; ++f) {
+      std::vector<float>& field = f == 0 ? outputs[i].logits : f == 1 ? outputs[i].start_logits : outputs[i].end_logits;
+      if (!mine[i]) field.assign(v + offset, v + offset + sz[i][f]);
+      offset += sz[i][f];
+    }
+  }
 }
 
 }  // namespace
@@ -53,6 +90,17 @@ EvalResult evaluate(const ElectraModel& model, const Task& task, const std::vect
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](int64_t a, int64_t b) { return features[a].input_ids.size() > features[b].input_ids.size(); });
+  const bool sharded = options.comm != nullptr && options.comm->distributed();
+  std::vector<bool> mine(features.size(), !sharded);
+  if (sharded) {
+    std::vector<int64_t> share;
+    const auto rank = static_cast<size_t>(options.comm->rank()), ranks = static_cast<size_t>(options.comm->world_size());
+    for (size_t p = rank; p < order.size(); p += ranks) {
+      share.push_back(order[p]);
+      mine[order[p]] = true;
+    }
+    order = share;
+  }
   std::vector<FeatureOutput> outputs(features.size());
   for (const auto& indices : chunk(order, options.batch_size)) {
     Batch batch = collate(features, indices, task.head(), options.bucket_multiple, options.max_seq_length, false);
@@ -85,7 +133,9 @@ EvalResult evaluate(const ElectraModel& model, const Task& task, const std::vect
     }
   }
   if (was_training) model.module()->train();
+  if (sharded) gather_outputs(outputs, mine, *options.comm);
   EvalResult result;
+  result.features_run_here = static_cast<int64_t>(order.size());
   result.predictions = task.decode(examples, features, outputs, options.decode);
   result.metrics = task.score(examples, result.predictions);
   result.seconds = stopwatch.seconds();

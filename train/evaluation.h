@@ -13,18 +13,25 @@
 
 namespace electra {
 
+class Communicator;
+
 struct EvalOptions {
   int64_t batch_size = 64;
   int64_t bucket_multiple = 32;
   int64_t max_seq_length = 128;
   bool bf16 = false;
   DecodeOptions decode;
+  // Several ranks: each runs the model over every world_size-th feature (of the longest-first order) and the outputs
+  // are gathered, so that every rank decodes and scores all of them and each feature is run exactly once. Null:
+  // this process runs them all.
+  Communicator* comm = nullptr;
 };
 
 struct EvalResult {
   Metrics metrics;                       // holds "main"
   std::vector<std::string> predictions;  // one per example, `electra score` format
   double seconds = 0;
+  int64_t features_run_here = 0;         // features this rank ran the model over
 };
 
 // Runs the model (eval mode, no grad, on its own device) over the features and scores the decoded predictions.

@@ -11,6 +11,8 @@
 
 namespace electra {
 
+class Communicator;
+
 struct StepResult {
   double loss = 0;          // mean over the micro-batches
   double grad_norm = 0;     // global L2 norm before clipping
@@ -20,9 +22,14 @@ struct StepResult {
 
 class TrainStep {
  public:
-  // `max_grad_norm` <= 0: no clipping. `bf16`: CUDA autocast for the forward passes.
-  TrainStep(ElectraModel& model, AdamW& optimizer, double max_grad_norm, bool bf16);
-  // The micro-batches (already on the model's device) of one optimizer step; their losses are averaged.
+  // `max_grad_norm` <= 0: no clipping. `bf16`: CUDA autocast for the forward passes. With several ranks in `comm`
+  // (null: this process alone), the gradients (and the loss) are summed over them before clipping, so that every
+  // rank clips by the global norm and makes the same AdamW update.
+  TrainStep(ElectraModel& model, AdamW& optimizer, double max_grad_norm, bool bf16, Communicator* comm = nullptr);
+  // The micro-batches (already on the model's device) of one optimizer step; their losses are averaged. On several
+  // ranks each holds its share of every micro-batch, its loss weighted by Batch::loss_weight, so that the sum over
+  // ranks is the loss (and gradient) one process computes over the whole batch. A non-finite loss on any rank
+  // makes no update on every rank.
   StepResult run(const std::vector<Batch>& micro_batches, double lr);
 
  private:
@@ -30,6 +37,7 @@ class TrainStep {
   AdamW& optimizer_;
   double max_grad_norm_;
   bool bf16_;
+  Communicator* comm_;
 };
 
 }  // namespace electra

@@ -12,6 +12,7 @@
 
 #include "common/files.h"
 #include "common/stopwatch.h"
+#include "dist/communicator.h"
 #include "model/electra.h"
 #include "model/runtime.h"
 #include "tokenizer/tokenizer.h"
@@ -31,6 +32,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+// Where the ranks other than 0 send their log: nowhere.
+std::ostream& discarded_log() {
+  static std::ostream discard(nullptr);
+  return discard;
+}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -87,7 +94,7 @@ class SeedRun {
  public:
   SeedRun(const Task& task, const ExperimentOptions& options, int64_t seed, const RunDirectory& dir,
           const RunControl& control, const Tokenizer& tokenizer, const RunData& data, ElectraModel& model,
-          AdamW& optimizer, const c10::Device& device, const StepPlan& plan, TrainState state)
+          AdamW& optimizer, const c10::Device& device, const StepPlan& plan, TrainState state, Communicator& comm)
       : task_(task),
         options_(options),
         seed_(seed),
@@ -102,7 +109,10 @@ class SeedRun {
         plan_(plan),
         s_(state),
         progress_(log_, plan.total_steps),
-        seconds_before_(state.train_seconds) {
+        seconds_before_(state.train_seconds),
+        comm_(comm),
+        writer_(comm.rank() == 0) {
+    eval_options_.comm = &comm;
     eval_options_.batch_size = options.train.eval_batch_size;
     eval_options_.bucket_multiple = options.data.bucket_multiple;
     eval_options_.max_seq_length = options.data.max_seq_length;
@@ -142,6 +152,8 @@ class SeedRun {
   Progress progress_;
   EvalOptions eval_options_;
   const double seconds_before_;  // training time of the run before a resume
+  Communicator& comm_;
+  const bool writer_;            // rank 0: writes the run directory
   Stopwatch train_time_;   // since train() began
   Stopwatch window_time_;  // since the last metrics.jsonl line
   int64_t window_examples_ = 0;
@@ -152,15 +164,21 @@ std::vector<Batch> SeedRun::micro_batches(const std::vector<int64_t>& batch) con
   const int64_t micro_size = options_.train.batch_size / options_.train.gradient_accumulation_steps;
   std::vector<Batch> out;
   for (const auto& indices : chunk(batch, micro_size)) {
-    out.push_back(collate(data_.train, indices, task_.head(), options_.data.bucket_multiple,
-                          options_.data.max_seq_length, true));
+    if (!comm_.distributed()) {
+      out.push_back(collate(data_.train, indices, task_.head(), options_.data.bucket_multiple,
+                            options_.data.max_seq_length, true));
+    } else {
+      out.push_back(collate_share(data_.train, indices, task_.head(), options_.data.bucket_multiple,
+                                  options_.data.max_seq_length, comm_.rank(), comm_.world_size()));
+    }
     move_to(out.back(), device_);
   }
   return out;
 }
 
 bool SeedRun::train() {
-  TrainStep step(model_, optimizer_, options_.optimizer.max_grad_norm, options_.train.bf16 && device_.is_cuda());
+  TrainStep step(model_, optimizer_, options_.optimizer.max_grad_norm, options_.train.bf16 && device_.is_cuda(),
+                 &comm_);
   stop_ = s_.selection.stopped_early;
   train_time_.restart();
   window_time_.restart();
@@ -175,6 +193,7 @@ bool SeedRun::train() {
       const StepResult result = step.run(micro_batches(batches[b]), lr);
       if (!result.finite) fail_non_finite(result.bad_loss);
       ++s_.step;
+      crash_point(fmt::format("rank{}.step", comm_.rank()));
       s_.batch_in_epoch = static_cast<int64_t>(b) + 1;
       log_step(result, lr, static_cast<int64_t>(batches[b].size()));
       if (options_.train.eval_every > 0 && s_.step % options_.train.eval_every == 0) evaluate_dev();
@@ -208,7 +227,7 @@ void SeedRun::log_step(const StepResult& result, double lr, int64_t batch_exampl
   const double rate = window_examples_ / std::max(1e-9, window_time_.seconds());
   progress_.update(s_.step, epoch, result.loss, lr, rate, train_time_.seconds(), log_now);
   if (!log_now) return;
-  dir_.append_metrics({{"type", "train"},
+  if (writer_) dir_.append_metrics({{"type", "train"},
                        {"step", s_.step},
                        {"epoch", epoch},
                        {"loss", s_.window_loss / static_cast<double>(s_.window_steps)},
@@ -229,7 +248,7 @@ void SeedRun::evaluate_dev() {
   const EvalResult r = evaluate(model_, task_, data_.examples.dev, data_.dev, eval_options_);
   const double main = r.metrics.at("main");
   const SelectionDecision decision = observe_dev_score(s_.selection, options_.train, s_.step, main);
-  dir_.append_metrics({{"type", "eval"},
+  if (writer_) dir_.append_metrics({{"type", "eval"},
                        {"split", "dev"},
                        {"step", s_.step},
                        {"epoch", static_cast<double>(s_.step) / plan_.steps_per_epoch},
@@ -245,13 +264,18 @@ void SeedRun::evaluate_dev() {
 }
 
 // The state saved after this names this model as the best: it must be on disk first.
+// On several ranks, rank 0 writes it and every rank returns once it is written (they may read it next).
 void SeedRun::save_best() {
-  save_pretrained(model_, dir_.best_dir(), control_.model_dir);
-  sync_directory(dir_.best_dir());
-  crash_point("best.saved");
+  if (writer_) {
+    save_pretrained(model_, dir_.best_dir(), control_.model_dir);
+    sync_directory(dir_.best_dir());
+    crash_point("best.saved");
+  }
+  comm_.barrier("the wait for rank 0 to save best/");
 }
 
 void SeedRun::checkpoint() {
+  if (!writer_) return;
   s_.train_seconds = seconds_before_ + train_time_.seconds();
   save_training_state(dir_.state_dir(), model_, optimizer_, s_, device_);
 }
@@ -270,7 +294,7 @@ void SeedRun::fail_non_finite(double loss) {
 EvalResult SeedRun::score(const std::vector<Example>& examples, const std::vector<Feature>& features,
                           const std::string& file_name) {
   EvalResult r = evaluate(model_, task_, examples, features, eval_options_);
-  dir_.write_predictions(file_name, r.predictions);
+  if (writer_) dir_.write_predictions(file_name, r.predictions);
   return r;
 }
 
@@ -323,7 +347,7 @@ RunOutcome SeedRun::finish(const Stopwatch& wall) {
     split_metrics["test"] = metrics_json(r.metrics);
     reported = r.metrics;
     split = "test";
-    dir_.append_metrics({{"type", "eval"}, {"split", "test"}, {"step", s_.step}, {"metrics", split_metrics["test"]}});
+    if (writer_) dir_.append_metrics({{"type", "eval"}, {"split", "test"}, {"step", s_.step}, {"metrics", split_metrics["test"]}});
   }
   if (split.empty()) {
     throw std::runtime_error(fmt::format("task '{}' has neither a dev nor a test split to score", task_.name()));
@@ -344,8 +368,9 @@ RunOutcome SeedRun::finish(const Stopwatch& wall) {
   results["train_examples"] = data.train.size();
   results["train_time_s"] = train_seconds;
   results["device"] = device_.str();
+  results["world_size"] = comm_.world_size();
   crash_point("results.before");
-  dir_.write_results(results);
+  if (writer_) dir_.write_results(results);
   log_ << fmt::format("{} ({}): {} {} = {:.2f}  [{}]\n", task_.name(), split, split, task_.main_metric(),
                       reported.count("main") ? reported.at("main") : 0.0, selection);
   RunOutcome outcome;
@@ -399,7 +424,12 @@ void write_summary(const Task& task, const ExperimentOptions& options, const std
 }  // namespace
 
 RunOutcome run_seed(const Task& task, const ExperimentOptions& experiment, int64_t seed, const fs::path& run_dir,
-                    const RunControl& control) {
+                    const RunControl& control_in) {
+  RunControl control = control_in;
+  if (!control.comm) control.comm = std::make_shared<Communicator>();
+  Communicator& comm = *control.comm;
+  const bool writer = comm.rank() == 0;
+  if (!writer) control.log = &discarded_log();
   std::ostream& log = control.log ? *control.log : std::cerr;
   const Stopwatch wall;
   RunDirectory dir(run_dir);
@@ -413,12 +443,14 @@ RunOutcome run_seed(const Task& task, const ExperimentOptions& experiment, int64
   const auto fitted = fit_max_seq_length(
       options.data, ElectraConfig::from_file(control.model_dir / "config.json").max_position_embeddings,
       "data.max_seq_length");
-  const c10::Device device(resolve_device(options.device));
+  c10::Device device(resolve_device(options.device));
+  // One GPU per local rank, as torchrun lays them out.
+  if (device.is_cuda() && comm.distributed()) device = c10::Device(c10::kCUDA, static_cast<int8_t>(comm.local_rank()));
   const bool bf16 = options.train.bf16 && device.is_cuda();
   const bool tf32 = options.train.tf32 && device.is_cuda();
   // "high" lets cuBLAS use TF32 tensor cores for fp32 products (torch.backends.cuda.matmul.allow_tf32 = True).
   if (device.is_cuda()) at::globalContext().setFloat32MatmulPrecision(tf32 ? "high" : "highest");
-  dir.open(experiment, control.resume);
+  if (writer) dir.open(experiment, control.resume);
   if (fitted) log << "warning: " << *fitted << "\n";
 
   const Tokenizer tokenizer = Tokenizer::from_dir(control.model_dir);
@@ -428,26 +460,31 @@ RunOutcome run_seed(const Task& task, const ExperimentOptions& experiment, int64
   ElectraModel model = load_pretrained(control.model_dir, load_options_for(task));
   // A new state is written beside the previous one before that is removed; best/ holds fp32 weights.
   const uint64_t state_bytes = training_state_bytes(model);
-  check_free_space(run_dir, 2 * state_bytes + state_bytes / 3, "two training states and the best model");
+  if (writer) check_free_space(run_dir, 2 * state_bytes + state_bytes / 3, "two training states and the best model");
   model.module()->to(device);
   model.module()->train();
   AdamW optimizer(model, options.optimizer);
   const StepPlan plan = plan_steps(options, static_cast<int64_t>(data.train.size()));
-  log << fmt::format("device {}{}{}, AdamW {}\n", device.str(), bf16 ? ", bf16 autocast" : "",
+  log << fmt::format("device {}{}{}, AdamW {}{}\n", device.str(), bf16 ? ", bf16 autocast" : "",
                      tf32 ? ", tf32 matmuls" : "",
-                     optimizer.uses_fused_kernel() ? "fused kernel" : "per-tensor updates");
+                     optimizer.uses_fused_kernel() ? "fused kernel" : "per-tensor updates",
+                     comm.distributed() ? fmt::format("; {} ranks ({}), global batch {}", comm.world_size(),
+                                                      comm.backend(), options.train.batch_size)
+                                        : "");
 
   TrainState state;
   if (control.resume) {
     state = load_training_state(dir.state_dir(), model, optimizer, device);
-    dir.truncate_metrics(state.step);
+    if (writer) dir.truncate_metrics(state.step);
     log << fmt::format("resuming {} at step {} (epoch {}, batch {})\n", run_dir.string(), state.step, state.epoch,
                        state.batch_in_epoch);
-  } else {
+  } else if (writer) {
     dir.clear_outputs();
   }
+  // The other ranks start once rank 0 has checked and prepared the folder (and stop, with an error, if it failed).
+  comm.barrier("the wait for rank 0 to prepare the run directory");
 
-  SeedRun run(task, options, seed, dir, control, tokenizer, data, model, optimizer, device, plan, state);
+  SeedRun run(task, options, seed, dir, control, tokenizer, data, model, optimizer, device, plan, state, comm);
   if (!run.train()) {
     RunOutcome outcome;
     outcome.run_dir = run_dir;
@@ -457,8 +494,13 @@ RunOutcome run_seed(const Task& task, const ExperimentOptions& experiment, int64
   return run.finish(wall);
 }
 
-std::vector<RunOutcome> run_experiment(const Task& task, const ExperimentOptions& options, const RunControl& control) {
+std::vector<RunOutcome> run_experiment(const Task& task, const ExperimentOptions& options,
+                                       const RunControl& control_in) {
   validate(options);
+  RunControl control = control_in;
+  if (!control.comm) control.comm = std::make_shared<Communicator>();
+  const bool writer = control.comm->rank() == 0;
+  if (!writer) control.log = &discarded_log();
   std::ostream& log = control.log ? *control.log : std::cerr;
   const fs::path output_dir = options.output_dir.empty() ? fs::path("runs") / options.task : fs::path(options.output_dir);
   std::vector<RunOutcome> outcomes;
@@ -474,9 +516,11 @@ std::vector<RunOutcome> run_experiment(const Task& task, const ExperimentOptions
                        output_dir.string(), options.seeds.size());
     return outcomes;
   }
-  fs::create_directories(output_dir);
-  if (!control.resume || !fs::exists(output_dir / "config.yaml")) {
-    write_file_durable(output_dir / "config.yaml", to_yaml(options));
+  if (writer) {
+    fs::create_directories(output_dir);
+    if (!control.resume || !fs::exists(output_dir / "config.yaml")) {
+      write_file_durable(output_dir / "config.yaml", to_yaml(options));
+    }
   }
   for (const int64_t seed : options.seeds) {
     const fs::path dir = output_dir / fmt::format("seed-{}", seed);
@@ -490,7 +534,7 @@ std::vector<RunOutcome> run_experiment(const Task& task, const ExperimentOptions
     outcomes.push_back(run_seed(task, options, seed, dir, c));
     if (!outcomes.back().finished) return outcomes;
   }
-  write_summary(task, options, outcomes, output_dir, log);
+  if (writer) write_summary(task, options, outcomes, output_dir, log);
   return outcomes;
 }
 

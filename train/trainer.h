@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,11 +15,18 @@
 
 namespace electra {
 
+class Communicator;
+
 struct RunControl {
   std::filesystem::path model_dir;  // resolved local checkpoint directory
   bool resume = false;              // continue from the state run_dir/state/latest.json names
   int64_t stop_after_steps = 0;     // > 0: save the training state and stop after this step (tests, --stop-after)
   std::ostream* log = nullptr;      // progress and messages; null: std::cerr
+  // The data-parallel group (dist/environment.h connect()); null: this process alone. Every rank runs the same
+  // experiment: `train.batch_size` is the global batch, shared out among the ranks; rank 0 alone writes the run
+  // directory and logs; evaluation is shared out. Every rank reads the run directory (--resume, best/), so ranks on
+  // several machines need it on a shared file system.
+  std::shared_ptr<Communicator> comm;
 };
 
 struct RunOutcome {
