@@ -43,6 +43,7 @@ struct FinetuneArgs {
   int nproc = 1;                  // > 1: start this many local ranks of this command (data-parallel)
   DistOptions dist;               // backend and timeout of the data-parallel group
   std::string shard;              // suite: "I/N", run the I-th of N shares of the (task, seed) list
+  std::string emit;               // suite: "slurm" prints an sbatch job-array script instead of running
 };
 
 HubOptions hub_options(const FinetuneArgs& args) {
@@ -180,6 +181,54 @@ void run_suite_shard(const FinetuneArgs& args, const std::vector<fs::path>& file
              index, shares, args.suite, mine.size(), pairs.size(), out.string(), args.suite, out.string());
 }
 
+std::string shell_quote(const std::string& text) {
+  std::string out = "'";
+  for (const char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// --emit slurm: an sbatch script whose job array runs the suite's (task, seed) pairs, one per array task, through
+// --shard $SLURM_ARRAY_TASK_ID/N with the same flags.
+void emit_slurm(const FinetuneArgs& args, const std::vector<fs::path>& files, const fs::path& out) {
+  size_t pairs = 0;
+  for (const auto& file : files) {
+    ExperimentOptions options = load_experiment(file, {});
+    if (!args.seeds.empty()) options.seeds = args.seeds;
+    for (const auto& s : args.sets) apply_setting(options, s);
+    pairs += options.seeds.size();
+  }
+  const fs::path exe = fs::read_symlink("/proc/self/exe");
+  const fs::path output = fs::absolute(out);
+  std::string command = fmt::format("{} finetune --suite {} --model {} --output-dir {}", shell_quote(exe.string()),
+                                    args.suite,
+                                    shell_quote(fs::exists(args.model) ? fs::absolute(args.model).string() : args.model),
+                                    shell_quote(output.string()));
+  if (!args.data_dir.empty()) command += " --data-dir " + shell_quote(fs::absolute(args.data_dir).string());
+  if (!args.configs_dir.empty()) command += " --configs-dir " + shell_quote(fs::absolute(args.configs_dir).string());
+  if (!args.data_sources.empty()) command += " --data-sources " + shell_quote(fs::absolute(args.data_sources).string());
+  if (!args.device.empty()) command += " --device " + args.device;
+  if (args.offline) command += " --offline";
+  if (!args.seeds.empty()) {
+    std::string seeds;
+    for (const int64_t seed : args.seeds) seeds += (seeds.empty() ? "" : ",") + std::to_string(seed);
+    command += " --seeds " + seeds;
+  }
+  for (const auto& s : args.sets) command += " --set " + shell_quote(s);
+  fmt::print("#!/bin/bash\n"
+             "# electra finetune --suite {}: {} (task, seed) runs, one per array task, into {}.\n"
+             "# Submit: mkdir -p {} && sbatch THIS_FILE (Slurm writes the logs there); afterwards:\n"
+             "#   electra eval --leaderboard {} {}\n"
+             "#SBATCH --job-name=electra-{}\n"
+             "#SBATCH --array=0-{}\n"
+             "#SBATCH --ntasks=1\n"
+             "#SBATCH --output={}/slurm-%A_%a.log\n"
+             "set -euo pipefail\n"
+             "exec {} --shard \"${{SLURM_ARRAY_TASK_ID}}/{}\"\n",
+             args.suite, pairs, output.string(), shell_quote(output.string()), args.suite, shell_quote(output.string()),
+             args.suite, pairs - 1,
+             output.string(), command, pairs);
+}
+
 void run_suite(const FinetuneArgs& args) {
   if (!args.config.empty() || !args.resume.empty()) {
     throw std::invalid_argument("--suite runs the suite's own configs: drop --config / --resume (an interrupted suite "
@@ -189,6 +238,11 @@ void run_suite(const FinetuneArgs& args) {
   const fs::path configs = args.configs_dir.empty() ? fs::path(ELECTRA_SOURCE_DIR) / "configs" : fs::path(args.configs_dir);
   const fs::path out = args.output_dir.empty() ? fs::path("runs") / args.suite : fs::path(args.output_dir);
   const auto files = suite_configs(configs, args.suite);
+  if (!args.emit.empty()) {
+    if (!args.shard.empty()) throw std::invalid_argument("--emit slurm writes its own --shard: drop --shard");
+    emit_slurm(args, files, out);
+    return;
+  }
   if (!args.shard.empty()) {
     run_suite_shard(args, files, out);
     return;
@@ -256,6 +310,10 @@ void add_finetune_command(CLI::App& app) {
   cmd->add_option("--shard", args->shard,
                   "Suite: I/N runs the I-th (0-based) of N shares of the (task, seed) list, each in "
                   "OUTPUT/<task>/seed-<S> (e.g. --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)");
+  cmd->add_option("--emit", args->emit,
+                  "Suite: print an sbatch job-array script that runs every (task, seed) as one array task, instead of "
+                  "running them")
+      ->check(CLI::IsMember({"slurm"}));
   cmd->add_option("--nproc", args->nproc,
                   "Start N local ranks of this command (data-parallel; train.batch_size stays the global batch)")
       ->check(CLI::Range(1, 1024));
@@ -266,6 +324,7 @@ void add_finetune_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->callback([args] {
     if (!args->shard.empty() && args->suite.empty()) throw std::invalid_argument("--shard I/N needs --suite");
+    if (!args->emit.empty() && args->suite.empty()) throw std::invalid_argument("--emit slurm needs --suite");
     if (args->nproc > 1 && !launched_rank() && !args->dump_config) {
       if (read_dist_env().distributed()) {
         throw std::invalid_argument("--nproc starts its own ranks: do not combine it with torchrun or srun");

