@@ -199,10 +199,9 @@ void emit_slurm(const FinetuneArgs& args, const std::vector<fs::path>& files, co
   }
   const fs::path exe = fs::read_symlink("/proc/self/exe");
   const fs::path output = fs::absolute(out);
+  const std::string model = fs::exists(args.model) ? fs::absolute(args.model).string() : args.model;
   std::string command = fmt::format("{} finetune --suite {} --model {} --output-dir {}", shell_quote(exe.string()),
-                                    args.suite,
-                                    shell_quote(fs::exists(args.model) ? fs::absolute(args.model).string() : args.model),
-                                    shell_quote(output.string()));
+                                    args.suite, shell_quote(model), shell_quote(output.string()));
   if (!args.data_dir.empty()) command += " --data-dir " + shell_quote(fs::absolute(args.data_dir).string());
   if (!args.configs_dir.empty()) command += " --configs-dir " + shell_quote(fs::absolute(args.configs_dir).string());
   if (!args.data_sources.empty()) command += " --data-sources " + shell_quote(fs::absolute(args.data_sources).string());

@@ -386,7 +386,8 @@ TEST_CASE("dist finetune --nproc 2 ends with the weights of one process; rank 0 
   const std::string m1 = electra::read_file(root / "w1" / "metrics.jsonl");
   const std::string m2 = electra::read_file(root / "w2" / "metrics.jsonl");
   CHECK(std::count(m1.begin(), m1.end(), '\n') == std::count(m2.begin(), m2.end(), '\n'));
-  CHECK(electra::read_file(root / "w1" / "predictions_test.txt") == electra::read_file(root / "w2" / "predictions_test.txt"));
+  CHECK(electra::read_file(root / "w1" / "predictions_test.txt") ==
+        electra::read_file(root / "w2" / "predictions_test.txt"));
   const json r1 = json::parse(electra::read_file(root / "w1" / "results.json"));
   const json r2 = json::parse(electra::read_file(root / "w2" / "results.json"));
   CHECK(r2["world_size"] == 2);
@@ -413,8 +414,8 @@ TEST_CASE("dist a killed rank ends the others inside the timeout; the run resume
   const std::string common = fmt::format("finetune --config {} --model {} --data-dir {} --output-dir {}",
                                          q(root / "config.yaml"), q(kTinyModel), q(root / "data"), q(root / "run"));
   const auto start = std::chrono::steady_clock::now();
-  const auto r = electra::test::run_command(fmt::format("ELECTRA_CRASH_AT=rank1.step:5 '{}' {} --nproc 2 --dist-timeout 20",
-                                                        ELECTRA_BINARY, common));
+  const auto r = electra::test::run_command(
+      fmt::format("ELECTRA_CRASH_AT=rank1.step:5 '{}' {} --nproc 2 --dist-timeout 20", ELECTRA_BINARY, common));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   INFO(r.output);
   CHECK(r.status != 0);

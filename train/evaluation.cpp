@@ -94,8 +94,8 @@ EvalResult evaluate(const ElectraModel& model, const Task& task, const std::vect
   std::vector<bool> mine(features.size(), !sharded);
   if (sharded) {
     std::vector<int64_t> share;
-    const auto rank = static_cast<size_t>(options.comm->rank()), ranks = static_cast<size_t>(options.comm->world_size());
-    for (size_t p = rank; p < order.size(); p += ranks) {
+    const auto ranks = static_cast<size_t>(options.comm->world_size());
+    for (auto p = static_cast<size_t>(options.comm->rank()); p < order.size(); p += ranks) {
       share.push_back(order[p]);
       mine[order[p]] = true;
     }

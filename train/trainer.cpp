@@ -227,13 +227,15 @@ void SeedRun::log_step(const StepResult& result, double lr, int64_t batch_exampl
   const double rate = window_examples_ / std::max(1e-9, window_time_.seconds());
   progress_.update(s_.step, epoch, result.loss, lr, rate, train_time_.seconds(), log_now);
   if (!log_now) return;
-  if (writer_) dir_.append_metrics({{"type", "train"},
-                       {"step", s_.step},
-                       {"epoch", epoch},
-                       {"loss", s_.window_loss / static_cast<double>(s_.window_steps)},
-                       {"grad_norm", result.grad_norm},
-                       {"lr", lr},
-                       {"examples_per_s", rate}});
+  if (writer_) {
+    dir_.append_metrics({{"type", "train"},
+                         {"step", s_.step},
+                         {"epoch", epoch},
+                         {"loss", s_.window_loss / static_cast<double>(s_.window_steps)},
+                         {"grad_norm", result.grad_norm},
+                         {"lr", lr},
+                         {"examples_per_s", rate}});
+  }
   s_.window_loss = 0;
   s_.window_steps = 0;
   window_examples_ = 0;
@@ -248,12 +250,14 @@ void SeedRun::evaluate_dev() {
   const EvalResult r = evaluate(model_, task_, data_.examples.dev, data_.dev, eval_options_);
   const double main = r.metrics.at("main");
   const SelectionDecision decision = observe_dev_score(s_.selection, options_.train, s_.step, main);
-  if (writer_) dir_.append_metrics({{"type", "eval"},
-                       {"split", "dev"},
-                       {"step", s_.step},
-                       {"epoch", static_cast<double>(s_.step) / plan_.steps_per_epoch},
-                       {"metrics", metrics_json(r.metrics)},
-                       {"best", decision.improved}});
+  if (writer_) {
+    dir_.append_metrics({{"type", "eval"},
+                         {"split", "dev"},
+                         {"step", s_.step},
+                         {"epoch", static_cast<double>(s_.step) / plan_.steps_per_epoch},
+                         {"metrics", metrics_json(r.metrics)},
+                         {"best", decision.improved}});
+  }
   progress_.message(fmt::format("step {}: dev {} {:.2f}{}", s_.step, task_.main_metric(), main,
                                 decision.improved ? " (best so far)" : ""));
   if (decision.improved) save_best();
@@ -347,7 +351,9 @@ RunOutcome SeedRun::finish(const Stopwatch& wall) {
     split_metrics["test"] = metrics_json(r.metrics);
     reported = r.metrics;
     split = "test";
-    if (writer_) dir_.append_metrics({{"type", "eval"}, {"split", "test"}, {"step", s_.step}, {"metrics", split_metrics["test"]}});
+    if (writer_) {
+      dir_.append_metrics({{"type", "eval"}, {"split", "test"}, {"step", s_.step}, {"metrics", split_metrics["test"]}});
+    }
   }
   if (split.empty()) {
     throw std::runtime_error(fmt::format("task '{}' has neither a dev nor a test split to score", task_.name()));
