@@ -72,6 +72,7 @@ electra::ElectraConfig small_config() {
 struct Timing {
   double median_ms = 0;
   double all_reduce_ms = 0;  // per step, mean
+  int64_t buckets = 0, early = 0;  // gradient buckets, and how many started during the backward pass
 };
 
 // Steps of the global batch on this rank (its share when comm is distributed).
@@ -99,16 +100,21 @@ Timing run_steps(const Args& a, electra::Communicator& comm) {
                          : electra::collate(features, indices, head, 32, a.seq, true)};
   std::vector<double> times;
   double reduce_before = 0;
+  int64_t buckets = 0, early = 0;
   for (int64_t s = 0; s < a.warmup + a.steps; ++s) {
     if (s == a.warmup) reduce_before = comm.all_reduce_seconds();
     const auto t0 = Clock::now();
-    step.run(batches, 1e-5);
+    const auto result = step.run(batches, 1e-5);
+    buckets = result.buckets;
+    early = result.buckets_started_in_backward;
     if (s >= a.warmup) times.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   }
   std::sort(times.begin(), times.end());
   Timing t;
   t.median_ms = times[times.size() / 2];
   t.all_reduce_ms = (comm.all_reduce_seconds() - reduce_before) * 1000 / static_cast<double>(a.steps);
+  t.buckets = buckets;
+  t.early = early;
   return t;
 }
 
@@ -123,10 +129,10 @@ int main(int argc, char** argv) {
       auto comm = electra::connect(env, electra::DistOptions{}, false);
       const Timing t = run_steps(a, *comm);
       if (env.rank == 0) {
-        fmt::print("{} ranks x {} thread(s): median step {:.1f} ms, all-reduce {:.1f} ms per step ({:.1f} %); "
-                   "ratio to 1 process: {:.3f}\n",
+        fmt::print("{} ranks x {} thread(s): median step {:.1f} ms, all-reduce {:.1f} ms per step ({:.1f} %; "
+                   "{} of {} gradient buckets started during the backward pass); ratio to 1 process: {:.3f}\n",
                    env.world_size, at::get_num_threads(), t.median_ms, t.all_reduce_ms,
-                   100 * t.all_reduce_ms / t.median_ms, t.median_ms / a.single_ms);
+                   100 * t.all_reduce_ms / t.median_ms, t.early, t.buckets, t.median_ms / a.single_ms);
       }
       return 0;
     }

@@ -40,6 +40,7 @@ std::string resolve_backend(const DistOptions& options, bool cuda) {
 }  // namespace
 
 struct Communicator::Group {
+  std::vector<c10::intrusive_ptr<c10d::Work>> pending;  // start_sum()'s
   c10::intrusive_ptr<c10d::Store> store;
 #if TORCH_VERSION_MAJOR >= 2
   c10::intrusive_ptr<c10d::Backend> pg;  // LibTorch 2: ProcessGroupGloo is a Backend
@@ -134,6 +135,41 @@ void Communicator::all_reduce_sum(const std::vector<at::Tensor>& tensors, const 
       t.copy_(flats[b].narrow(0, offset, t.numel()).view(t.sizes()));
       offset += t.numel();
     }
+  }
+  all_reduce_seconds_ += stopwatch.seconds();
+}
+
+void Communicator::start_sum(const at::Tensor& flat, const std::string& what) {
+  if (!distributed()) return;
+  const Stopwatch stopwatch;
+  if (group_->pending.empty()) pending_what_ = what;
+  try {
+    std::vector<at::Tensor> tensors{flat};
+    group_->pending.push_back(group_->pg->allreduce(tensors));
+  } catch (const std::exception& e) {
+    group_->pending.clear();
+    throw std::runtime_error(fmt::format(
+        "rank {} of {}: {} failed: {} (another rank exited, was killed or stopped answering; collectives wait at "
+        "most {} s, --dist-timeout)",
+        rank_, world_size_, what, first_line(e.what()), timeout_s_));
+  }
+  all_reduce_seconds_ += stopwatch.seconds();
+}
+
+void Communicator::finish_sums() {
+  if (!distributed()) return;
+  const Stopwatch stopwatch;
+  auto pending = std::move(group_->pending);
+  group_->pending.clear();
+  try {
+    for (auto& w : pending) {
+      if (!w->wait(group_->timeout)) throw std::runtime_error("timed out");
+    }
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format(
+        "rank {} of {}: {} failed: {} (another rank exited, was killed or stopped answering; collectives wait at "
+        "most {} s, --dist-timeout)",
+        rank_, world_size_, pending_what_, first_line(e.what()), timeout_s_));
   }
   all_reduce_seconds_ += stopwatch.seconds();
 }

@@ -33,6 +33,11 @@ class Communicator {
   // at most `bucket_bytes`, all started before the first is waited for. `what` names the collective in errors.
   void all_reduce_sum(const std::vector<at::Tensor>& tensors, const std::string& what,
                       int64_t bucket_bytes = 25 << 20);
+  // Starts summing the contiguous tensor `flat` over the ranks, in place; finish_sums() waits for every sum started.
+  // Every rank must start the same sums in the same order.
+  void start_sum(const at::Tensor& flat, const std::string& what);
+  void finish_sums();
+
   // Returns once every rank has called it.
   void barrier(const std::string& what);
 
@@ -48,6 +53,7 @@ class Communicator {
   std::string backend_ = "none";
   double timeout_s_ = 0;
   double all_reduce_seconds_ = 0;
+  std::string pending_what_;
 };
 
 }  // namespace electra

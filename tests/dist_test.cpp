@@ -279,6 +279,7 @@ TEST_CASE("dist step on 2 ranks makes the update of one process (token-level los
   ranks.push_back(make());
   ranks.push_back(make());
   std::vector<double> losses(2);
+  std::vector<int64_t> early(2);
   on_ranks(2, [&](int r, electra::Communicator& comm) {
     electra::AdamW opt(ranks[r], oo);
     electra::TrainStep step(ranks[r], opt, 0.5, false, &comm);
@@ -288,9 +289,11 @@ TEST_CASE("dist step on 2 ranks makes the update of one process (token-level los
       const auto result = step.run(batches, oo.learning_rate);
       if (!result.finite) throw std::runtime_error("non-finite loss");
       losses[r] = result.loss;
+      early[r] = result.buckets_started_in_backward;
     }
   });
   CHECK(losses[0] == losses[1]);
+  CHECK(early == std::vector<int64_t>{1, 1});  // the one bucket's sum started from the accumulators' hooks
   CHECK(max_abs_diff(ranks[0], ranks[1]) == 0.0);
   const double diff = max_abs_diff(one, ranks[0]);
   WARN("token classification, 3 steps: max |W=1 - W=2| = " << diff);

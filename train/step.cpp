@@ -1,22 +1,142 @@
 #include "train/step.h"
 
 #include <ATen/ATen.h>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/utils/lambda_post_hook.h>
+#include <torch/csrc/autograd/variable.h>
 
 #include <cmath>
+#include <utility>
 
 #include "dist/communicator.h"
 #include "train/autocast.h"
 
 namespace electra {
 
+// The parameters' gradients in buckets (reverse parameter order, about the order backward produces them; one dtype
+// and device each, at most 25 MB), summed over the ranks: while armed, a bucket starts once every gradient in it is
+// accumulated and every bucket before it has started; finish() starts the rest (missing gradients as zeros) and
+// copies the sums back.
+struct GradientBuckets {
+  GradientBuckets(const std::vector<ParamSlot>& slots, Communicator& comm) : slots_(slots), comm_(comm) {
+    const int64_t limit = 25 << 20;
+    int64_t bytes = 0;
+    bucket_of_.resize(slots.size());
+    for (auto i = static_cast<int64_t>(slots.size()) - 1; i >= 0; --i) {
+      const at::Tensor& p = slots[i].param;
+      const int64_t b = p.numel() * static_cast<int64_t>(p.element_size());
+      const bool same = !buckets_.empty() && slots[buckets_.back().front()].param.scalar_type() == p.scalar_type() &&
+                        slots[buckets_.back().front()].param.device() == p.device();
+      if (buckets_.empty() || !same || bytes + b > limit) {
+        buckets_.emplace_back();
+        bytes = 0;
+      }
+      buckets_.back().push_back(i);
+      bucket_of_[i] = static_cast<int64_t>(buckets_.size()) - 1;
+      bytes += b;
+    }
+    had_grad_.assign(slots.size(), false);
+  }
+
+  void arm() {
+    pending_.clear();
+    for (const auto& b : buckets_) pending_.push_back(static_cast<int64_t>(b.size()));
+    flats_.assign(buckets_.size(), at::Tensor());
+    next_ = 0;
+    armed_ = true;
+  }
+  // A gradient accumulator's post hook: slot's gradient is final for this step.
+  void ready(int64_t slot) {
+    if (!armed_) return;
+    if (--pending_[bucket_of_[slot]] == 0) {
+      while (next_ < buckets_.size() && pending_[next_] == 0) start(next_++);
+    }
+  }
+  // Waits for every sum; had_grad() then tells which gradients this rank had.
+  void finish() {
+    if (!armed_) arm();
+    armed_ = false;
+    started_in_backward_ = static_cast<int64_t>(next_);
+    while (next_ < buckets_.size()) start(next_++);
+    comm_.finish_sums();
+    for (size_t b = 0; b < buckets_.size(); ++b) {
+      int64_t offset = 0;
+      for (const int64_t i : buckets_[b]) {
+        const at::Tensor& grad = slots_[i].param.grad();
+        grad.copy_(flats_[b].narrow(0, offset, grad.numel()).view(grad.sizes()));
+        offset += grad.numel();
+      }
+    }
+  }
+  // Buckets of the last finish(): in all, and started from the hooks.
+  int64_t size() const { return static_cast<int64_t>(buckets_.size()); }
+  int64_t started_in_backward() const { return started_in_backward_; }
+  bool had_grad(int64_t slot) const { return had_grad_[slot]; }
+
+ private:
+  void start(size_t b) {
+    std::vector<at::Tensor> views;
+    for (const int64_t i : buckets_[b]) {
+      at::Tensor& grad = slots_[i].param.mutable_grad();
+      had_grad_[i] = grad.defined();
+      if (!grad.defined()) grad = at::zeros_like(slots_[i].param);
+      views.push_back(grad.reshape({-1}));
+    }
+    flats_[b] = at::cat(views);
+    comm_.start_sum(flats_[b], "the gradient all-reduce");
+  }
+
+  const std::vector<ParamSlot>& slots_;
+  Communicator& comm_;
+  std::vector<std::vector<int64_t>> buckets_;  // slot indices
+  std::vector<int64_t> bucket_of_;
+  std::vector<int64_t> pending_;  // gradients not yet final, per bucket
+  std::vector<at::Tensor> flats_;
+  std::vector<bool> had_grad_;
+  size_t next_ = 0;  // the next bucket to start
+  int64_t started_in_backward_ = 0;
+  bool armed_ = false;
+};
+
+// A post hook on a parameter's gradient accumulator (held here: a parameter keeps only a weak reference to it).
+struct TrainStep::Hook {
+  std::shared_ptr<torch::autograd::Node> accumulator;
+  uintptr_t key = 0;
+};
+
 TrainStep::TrainStep(ElectraModel& model, AdamW& optimizer, double max_grad_norm, bool bf16, Communicator* comm)
-    : model_(model), optimizer_(optimizer), max_grad_norm_(max_grad_norm), bf16_(bf16), comm_(comm) {}
+    : model_(model), optimizer_(optimizer), max_grad_norm_(max_grad_norm), bf16_(bf16), comm_(comm) {
+  if (comm_ == nullptr || !comm_->distributed()) return;
+  buckets_ = std::make_unique<GradientBuckets>(optimizer_.slots(), *comm_);
+  const auto& slots = optimizer_.slots();
+  for (size_t i = 0; i < slots.size(); ++i) {
+    auto accumulator = torch::autograd::impl::grad_accumulator(slots[i].param);
+    GradientBuckets* buckets = buckets_.get();
+    const auto slot = static_cast<int64_t>(i);
+    const uintptr_t key = accumulator->add_post_hook(std::make_unique<torch::autograd::utils::LambdaPostHook>(
+        [buckets, slot](const torch::autograd::variable_list& outputs, const torch::autograd::variable_list&) {
+          buckets->ready(slot);
+          return outputs;
+        }));
+    hooks_.push_back(std::make_unique<Hook>(Hook{std::move(accumulator), key}));
+  }
+}
+
+TrainStep::~TrainStep() {
+  for (auto& hook : hooks_) hook->accumulator->del_post_hook(hook->key);
+}
 
 StepResult TrainStep::run(const std::vector<Batch>& micro_batches, double lr) {
   StepResult result;
   const auto n = static_cast<double>(micro_batches.size());
-  const bool distributed = comm_ != nullptr && comm_->distributed();
-  for (const Batch& batch : micro_batches) {
+  const bool distributed = buckets_ != nullptr;
+  // The last micro-batch this rank runs: its backward pass starts the gradient sums.
+  size_t last = micro_batches.size();
+  for (size_t m = 0; m < micro_batches.size(); ++m) {
+    if (micro_batches[m].loss_weight != 0) last = m;
+  }
+  for (size_t m = 0; m < micro_batches.size(); ++m) {
+    const Batch& batch = micro_batches[m];
     if (batch.loss_weight == 0) continue;  // no loss term of this micro-batch on this rank
     at::Tensor loss;
     {
@@ -32,28 +152,23 @@ StepResult TrainStep::run(const std::vector<Batch>& micro_batches, double lr) {
     }
     // loss_weight is 1 on a single process: the same operations, bit for bit, as without it.
     result.loss += value * batch.loss_weight / n;
+    if (distributed && m == last) buckets_->arm();
     ((loss * batch.loss_weight) / n).backward();
   }
   if (distributed) {
-    // One all-reduce: the gradients, then which parameters have one anywhere, the loss and a non-finite flag.
+    // The gradient sums (started during the last backward pass), then which parameters have a gradient anywhere,
+    // the loss and a non-finite flag.
+    buckets_->finish();
+    result.buckets = buckets_->size();
+    result.buckets_started_in_backward = buckets_->started_in_backward();
     const auto& slots = optimizer_.slots();
     const auto k = static_cast<int64_t>(slots.size());
     at::Tensor stats = at::zeros({k + 2}, at::kDouble);
     auto s = stats.accessor<double, 1>();
-    std::vector<at::Tensor> tensors;
-    for (int64_t i = 0; i < k; ++i) {
-      at::Tensor& grad = slots[i].param.mutable_grad();
-      if (grad.defined()) {
-        s[i] = 1;
-      } else {
-        grad = at::zeros_like(slots[i].param);
-      }
-      tensors.push_back(grad);
-    }
+    for (int64_t i = 0; i < k; ++i) s[i] = buckets_->had_grad(i) ? 1.0 : 0.0;
     s[k] = result.finite ? result.loss : 0.0;
     s[k + 1] = result.finite ? 0.0 : 1.0;
-    tensors.push_back(stats);
-    comm_->all_reduce_sum(tensors, "the gradient all-reduce");
+    comm_->all_reduce_sum({stats}, "the all-reduce of the step's loss");
     if (s[k + 1] > 0) {
       if (result.finite) result.bad_loss = std::nan("");
       result.finite = false;

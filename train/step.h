@@ -3,6 +3,8 @@
 // checkpoints) is the trainer's.
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "model/electra.h"
@@ -12,12 +14,15 @@
 namespace electra {
 
 class Communicator;
+struct GradientBuckets;
 
 struct StepResult {
   double loss = 0;          // mean over the micro-batches
   double grad_norm = 0;     // global L2 norm before clipping
   bool finite = true;       // false: a micro-batch's loss was not finite and no update was made
   double bad_loss = 0;      // that loss
+  int64_t buckets_started_in_backward = 0;  // several ranks: gradient buckets whose sum began in the backward pass
+  int64_t buckets = 0;                      // several ranks: gradient buckets in all
 };
 
 class TrainStep {
@@ -25,7 +30,13 @@ class TrainStep {
   // `max_grad_norm` <= 0: no clipping. `bf16`: CUDA autocast for the forward passes. With several ranks in `comm`
   // (null: this process alone), the gradients (and the loss) are summed over them before clipping, so that every
   // rank clips by the global norm and makes the same AdamW update.
+  // The gradient sums start during the last backward pass, a bucket (flat buffer of at most 25 MB) as soon as all
+  // of its gradients are accumulated (hooks on the parameters' gradient accumulators), in the same order on every
+  // rank.
   TrainStep(ElectraModel& model, AdamW& optimizer, double max_grad_norm, bool bf16, Communicator* comm = nullptr);
+  ~TrainStep();
+  TrainStep(const TrainStep&) = delete;
+  TrainStep& operator=(const TrainStep&) = delete;
   // The micro-batches (already on the model's device) of one optimizer step; their losses are averaged. On several
   // ranks each holds its share of every micro-batch, its loss weighted by Batch::loss_weight, so that the sum over
   // ranks is the loss (and gradient) one process computes over the whole batch. A non-finite loss on any rank
@@ -38,6 +49,9 @@ class TrainStep {
   double max_grad_norm_;
   bool bf16_;
   Communicator* comm_;
+  std::unique_ptr<GradientBuckets> buckets_;  // several ranks only
+  struct Hook;
+  std::vector<std::unique_ptr<Hook>> hooks_;  // on the gradient accumulators, removed with the step
 };
 
 }  // namespace electra
