@@ -120,6 +120,21 @@ Architecture parse_hf_class(const std::string& hf_class) {
 
 std::vector<std::string> supported_hidden_acts() { return {"gelu", "gelu_new", "gelu_pytorch_tanh", "relu"}; }
 
+int64_t size_bound(const std::string& key) {
+  // Far above any published encoder (XLM-R: 250,002 entries; ELECTRA-large: H=1024, I=4096, 24 layers), far
+  // below what exhausts memory before the weights file could be checked against them.
+  static const std::map<std::string, int64_t> bounds = {
+      {"vocab_size", int64_t{1} << 22},          {"embedding_size", int64_t{1} << 16},
+      {"hidden_size", int64_t{1} << 16},         {"num_hidden_layers", 1024},
+      {"num_attention_heads", 1024},             {"intermediate_size", int64_t{1} << 18},
+      {"max_position_embeddings", int64_t{1} << 20}, {"type_vocab_size", int64_t{1} << 16},
+      {"num_labels", 100000},
+  };
+  auto it = bounds.find(key);
+  if (it == bounds.end()) throw std::invalid_argument(fmt::format("size_bound: no bound for key '{}'", key));
+  return it->second;
+}
+
 std::vector<std::string> default_labels(int64_t n) {
   std::vector<std::string> labels;
   for (int64_t i = 0; i < n; ++i) labels.push_back(fmt::format("LABEL_{}", i));
@@ -130,6 +145,28 @@ bool ElectraConfig::is_regression() const {
   if (architecture != Architecture::sequence_classification) return false;
   if (!problem_type.empty()) return problem_type == "regression";
   return num_labels() == 1;
+}
+
+double ElectraConfig::parameter_count() const {
+  const double V = vocab_size, P = max_position_embeddings, T = type_vocab_size, E = embedding_size, H = hidden_size,
+               I = intermediate_size, L = num_hidden_layers, N = num_labels();
+  double n = (V + P + T) * E + 2 * E;          // embeddings and their LayerNorm
+  if (embedding_size != hidden_size) n += E * H + H;  // embeddings_project
+  n += L * (4 * (H * H + H) + 2 * H + (H * I + I) + (I * H + H) + 2 * H);
+  switch (architecture) {
+    case Architecture::sequence_classification:
+      n += H * H + H + H * N + N;
+      break;
+    case Architecture::token_classification:
+      n += H * N + N;
+      break;
+    case Architecture::question_answering:
+      n += H * 2 + 2;
+      break;
+    default:
+      break;
+  }
+  return n;
 }
 
 std::string ElectraConfig::validation_error() const {
@@ -145,6 +182,15 @@ std::string ElectraConfig::validation_error() const {
   };
   for (const auto& [key, value] : positive)
     if (value <= 0) return fmt::format("key '{}': must be positive, found {}", key, value);
+  for (const auto& [key, value] : positive) {
+    const int64_t bound = size_bound(key);
+    if (value > bound)
+      return fmt::format("key '{}': {} is beyond the plausible bound {} (a damaged or hostile config.json?)", key,
+                         value, bound);
+  }
+  if (num_labels() > size_bound("num_labels"))
+    return fmt::format("key 'id2label': {} labels are beyond the plausible bound {}", num_labels(),
+                       size_bound("num_labels"));
   if (hidden_size % num_attention_heads != 0)
     return fmt::format("key 'hidden_size': {} is not a multiple of num_attention_heads {}", hidden_size,
                        num_attention_heads);
@@ -256,6 +302,9 @@ ElectraConfig ElectraConfig::from_json_text(const std::string& text, const std::
     if (!n->is_number_integer() || n->get<int64_t>() < 0)
       reader.fail("num_labels", fmt::format("expected a non-negative integer, found {}", n->dump()));
     num_labels = n->get<int64_t>();
+    if (*num_labels > size_bound("num_labels"))
+      reader.fail("num_labels", fmt::format("{} is beyond the plausible bound {} (a damaged or hostile config.json?)",
+                                            *num_labels, size_bound("num_labels")));
   }
   if (const json* node = reader.find("id2label"); node && !node->is_null()) {
     c.id2label = read_id2label(reader, node);

@@ -46,6 +46,9 @@ struct ElectraConfig {
   bool is_regression() const;
   // Dropout in front of the classifier layers: classifier_dropout when set, else hidden_dropout_prob.
   double head_dropout() const { return classifier_dropout.value_or(hidden_dropout_prob); }
+  // Parameters of the model this config builds (encoder and head), computed without building it (a double: a
+  // hostile config may describe more than int64 holds).
+  double parameter_count() const;
   // The first problem found (naming the key and value), or "" when the config is usable.
   std::string validation_error() const;
   // Validates (model_type "electra", supported hidden_act, H % A == 0, ...); throws std::runtime_error
@@ -56,6 +59,10 @@ struct ElectraConfig {
   // plus the keys of raw_json this struct does not model. Sorted keys, indent 2, trailing newline.
   std::string to_json_text() const;
 };
+
+// The plausible upper bound of a size key of config.json ("vocab_size", "hidden_size", ..., "num_labels"): far
+// above any published encoder; a value beyond it is refused before anything is allocated.
+int64_t size_bound(const std::string& key);
 
 // LABEL_0 ... LABEL_{n-1}, the names Hugging Face gives labels nobody named.
 std::vector<std::string> default_labels(int64_t n);

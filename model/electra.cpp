@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
@@ -78,6 +81,114 @@ ElectraConfig resolve_config(const ElectraConfig& checkpoint, const LoadOptions&
   if (std::string error = config.validation_error(); !error.empty())
     throw std::invalid_argument(fmt::format("cannot build {} on {}: {}", to_hf_class(config.architecture), dir, error));
   return config;
+}
+
+// The shape config.json gives an encoder parameter (internal name), with the config key that sets each of its
+// sizes; nullopt for names outside the encoder (heads, unknown keys: apply_weights judges those).
+struct ExpectedShape {
+  std::vector<int64_t> shape;
+  std::vector<const char*> keys;  // one per dimension
+};
+std::optional<ExpectedShape> expected_encoder_shape(const ElectraConfig& c, const std::string& name) {
+  const std::pair<int64_t, const char*> V{c.vocab_size, "vocab_size"}, P{c.max_position_embeddings, "max_position_embeddings"},
+      T{c.type_vocab_size, "type_vocab_size"}, E{c.embedding_size, "embedding_size"}, H{c.hidden_size, "hidden_size"},
+      I{c.intermediate_size, "intermediate_size"};
+  using Dims = std::vector<std::pair<int64_t, const char*>>;
+  auto shape = [](const Dims& dims) {
+    ExpectedShape out;
+    for (const auto& [size, key] : dims) out.shape.push_back(size), out.keys.push_back(key);
+    return out;
+  };
+  const std::map<std::string, Dims> embeddings = {
+      {"electra.embeddings.word_embeddings.weight", {V, E}},
+      {"electra.embeddings.position_embeddings.weight", {P, E}},
+      {"electra.embeddings.token_type_embeddings.weight", {T, E}},
+      {"electra.embeddings.LayerNorm.weight", {E}},
+      {"electra.embeddings.LayerNorm.bias", {E}},
+      {"electra.embeddings_project.weight", {H, E}},
+      {"electra.embeddings_project.bias", {H}},
+  };
+  if (auto it = embeddings.find(name); it != embeddings.end()) return shape(it->second);
+  const std::string layer_prefix = "electra.encoder.layer.";
+  if (!starts_with(name, layer_prefix)) return std::nullopt;
+  const size_t dot = name.find('.', layer_prefix.size());
+  if (dot == std::string::npos) return std::nullopt;
+  const std::map<std::string, Dims> layer = {
+      {"attention.self.query.weight", {H, H}},   {"attention.self.query.bias", {H}},
+      {"attention.self.key.weight", {H, H}},     {"attention.self.key.bias", {H}},
+      {"attention.self.value.weight", {H, H}},   {"attention.self.value.bias", {H}},
+      {"attention.output.dense.weight", {H, H}}, {"attention.output.dense.bias", {H}},
+      {"attention.output.LayerNorm.weight", {H}}, {"attention.output.LayerNorm.bias", {H}},
+      {"intermediate.dense.weight", {I, H}},     {"intermediate.dense.bias", {I}},
+      {"output.dense.weight", {H, I}},           {"output.dense.bias", {H}},
+      {"output.LayerNorm.weight", {H}},          {"output.LayerNorm.bias", {H}},
+  };
+  if (auto it = layer.find(name.substr(dot + 1)); it != layer.end()) return shape(it->second);
+  return std::nullopt;
+}
+
+// The config keys whose sizes a tensor of shape `found` contradicts ("key 'vocab_size'", or all keys of the
+// shape when the number of dimensions differs).
+std::string contradicted_keys(const ExpectedShape& expected, at::IntArrayRef found) {
+  std::vector<std::string> keys;
+  for (size_t d = 0; d < expected.shape.size(); ++d) {
+    const bool differs = found.size() != expected.shape.size() || found[d] != expected.shape[d];
+    const std::string key = fmt::format("'{}'", expected.keys[d]);
+    if (differs && std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+  }
+  std::string out;
+  for (const auto& k : keys) out += (out.empty() ? "" : " and ") + k;
+  return (keys.size() > 1 ? "keys " : "key ") + out;
+}
+
+// Checks the weights file against config.json before the model is built, so that a config.json whose sizes the
+// file does not have is refused by key, not by allocating what it describes: every encoder tensor's shape, and
+// the number of layers the file holds.
+void check_weights_against_config(const ElectraConfig& config, const TensorMap& tensors, const std::string& file,
+                                  const std::string& config_file) {
+  int64_t layers_in_file = 0;
+  const std::string layer_prefix = "electra.encoder.layer.";
+  bool file_prefixed = false;
+  for (const auto& entry : tensors) file_prefixed = file_prefixed || starts_with(entry.first, kEncoderPrefix);
+  struct Mismatch {
+    std::string key;
+    at::Tensor tensor;
+    ExpectedShape expected;
+  };
+  std::optional<Mismatch> mismatch;
+  for (const auto& [key, tensor] : tensors) {
+    const std::string name = canonical_name(key);
+    if (is_unused_family(name)) continue;
+    if (starts_with(name, layer_prefix)) {
+      size_t used = 0;
+      int64_t index = -1;
+      try {
+        index = std::stoll(name.substr(layer_prefix.size()), &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used > 0 && index >= 0) layers_in_file = std::max(layers_in_file, index + 1);
+    }
+    const auto expected = expected_encoder_shape(config, name);
+    if (!expected || tensor.sizes() == at::IntArrayRef(expected->shape)) continue;
+    // A matrix names both of its sizes: report it rather than a bias of the same layer.
+    if (!mismatch || tensor.dim() > mismatch->tensor.dim()) mismatch = Mismatch{key, tensor, *expected};
+  }
+  if (mismatch)
+    throw std::runtime_error(fmt::format(
+        "{}: {} of {} describe shape {} for '{}', but {} holds {}; config.json and the weights do not belong "
+        "together",
+        config_file, contradicted_keys(mismatch->expected, mismatch->tensor.sizes()), config_file,
+        shape_string(mismatch->expected.shape), mismatch->key, file, shape_string(mismatch->tensor.sizes())));
+  if (layers_in_file != config.num_hidden_layers) {
+    const bool any = layers_in_file > 0;
+    throw std::runtime_error(fmt::format(
+        "{}: key 'num_hidden_layers' is {}, but {} holds {}; config.json and the weights do not belong together",
+        config_file, config.num_hidden_layers, file,
+        any ? fmt::format("layers 0..{} ('{}encoder.layer.{}.*')", layers_in_file - 1, file_prefixed ? kEncoderPrefix : "",
+                          layers_in_file - 1)
+            : std::string("no encoder layer")));
+  }
 }
 
 // Copies checkpoint tensors into the module's parameters, checking names and shapes (see load_pretrained).
@@ -293,6 +404,7 @@ ElectraModel load_pretrained(const std::filesystem::path& dir, const LoadOptions
   LoadReport local;
   local.checkpoint_architecture = checkpoint.architecture;
   const TensorMap tensors = read_weights(dir, &local.weights_file);
+  check_weights_against_config(config, tensors, local.weights_file.string(), config_file.string());
   ElectraModel model(config);
   apply_weights(*std::dynamic_pointer_cast<ElectraModelImpl>(model.module()), tensors, local.weights_file.string(),
                 reuse_head, local);

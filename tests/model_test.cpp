@@ -248,6 +248,24 @@ TEST_CASE("ElectraModel names its parameters as Hugging Face does", "[model]") {
   CHECK_THROWS_AS(electra::ElectraModel(bad), std::invalid_argument);
 }
 
+TEST_CASE("ElectraConfig::parameter_count is the built model's count for every head", "[model]") {
+  using electra::Architecture;
+  for (const auto arch : {Architecture::model, Architecture::sequence_classification,
+                          Architecture::token_classification, Architecture::question_answering}) {
+    for (const bool shared_width : {false, true}) {
+      auto config = tiny_config(arch);
+      if (shared_width) config.embedding_size = config.hidden_size;
+      if (arch == Architecture::sequence_classification || arch == Architecture::token_classification)
+        config.id2label = electra::default_labels(5);
+      const electra::ElectraModel model(config);
+      int64_t built = 0;
+      for (const auto& [name, tensor] : model.named_parameters()) built += tensor.numel();
+      INFO(electra::to_hf_class(arch) << (shared_width ? " E=H" : " E<H"));
+      CHECK(config.parameter_count() == static_cast<double>(built));
+    }
+  }
+}
+
 TEST_CASE("ElectraModel initialises weights as Hugging Face does", "[model]") {
   at::manual_seed(3);
   auto config = tiny_config(electra::Architecture::sequence_classification);
@@ -530,6 +548,43 @@ TEST_CASE("load_pretrained refuses bad checkpoints with a clear error", "[model]
     contains(message, "electra.encoder.layer.0.intermediate.dense.weight");
     contains(message, "[96, 64]");
     contains(message, "[128, 64]");
+    contains(message, "key 'intermediate_size'");
+  }
+  SECTION("config.json sizes the weights file does not have are refused by key before anything is allocated") {
+    // The weights file is the 32-wide base model; each config below would need gigabytes if it were built first.
+    copy_model("base", dir.path, "model.safetensors");
+    const json original = read_json(dir.path / "config.json");
+    const std::pair<const char*, int64_t> cases[] = {
+        {"vocab_size", 4000000}, {"max_position_embeddings", 1000000}, {"hidden_size", 65536},
+        {"intermediate_size", 262144}, {"num_hidden_layers", 1000}, {"embedding_size", 65536}};
+    for (const auto& [key, value] : cases) {
+      json config = original;
+      config[key] = value;
+      if (std::string(key) == "hidden_size") config["num_attention_heads"] = 1;
+      write_json(dir.path / "config.json", config);
+      const auto message = message_of();
+      contains(message, "key '" + std::string(key) + "'");
+      contains(message, "do not belong together");
+    }
+  }
+  SECTION("sizes beyond plausible bounds are refused by file and key") {
+    copy_model("base", dir.path, "model.safetensors");
+    const json original = read_json(dir.path / "config.json");
+    const std::pair<const char*, int64_t> cases[] = {{"num_hidden_layers", 1000000000},
+                                                     {"num_labels", 10000000000},
+                                                     {"vocab_size", 20000000},
+                                                     {"hidden_size", int64_t{1} << 40},
+                                                     {"intermediate_size", 100000000000},
+                                                     {"vocab_size", 1000000000000}};
+    for (const auto& [key, value] : cases) {
+      json config = original;
+      config[key] = value;
+      if (std::string(key) == "num_labels") config.erase("id2label"), config.erase("label2id");
+      write_json(dir.path / "config.json", config);
+      const auto message = message_of();
+      contains(message, "config.json: key '" + std::string(key) + "'");
+      contains(message, "plausible bound");
+    }
   }
   SECTION("missing encoder key") {
     copy_model("base", dir.path, "model.safetensors");
