@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -13,6 +14,7 @@
 #include "common/files.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
+#include "model/runtime.h"
 #include "tokenizer/tokenizer.h"
 
 namespace electra::cli {
@@ -58,7 +60,22 @@ void run_init(const InitArgs& args) {
   }
   ElectraConfig config = base_config(args.config);
 
-  // The tokenizer files first: the vocabulary decides vocab_size and the pad id.
+  // The vocabulary decides vocab_size and the pad id; the config is checked whole before anything is written.
+  const Tokenizer source_tokenizer = Tokenizer::from_files(vocab_source, std::nullopt);
+  config.vocab_size = source_tokenizer.vocab_size();
+  if (source_tokenizer.pad_id() >= 0) config.pad_token_id = source_tokenizer.pad_id();
+  if (const std::string problem = config.validation_error(); !problem.empty()) {
+    throw std::invalid_argument(fmt::format("--config {}: {}", args.config, problem));
+  }
+  // A model the memory cannot hold would end in the kernel's OOM killer, not in an error.
+  const double bytes = config.parameter_count() * 4;
+  if (const int64_t available = available_memory_bytes(); available > 0 && bytes > 0.8 * static_cast<double>(available)) {
+    throw std::invalid_argument(fmt::format(
+        "--config {}: the model it describes has {:.3g} parameters ({:.1f} GB in float32), more than this machine's "
+        "{:.1f} GB of available memory can hold",
+        args.config, config.parameter_count(), bytes / 1e9, static_cast<double>(available) / 1e9));
+  }
+
   fs::create_directories(out);
   write_file_atomic(out / "vocab.txt", read_file(vocab_source));
   const fs::path source_config = vocab_source.parent_path() / "tokenizer_config.json";
@@ -72,13 +89,6 @@ void run_init(const InitArgs& args) {
   if (!tokenizer_config.contains("do_lower_case")) tokenizer_config["do_lower_case"] = true;  // BertTokenizer's default
   tokenizer_config["tokenizer_class"] = "ElectraTokenizer";
   write_file_atomic(out / "tokenizer_config.json", tokenizer_config.dump(2) + "\n");
-  const Tokenizer tokenizer = Tokenizer::from_dir(out);
-
-  config.vocab_size = tokenizer.vocab_size();
-  if (tokenizer.pad_id() >= 0) config.pad_token_id = tokenizer.pad_id();
-  if (const std::string problem = config.validation_error(); !problem.empty()) {
-    throw std::invalid_argument(fmt::format("--config {}: {}", args.config, problem));
-  }
   write_initialized_model(config, out, out, static_cast<uint64_t>(args.seed));
   const CheckpointSummary summary = summarize_checkpoint(out);
   fmt::print("wrote {}: ElectraModel E={} H={} L={} A={} I={}, vocab {} ({}), {} parameters, seed {}\n", out.string(),

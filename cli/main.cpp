@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const std::exception& e) {
     std::fflush(stdout);
-    fmt::print(stderr, "electra: error: {}\n", e.what());
+    fmt::print(stderr, "electra: error: {}\n", electra::error_message(e));
     return 1;
   }
   return 0;

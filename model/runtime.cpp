@@ -5,6 +5,11 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <c10/util/Exception.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <new>
 #include <stdexcept>
 
 #include "model/torch_features.h"
@@ -33,6 +38,36 @@ std::string resolve_device(const std::string& device) {
     return "cpu";
   }
   throw std::invalid_argument(fmt::format("unknown device '{}' (known: cpu, cuda, auto)", device));
+}
+
+int64_t available_memory_bytes() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key, unit;
+  int64_t kib = 0;
+  while (meminfo >> key >> kib >> unit)
+    if (key == "MemAvailable:") return kib * 1024;
+  return -1;
+}
+
+std::string error_message(const std::exception& error) {
+  if (dynamic_cast<const std::bad_alloc*>(&error)) return "out of memory (an allocation failed)";
+  const auto* torch_error = dynamic_cast<const c10::Error*>(&error);
+  std::string message = torch_error ? torch_error->what_without_backtrace() : error.what();
+  if (torch_error) {
+    // "[enforce fail at alloc_cpu.cpp:75] data. DefaultCPUAllocator: not enough memory: you tried to allocate N bytes."
+    if (const size_t close = message.find("] "); message.rfind("[enforce fail at ", 0) == 0 && close != std::string::npos)
+      message = message.substr(close + 2);
+    const size_t asked = message.find("you tried to allocate ");
+    if (asked != std::string::npos) {
+      const double bytes = std::atof(message.c_str() + asked + 22);
+      message = fmt::format("out of memory: LibTorch could not allocate {:.1f} GB", bytes / 1e9);
+    }
+    message = "LibTorch: " + message;
+  }
+  const size_t newline = message.find('\n');
+  if (newline != std::string::npos) message = message.substr(0, newline);
+  while (!message.empty() && (message.back() == ' ' || message.back() == '\r')) message.pop_back();
+  return message;
 }
 
 void set_cpu_threads(int threads) { at::set_num_threads(threads); }

@@ -1,6 +1,8 @@
 // What the command line asks of LibTorch itself (versions, devices, threads), without LibTorch's headers.
 #pragma once
 
+#include <cstdint>
+#include <exception>
 #include <string>
 
 namespace electra {
@@ -12,6 +14,11 @@ std::string fast_paths_description();
 // The device a run uses for `device` (cpu | cuda | auto: cuda when LibTorch sees one); throws
 // std::invalid_argument for cuda without CUDA, or an unknown name.
 std::string resolve_device(const std::string& device);
+// Bytes of memory this machine can still give (MemAvailable of /proc/meminfo); -1 when unknown.
+int64_t available_memory_bytes();
+// An error as the user reads it: one line. LibTorch's own errors lose their C++ backtrace and source location, and
+// an allocation failure says how much was asked for.
+std::string error_message(const std::exception& error);
 void set_cpu_threads(int threads);
 int cpu_threads();
 
