@@ -296,6 +296,19 @@ TEST_CASE("experiment config resolves defaults, files, base files and --set", "[
     CHECK(o.device == "auto");
     CHECK(o.optimizer.adam_epsilon == 1e-8);  // default
   }
+  SECTION("a section or key given twice is merged with a warning naming file and lines") {
+    std::ofstream(dir / "twice.yaml") << "task: nsmc\ntrain:\n  epochs: 2\noptimizer:\n  learning_rate: 1e-4\n"
+                                         "train:\n  batch_size: 8\n  batch_size: 4\n";
+    const auto o = electra::load_experiment(dir / "twice.yaml");
+    CHECK(o.train.epochs == 2.0);
+    CHECK(o.train.batch_size == 4);
+    REQUIRE(o.warnings.size() == 2);
+    CHECK(o.warnings[0] == (dir / "twice.yaml").string() +
+                               ":6: section 'train' given twice (first at line 2); their keys are merged, later ones win");
+    CHECK(o.warnings[1] ==
+          (dir / "twice.yaml").string() + ":8: key 'train.batch_size' given twice (first at line 7); the value of line 8 is used");
+    CHECK(electra::load_experiment(dir / "task.yaml").warnings.empty());
+  }
   SECTION("dump round-trips") {
     const auto o = electra::load_experiment(dir / "task.yaml", {"schedule.name=cosine", "seeds=[7]"});
     std::ofstream(dir / "dumped.yaml") << electra::to_yaml(o);

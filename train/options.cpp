@@ -147,10 +147,22 @@ FieldRef find_field(ExperimentOptions& o, const std::string& key, const std::str
 }
 
 // Applies a mapping node (possibly nested sections) under `prefix`.
+// A key given twice in one mapping (YAML wants them unique; yaml-cpp keeps both) is applied in order, with a
+// warning: sections merge key by key, and a value given twice keeps the later one.
 void apply_map(ExperimentOptions& o, const YAML::Node& map, const std::string& prefix, const std::string& source) {
+  std::map<std::string, int> first_line;
   for (const auto& item : map) {
     const std::string name = item.first.as<std::string>();
     const std::string key = prefix.empty() ? name : prefix + "." + name;
+    const int line = item.first.Mark().line + 1;
+    if (auto [it, inserted] = first_line.emplace(name, line); !inserted) {
+      o.warnings.push_back(
+          item.second.IsMap()
+              ? fmt::format("{}:{}: section '{}' given twice (first at line {}); their keys are merged, later ones win",
+                            source, line, key, it->second)
+              : fmt::format("{}:{}: key '{}' given twice (first at line {}); the value of line {} is used", source,
+                            line, key, it->second, line));
+    }
     if (prefix.empty() && name == "base") continue;
     if (item.second.IsMap()) {
       static const std::set<std::string> sections{"data", "optimizer", "schedule", "train"};

@@ -63,6 +63,8 @@ struct ExperimentOptions {
   OptimizerOptions optimizer;
   ScheduleOptions schedule;
   TrainOptions train;
+  // What loading the files noticed and the user should read (not options: never written to config.yaml).
+  std::vector<std::string> warnings;
 };
 
 // Loads `file` (and the `base:` files it names, relative to itself, base first) over the defaults, then applies
