@@ -1,6 +1,7 @@
 #include "common/files.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <ftw.h>
 #include <sys/stat.h>
@@ -39,7 +40,12 @@ std::string read_file(const std::filesystem::path& file) {
 }
 
 void write_file_atomic(const std::filesystem::path& file, std::string_view content) {
-  if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec))
+    throw std::runtime_error(fmt::format("cannot write {}: it is a directory; give a file name", file.string()));
+  const std::filesystem::path parent = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  std::filesystem::create_directories(parent, ec);
+  if (ec) throw std::runtime_error(fmt::format("cannot write {}: cannot create {}: {}", file.string(), parent.string(), ec.message()));
   const std::filesystem::path tmp = file.string() + fmt::format(".tmp.{}", ::getpid());
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) throw std::runtime_error(fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno)));
@@ -47,10 +53,20 @@ void write_file_atomic(const std::filesystem::path& file, std::string_view conte
                   ::fsync(::fileno(f)) == 0;
   const int err = errno;
   if (std::fclose(f) != 0 || !ok) {
-    std::filesystem::remove(tmp);
+    std::filesystem::remove(tmp, ec);
     throw std::runtime_error(fmt::format("cannot write {}: {}", file.string(), std::strerror(ok ? errno : err)));
   }
-  std::filesystem::rename(tmp, file);
+  std::filesystem::rename(tmp, file, ec);
+  if (ec) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw std::runtime_error(fmt::format("cannot write {}: {}", file.string(), ec.message()));
+  }
+  // The rename itself is durable only once the folder's entry is on disk.
+  if (const int dir = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY); dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
 }
 
 namespace {

@@ -18,6 +18,15 @@ TEST_CASE("files write atomically and read back", "[common]") {
   CHECK(electra::read_file(file) == "second");
   CHECK(electra::list_directory(dir / "sub").size() == 1);  // no temp file left
   CHECK_THROWS_AS(electra::read_file(dir / "missing.txt"), std::runtime_error);
+  // A directory where the file should go is refused by name, and no temporary file is left beside it.
+  std::filesystem::create_directories(dir / "sub" / "taken");
+  try {
+    electra::write_file_atomic(dir / "sub" / "taken", "x");
+    FAIL("a directory was written over");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string(e.what()) == "cannot write " + (dir / "sub" / "taken").string() + ": it is a directory; give a file name");
+  }
+  CHECK(electra::list_directory(dir / "sub").size() == 2);  // a.txt and taken/, no temporary file
   electra::remove_tree(dir);
   CHECK_FALSE(std::filesystem::exists(dir));
   electra::remove_tree(dir);  // a missing path is not an error

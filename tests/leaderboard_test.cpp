@@ -368,6 +368,14 @@ TEST_CASE("electra eval command renders leaderboards and refuses bad use", "[lea
   CHECK(contains(html.output, "note: "));  // the runs left out are reported
   CHECK(contains(read_file(out), "<!DOCTYPE html>"));
 
+  // --output naming a folder is refused by name and leaves nothing behind (no <DIR>.tmp.<pid>).
+  fs::create_directories(dir / "taken");
+  const auto into_dir = run_command(fmt::format("{} eval --leaderboard korean {} --output {}", bin,
+                                                shell_quoted(kFixtures / "runs"), shell_quoted(dir / "taken")));
+  CHECK(into_dir.status == 1);
+  CHECK(contains(into_dir.err, "cannot write " + (dir / "taken").string() + ": it is a directory"));
+  CHECK(electra::list_directory(dir).size() == 2);  // board.html and taken/
+
   CHECK(run_command(fmt::format("{} eval --leaderboard korean {} --format pdf", bin, shell_quoted(kFixtures))).status != 0);
   const auto bad_compare = run_command(fmt::format("{} eval --leaderboard korean --compare nobody", bin));
   CHECK(bad_compare.status != 0);
