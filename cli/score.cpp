@@ -20,6 +20,7 @@ struct ScoreOptions {
 void run_score(const ScoreOptions& o) {
   ReadOptions read_options;
   read_options.skip_bad_rows = o.skip_bad_rows;
+  read_options.skip_hint = "use --skip-bad-rows";
   const ScoreReport report = score_prediction_file(find_task(o.task), o.gold, o.predictions, read_options);
   for (const auto& w : report.warnings) fmt::print(stderr, "warning: {}\n", w);
   nlohmann::json out = nlohmann::json::object();

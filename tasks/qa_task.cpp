@@ -125,6 +125,7 @@ ReadResult QaTask::read(const std::filesystem::path& file, const ReadOptions& op
   const json doc = parse_json(file, read_text_file(file));
   const json* data = member(doc, "data", json::value_t::array);
   if (!data) throw std::runtime_error(fmt::format("{}: expected a JSON object with a \"data\" array (SQuAD v1.1 format)", file.string()));
+  if (data->empty()) throw std::runtime_error(fmt::format("{}: the \"data\" array is empty (no articles to read)", file.string()));
   for (size_t a = 0; a < data->size(); ++a) {
     const json* paragraphs = member((*data)[a], "paragraphs", json::value_t::array);
     if (!paragraphs) {

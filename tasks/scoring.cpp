@@ -94,7 +94,12 @@ ScoreReport score_prediction_file(const Task& task, const std::filesystem::path&
           "{} predictions have fewer tags than words; their last {} words are left out of gold and prediction "
           "alike (as truncation does in KoELECTRA)", sentences, words));
   }
-  report.metrics = task.score(gold.examples, predictions);
+  try {
+    report.metrics = task.score(gold.examples, predictions);
+  } catch (const std::runtime_error& e) {
+    // The task names the line ("prediction on line 3: unknown label ..."); the file is known here.
+    throw std::runtime_error(fmt::format("{}: {}", predictions_file.string(), e.what()));
+  }
   return report;
 }
 

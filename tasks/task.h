@@ -63,6 +63,8 @@ struct FeatureOutput {
 struct ReadOptions {
   bool skip_bad_rows = false;  // false: a bad row throws std::runtime_error naming file, line and value
   bool training = false;       // a training split: rules that only training applies (KorQuAD answer offsets)
+  // How the user turns skip_bad_rows on where they are, quoted in the error a bad row raises.
+  std::string skip_hint = "set data.skip_bad_rows: true";
 };
 
 // What reading a file gave, including what was skipped on purpose (never silently).

@@ -144,16 +144,16 @@ std::string RowPolicy::where(int64_t line) const { return fmt::format("{}:{}", f
 
 void RowPolicy::bad_row(int64_t line, const std::string& problem) {
   if (!options_.skip_bad_rows)
-    throw std::runtime_error(fmt::format("{}: {} (set skip_bad_rows: true to skip and count such rows)",
-                                         where(line), problem));
+    throw std::runtime_error(
+        fmt::format("{}: {} ({} to skip and count such rows)", where(line), problem, options_.skip_hint));
   ++result_.skipped_bad_rows;
   if (bad_examples_.size() < 3) bad_examples_.push_back(fmt::format("line {}: {}", line, problem));
 }
 
 void RowPolicy::bad_entry(const std::string& location, const std::string& problem) {
   if (!options_.skip_bad_rows)
-    throw std::runtime_error(fmt::format("{}: {}: {} (set skip_bad_rows: true to skip and count such entries)",
-                                         file_.string(), location, problem));
+    throw std::runtime_error(fmt::format("{}: {}: {} ({} to skip and count such entries)", file_.string(), location,
+                                         problem, options_.skip_hint));
   ++result_.skipped_bad_rows;
   if (bad_examples_.size() < 3) bad_examples_.push_back(fmt::format("{}: {}", location, problem));
 }

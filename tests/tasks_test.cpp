@@ -534,6 +534,19 @@ TEST_CASE("electra score scores prediction files like the official scripts", "[t
     const auto bad = run_electra(fmt::format("score --task nsmc --gold '{}' --predictions '{}'", gold, short_pred.string()));
     CHECK(bad.status != 0);
     CHECK(contains(bad.err, "2 predictions, but"));
+    // An unknown predicted label names the predictions file and its line.
+    const auto unknown_pred = temp_file("nsmc_unknown.txt", lines.substr(0, 6) + "positive\n" + lines.substr(8));
+    const auto unknown = run_electra(
+        fmt::format("score --task nsmc --gold '{}' --predictions '{}'", gold, unknown_pred.string()));
+    CHECK(unknown.status == 1);
+    CHECK(contains(unknown.err, unknown_pred.string() + ": prediction on line 4: unknown label 'positive' (known: 0, 1)"));
+    // A bad gold row points at the flag score has, not at the YAML key of finetune.
+    const auto bad_gold = temp_file("nsmc_bad_gold.txt", "id\tdocument\tlabel\n1\tgood\t7\n");
+    const auto hint = run_electra(
+        fmt::format("score --task nsmc --gold '{}' --predictions '{}'", bad_gold.string(), pred.string()));
+    CHECK(hint.status == 1);
+    CHECK(contains(hint.err, bad_gold.string() + ":2: unknown label '7'"));
+    CHECK(contains(hint.err, "(use --skip-bad-rows to skip and count such rows)"));
   }
   SECTION("regression and NER") {
     const auto pred = temp_file("sts_pred.txt", "5\n3.8\n3.7\n2.6\n4.25\n4.25\n0.5\n1.6\n2\n4.75\n");
@@ -567,6 +580,11 @@ TEST_CASE("electra score scores prediction files like the official scripts", "[t
     const auto m = nlohmann::json::parse(r.out);
     CHECK(m["exact_match"].get<double>() == Approx(100.0 * 7 / 8));
     CHECK(m["f1"].get<double>() == Approx(100.0 * 7 / 8));
+    const auto empty = temp_file("empty_korquad.json", R"({"version": "KorQuAD_v1.0_dev", "data": []})");
+    const auto e = run_electra(
+        fmt::format("score --task korquad --gold '{}' --predictions '{}'", empty.string(), file.string()));
+    CHECK(e.status == 1);
+    CHECK(contains(e.err, empty.string() + ": the \"data\" array is empty (no articles to read)"));
   }
 }
 
