@@ -59,6 +59,14 @@ DataOptions data_options(const FinetuneArgs& args) {
   return options;
 }
 
+// Loads an experiment config and shows what loading it noticed (a section given twice, ...), once per job.
+ExperimentOptions load_config(const fs::path& file) {
+  ExperimentOptions options = load_experiment(file, {});
+  if (read_dist_env().rank == 0)
+    for (const auto& w : options.warnings) fmt::print(stderr, "electra: warning: {}\n", w);
+  return options;
+}
+
 ExperimentOptions resolve_options(const FinetuneArgs& args) {
   if (!args.resume.empty() && !args.config.empty()) {
     throw std::invalid_argument("give either --config FILE or --resume RUN_DIR (a run resumes with its own config.yaml)");
@@ -70,7 +78,7 @@ ExperimentOptions resolve_options(const FinetuneArgs& args) {
   if (!fs::exists(file)) {
     throw std::invalid_argument(fmt::format("config file {} does not exist", file.string()));
   }
-  ExperimentOptions options = load_experiment(file, {});
+  ExperimentOptions options = load_config(file);
   // Flags typed on the command line override the file; they use the same keys as --set.
   if (!args.model.empty()) options.model = args.model;
   if (!args.data_dir.empty()) options.data.data_dir = args.data_dir;
@@ -127,7 +135,7 @@ bool finished(const fs::path& dir) { return fs::exists(dir / "results.json") || 
 
 // One task of a suite: its config with the suite's flags applied, its run directory out/<task>.
 ExperimentOptions suite_options(const FinetuneArgs& args, const fs::path& file, const fs::path& out) {
-  ExperimentOptions options = load_experiment(file, {});
+  ExperimentOptions options = load_config(file);
   const Task& task = find_task(options.task);
   options.model = args.model;
   options.output_dir = (out / task.name()).string();

@@ -16,6 +16,7 @@
 #include "tasks/task.h"
 #include "tests/catch.h"
 #include "tests/model_support.h"
+#include "tests/support.h"
 #include "train/batcher.h"
 #include "train/optimizer.h"
 #include "train/options.h"
@@ -308,6 +309,12 @@ TEST_CASE("experiment config resolves defaults, files, base files and --set", "[
     CHECK(o.warnings[1] ==
           (dir / "twice.yaml").string() + ":8: key 'train.batch_size' given twice (first at line 7); the value of line 8 is used");
     CHECK(electra::load_experiment(dir / "task.yaml").warnings.empty());
+    // finetune shows them.
+    const auto shown = electra::test::run_electra("finetune --dump-config --model some/model --config '" +
+                                                  (dir / "twice.yaml").string() + "'");
+    CHECK(shown.status == 0);
+    CHECK(electra::test::contains(shown.err, "electra: warning: " + o.warnings[0]));
+    CHECK(electra::test::contains(shown.out, "batch_size: 4"));
   }
   SECTION("dump round-trips") {
     const auto o = electra::load_experiment(dir / "task.yaml", {"schedule.name=cosine", "seeds=[7]"});
