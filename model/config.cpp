@@ -128,7 +128,7 @@ int64_t size_bound(const std::string& key) {
       {"hidden_size", int64_t{1} << 16},         {"num_hidden_layers", 1024},
       {"num_attention_heads", 1024},             {"intermediate_size", int64_t{1} << 18},
       {"max_position_embeddings", int64_t{1} << 20}, {"type_vocab_size", int64_t{1} << 16},
-      {"num_labels", 100000},
+      {"num_labels", 20000},
   };
   auto it = bounds.find(key);
   if (it == bounds.end()) throw std::invalid_argument(fmt::format("size_bound: no bound for key '{}'", key));

@@ -127,8 +127,9 @@ std::optional<ExpectedShape> expected_encoder_shape(const ElectraConfig& c, cons
   return std::nullopt;
 }
 
-// The config keys whose sizes a tensor of shape `found` contradicts ("key 'vocab_size'", or all keys of the
-// shape when the number of dimensions differs).
+// The config keys whose sizes a tensor of shape `found` contradicts, as the subject of a sentence ("key
+// 'vocab_size' gives", "keys 'hidden_size' and 'embedding_size' give"; all keys of the shape when the number of
+// dimensions differs).
 std::string contradicted_keys(const ExpectedShape& expected, at::IntArrayRef found) {
   std::vector<std::string> keys;
   for (size_t d = 0; d < expected.shape.size(); ++d) {
@@ -138,7 +139,7 @@ std::string contradicted_keys(const ExpectedShape& expected, at::IntArrayRef fou
   }
   std::string out;
   for (const auto& k : keys) out += (out.empty() ? "" : " and ") + k;
-  return (keys.size() > 1 ? "keys " : "key ") + out;
+  return (keys.size() > 1 ? "keys " : "key ") + out + (keys.size() > 1 ? " give" : " gives");
 }
 
 // Checks the weights file against config.json before the model is built, so that a config.json whose sizes the
@@ -176,9 +177,8 @@ void check_weights_against_config(const ElectraConfig& config, const TensorMap& 
   }
   if (mismatch)
     throw std::runtime_error(fmt::format(
-        "{}: {} of {} describe shape {} for '{}', but {} holds {}; config.json and the weights do not belong "
-        "together",
-        config_file, contradicted_keys(mismatch->expected, mismatch->tensor.sizes()), config_file,
+        "{}: {} shape {} for '{}', but {} holds {}; config.json and the weights do not belong together",
+        config_file, contradicted_keys(mismatch->expected, mismatch->tensor.sizes()),
         shape_string(mismatch->expected.shape), mismatch->key, file, shape_string(mismatch->tensor.sizes())));
   if (layers_in_file != config.num_hidden_layers) {
     const bool any = layers_in_file > 0;
