@@ -5,7 +5,8 @@
 #   2. the whole test suite (electra_core_tests, electra_tests) in this world;
 #   3. `electra finetune` of the demo on CUDA (fp32 and bf16), and tools/hf_check.py: Python transformers loads the
 #      saved model and gives electra's logits;
-#   4. tokenizer_bench against Hugging Face tokenizers on this machine's CPU.
+#   4. Python transformers loads the models `electra init` writes (tiny, small);
+#   5. tokenizer_bench against Hugging Face tokenizers on this machine's CPU.
 # Libraries missing there (utf8proc, libcurl/libarchive headers) come as Debian .debs in .deps-debs, carried:
 # `bash tools/fetch_device_debs.sh` here first, then run this with carry [".deps-debs"].
 # usage (on the GPU machine, from the project root): bash tools/device_check.sh [quick]
@@ -84,6 +85,29 @@ step "Python transformers loads electra's saved model (fp32 CUDA run), same logi
 PYTHONUNBUFFERED=1 timeout 90 python3 tools/hf_check.py ./build-gpu/electra /tmp/gpu-demo-fp32/best \
   examples/data/nsmc/ratings_test.txt --json "$OUT/hf_check.json"
 echo "hf_check exit status $?"
+
+step "Python transformers loads what electra init writes (tiny and small): no missing or unexpected keys"
+for size in tiny small; do
+  rm -rf /tmp/gpu-init-$size
+  ./build-gpu/electra init --config $size --vocab tests/fixtures/tokenizer/vocab.txt --output /tmp/gpu-init-$size \
+    | tail -1
+  PYTHONUNBUFFERED=1 timeout 60 python3 - /tmp/gpu-init-$size <<'PY'
+import sys
+import torch
+from transformers import AutoTokenizer, ElectraModel
+path = sys.argv[1]
+model, info = ElectraModel.from_pretrained(path, output_loading_info=True)
+problems = {k: v for k, v in info.items() if v}
+tokens = AutoTokenizer.from_pretrained(path)("hello world", return_tensors="pt")
+with torch.no_grad():
+    hidden = model(**tokens).last_hidden_state
+std = model.embeddings.word_embeddings.weight[1:].std().item()
+print(f"{path}: loading info {problems or 'clean'}; {sum(p.numel() for p in model.parameters())} parameters; "
+      f"word embedding std {std:.4f} (initializer_range {model.config.initializer_range}); output {tuple(hidden.shape)}")
+sys.exit(1 if problems else 0)
+PY
+  echo "init $size transformers check exit status $?"
+done
 
 step "tokenizer: electra tokenizer_bench vs tokenizers (1 thread, then all threads)"
 timeout 60 ./build-gpu/tokenizer_bench
