@@ -46,15 +46,16 @@ struct FinetuneArgs {
   std::string emit;               // suite: "slurm" prints an sbatch job-array script instead of running
 };
 
-HubOptions hub_options(const FinetuneArgs& args) {
+// `cache_only`: a rank that takes the model and data from the caches its machine's local rank 0 filled.
+HubOptions hub_options(const FinetuneArgs& args, bool cache_only = false) {
   HubOptions options = HubOptions::from_environment();
-  if (args.offline) options.offline = true;
+  if (args.offline || cache_only) options.offline = true;
   return options;
 }
 
-DataOptions data_options(const FinetuneArgs& args) {
+DataOptions data_options(const FinetuneArgs& args, bool cache_only = false) {
   DataOptions options;
-  options.offline = args.offline;
+  options.offline = args.offline || cache_only;
   options.sources_file = args.data_sources;
   return options;
 }
@@ -98,14 +99,17 @@ void run_finetune(const FinetuneArgs& args) {
     return;
   }
   RunControl control;
-  control.model_dir = resolve_model(options.model, hub_options(args));
-  if (options.data.data_dir.empty()) {
-    const auto manifest = ensure_task_data(task.name(), default_data_dir(), data_options(args));
-    options.data.data_dir = manifest.dir.string();
-  }
+  const DistEnv env = read_dist_env();
+  control.comm = connect(env, args.dist, options.device == "cuda");
+  const bool fetch_data = options.data.data_dir.empty();
+  fetch_once_per_machine(env, control.comm.get(), [&](bool cache_only) {
+    control.model_dir = resolve_model(options.model, hub_options(args, cache_only));
+    if (fetch_data) {
+      options.data.data_dir = ensure_task_data(task.name(), default_data_dir(), data_options(args, cache_only)).dir.string();
+    }
+  });
   control.resume = !args.resume.empty();
   control.stop_after_steps = args.stop_after;
-  control.comm = connect(read_dist_env(), args.dist, options.device == "cuda");
   const auto outcomes = run_experiment(task, options, control);
   std::fflush(stderr);
   if (read_dist_env().rank != 0) return;
@@ -131,16 +135,25 @@ std::vector<fs::path> suite_configs(const fs::path& configs_dir, const std::stri
   return out;
 }
 
+// Whether the suite's ranks run on CUDA (the device of --device, else of the first config): picks the backend.
+bool suite_on_cuda(const FinetuneArgs& args, const std::vector<fs::path>& files) {
+  if (!args.device.empty()) return args.device == "cuda";
+  ExperimentOptions options = load_experiment(files.front(), {});
+  for (const auto& s : args.sets) apply_setting(options, s);
+  return options.device == "cuda";
+}
+
 bool finished(const fs::path& dir) { return fs::exists(dir / "results.json") || fs::exists(dir / "summary.json"); }
 
 // One task of a suite: its config with the suite's flags applied, its run directory out/<task>.
-ExperimentOptions suite_options(const FinetuneArgs& args, const fs::path& file, const fs::path& out) {
+ExperimentOptions suite_options(const FinetuneArgs& args, const fs::path& file, const fs::path& out,
+                                bool cache_only = false) {
   ExperimentOptions options = load_config(file);
   const Task& task = find_task(options.task);
   options.model = args.model;
   options.output_dir = (out / task.name()).string();
   options.data.data_dir = args.data_dir.empty()
-                              ? ensure_task_data(task.name(), default_data_dir(), data_options(args)).dir.string()
+                              ? ensure_task_data(task.name(), default_data_dir(), data_options(args, cache_only)).dir.string()
                               : (fs::path(args.data_dir) / task.name()).string();
   if (!args.device.empty()) options.device = args.device;
   if (!args.seeds.empty()) options.seeds = args.seeds;
@@ -153,15 +166,20 @@ ExperimentOptions suite_options(const FinetuneArgs& args, const fs::path& file, 
 // The shares together hold every pair once; `electra eval --leaderboard SUITE OUT` collects them afterwards.
 void run_suite_shard(const FinetuneArgs& args, const std::vector<fs::path>& files, const fs::path& out) {
   const auto [index, shares] = parse_shard(args.shard);
-  std::vector<std::pair<ExperimentOptions, int64_t>> pairs;
-  for (const auto& file : files) {
-    const ExperimentOptions options = suite_options(args, file, out);
-    for (const int64_t seed : options.seeds) pairs.emplace_back(options, seed);
-  }
-  const auto mine = share_of(pairs.size(), index, shares);
-  const fs::path model_dir = args.dump_config ? fs::path() : resolve_model(args.model, hub_options(args));
   const DistEnv env = read_dist_env();
-  std::shared_ptr<Communicator> comm;
+  const std::shared_ptr<Communicator> comm =
+      args.dump_config ? nullptr : connect(env, args.dist, suite_on_cuda(args, files));
+  std::vector<std::pair<ExperimentOptions, int64_t>> pairs;
+  fs::path model_dir;
+  fetch_once_per_machine(env, comm.get(), [&](bool cache_only) {
+    pairs.clear();
+    for (const auto& file : files) {
+      const ExperimentOptions options = suite_options(args, file, out, cache_only);
+      for (const int64_t seed : options.seeds) pairs.emplace_back(options, seed);
+    }
+    if (!args.dump_config) model_dir = resolve_model(args.model, hub_options(args, cache_only));
+  });
+  const auto mine = share_of(pairs.size(), index, shares);
   for (const size_t i : mine) {
     ExperimentOptions options = pairs[i].first;
     const int64_t seed = pairs[i].second;
@@ -178,7 +196,6 @@ void run_suite_shard(const FinetuneArgs& args, const std::vector<fs::path>& file
     RunControl control;
     control.model_dir = model_dir;
     control.resume = fs::exists(RunDirectory(options.output_dir).state_file());
-    if (!comm) comm = connect(env, args.dist, options.device == "cuda");
     control.comm = comm;
     if (env.rank == 0) fmt::print(stderr, "== {} seed {} (shard {}/{})\n", options.task, seed, index, shares);
     run_experiment(find_task(options.task), options, control);
@@ -254,16 +271,23 @@ void run_suite(const FinetuneArgs& args) {
     run_suite_shard(args, files, out);
     return;
   }
-  const fs::path model_dir = resolve_model(args.model, hub_options(args));
   const DistEnv env = read_dist_env();
-  std::shared_ptr<Communicator> comm;
+  const std::shared_ptr<Communicator> comm =
+      args.dump_config ? nullptr : connect(env, args.dist, suite_on_cuda(args, files));
+  std::vector<ExperimentOptions> suite;
+  fs::path model_dir;
+  fetch_once_per_machine(env, comm.get(), [&](bool cache_only) {
+    suite.clear();
+    for (const auto& file : files) suite.push_back(suite_options(args, file, out, cache_only));
+    if (!args.dump_config) model_dir = resolve_model(args.model, hub_options(args, cache_only));
+  });
   std::vector<fs::path> run_dirs;
-  for (const auto& file : files) {
-    ExperimentOptions options = suite_options(args, file, out);
+  for (size_t i = 0; i < files.size(); ++i) {
+    const ExperimentOptions& options = suite[i];
     const Task& task = find_task(options.task);
     run_dirs.push_back(options.output_dir);
     if (args.dump_config) {
-      fmt::print("# {}\n{}", file.string(), to_yaml(options));
+      fmt::print("# {}\n{}", files[i].string(), to_yaml(options));
       continue;
     }
     if (finished(options.output_dir)) {
@@ -274,9 +298,8 @@ void run_suite(const FinetuneArgs& args) {
     control.model_dir = model_dir;
     // A task interrupted earlier continues from its training state.
     control.resume = options.seeds.size() > 1 || fs::exists(RunDirectory(options.output_dir).state_file());
-    if (!comm) comm = connect(env, args.dist, options.device == "cuda");
     control.comm = comm;
-    if (env.rank == 0) fmt::print(stderr, "== {} ({})\n", task.name(), file.string());
+    if (env.rank == 0) fmt::print(stderr, "== {} ({})\n", task.name(), files[i].string());
     run_experiment(task, options, control);
   }
   if (args.dump_config || env.rank != 0) return;

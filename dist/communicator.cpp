@@ -174,23 +174,35 @@ void Communicator::finish_sums() {
   all_reduce_seconds_ += stopwatch.seconds();
 }
 
-void Communicator::barrier(const std::string& what) {
+void Communicator::barrier(const std::string& what, double timeout_s) {
   if (!distributed()) return;
+  const auto timeout = timeout_s > 0 ? std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)) : group_->timeout;
   try {
     c10d::BarrierOptions bo;
-    bo.timeout = group_->timeout;
+    bo.timeout = timeout;
     auto w = group_->pg->barrier(bo);
-    if (!w->wait(group_->timeout)) throw std::runtime_error("timed out");
+    if (!w->wait(timeout)) throw std::runtime_error("timed out");
   } catch (const std::exception& e) {
     throw std::runtime_error(fmt::format(
-        "rank {} of {}: {} failed: {} (another rank exited, was killed or stopped answering; collectives wait at "
-        "most {} s, --dist-timeout)",
-        rank_, world_size_, what, first_line(e.what()), timeout_s_));
+        "rank {} of {}: {} failed: {} (another rank exited, was killed or stopped answering; this wait lasts at "
+        "most {} s)",
+        rank_, world_size_, what, first_line(e.what()), timeout_s > 0 ? timeout_s : timeout_s_));
   }
 }
 
 std::shared_ptr<Communicator> connect(const DistEnv& env, const DistOptions& options, bool cuda) {
   return Communicator::join(env, options, cuda);
+}
+
+void fetch_once_per_machine(const DistEnv& env, Communicator* comm, const std::function<void(bool cache_only)>& fetch) {
+  if (comm == nullptr || !comm->distributed()) {
+    fetch(false);
+    return;
+  }
+  constexpr double kFetchWaitSeconds = 6 * 3600;
+  if (env.local_rank == 0) fetch(false);
+  comm->barrier("the wait for local rank 0 to fetch the model and task data", kFetchWaitSeconds);
+  if (env.local_rank != 0) fetch(true);
 }
 
 }  // namespace electra

@@ -38,8 +38,9 @@ class Communicator {
   void start_sum(const at::Tensor& flat, const std::string& what);
   void finish_sums();
 
-  // Returns once every rank has called it.
-  void barrier(const std::string& what);
+  // Returns once every rank has called it, or throws after `timeout_s` seconds (<= 0: the group's --dist-timeout).
+  // A rank that exits meanwhile ends the wait at once.
+  void barrier(const std::string& what, double timeout_s = 0);
 
   // Seconds spent in all_reduce_sum (flattening, communication, copying back) since the start.
   double all_reduce_seconds() const { return all_reduce_seconds_; }

@@ -52,4 +52,12 @@ class Communicator;
 // rank when the group does not form within options.timeout_s.
 std::shared_ptr<Communicator> connect(const DistEnv& env, const DistOptions& options, bool cuda);
 
+// Downloads happen once per machine. In a job of several ranks (`comm` of `connect`), local rank 0 runs
+// `fetch(false)` (downloads allowed: the model into the hub cache, task data into the data folder) while the other
+// ranks wait at a barrier, then they run `fetch(true)`: cache only, downloads off. So no file is downloaded twice and
+// no cache has two writers. The wait lasts up to hours (a base model is ~440 MB), not --dist-timeout: a rank whose
+// fetch fails exits, which ends the others' wait at once. A single process (`comm` null or of one rank) runs
+// `fetch(false)`.
+void fetch_once_per_machine(const DistEnv& env, Communicator* comm, const std::function<void(bool cache_only)>& fetch);
+
 }  // namespace electra

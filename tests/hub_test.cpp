@@ -950,6 +950,18 @@ TEST_CASE("electra finetune fetches its hub model and task data by itself; --off
   CHECK(contains(output, "ratings_test.txt"));
   CHECK(contains(output, "--offline"));
   CHECK(server.count() == requests);
+
+  // Two ranks with empty caches: local rank 0 fetches while rank 1 waits, then rank 1 reads the caches. The server
+  // sees exactly the requests of one process.
+  ::setenv("HF_HUB_CACHE", (root.path / "hub2").c_str(), 1);
+  ::setenv("ELECTRA_DATA", (root.path / "data2").c_str(), 1);
+  std::tie(status, output) = test::run_electra_merged(config + " --nproc 2 --dist-timeout 60 --data-sources '" +
+                                                      (root.path / "sources.yaml").string() + "' --output-dir '" +
+                                                      (root.path / "run4").string() + "'");
+  INFO(output);
+  REQUIRE(status == 0);
+  CHECK(fs::exists(root.path / "run4" / "results.json"));
+  CHECK(server.count() == 2 * requests);
 }
 
 TEST_CASE("the shipped data table lists every file of every task adapter", "[hub]") {
