@@ -1,12 +1,12 @@
 # The two layers of electra and the rule between them.
-#   core  (common, tokenizer, tasks, metrics, hub, leaderboard): text, files and numbers; no LibTorch header.
+#   core  (common, tokenizer, tasks, metrics, hub, leaderboard, corpus): text, files and numbers; no LibTorch header.
 #   torch (model, heads, train, dist): tensors; may include everything below it.
 # A file's layer is what it includes, itself or through the project headers it includes: a LibTorch header
 # (<torch/...>, <ATen/...>, <c10/...>, <caffe2/...>) or a header of a torch-layer folder makes it a torch-layer file.
 # Used at configure time (tests and benchmarks sorted by the library they link, the layering check) and by
 # check_layers.cmake (the CTest check).
 
-set(ELECTRA_CORE_DIRS common tokenizer tasks metrics hub leaderboard)
+set(ELECTRA_CORE_DIRS common tokenizer tasks metrics hub leaderboard corpus)
 set(ELECTRA_TORCH_DIRS model heads train dist)
 
 # Sets `out` to the first include of `file` (recursively through project headers under `root`) that needs the torch
