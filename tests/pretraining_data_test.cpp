@@ -294,6 +294,11 @@ TEST_CASE("PretrainingStream is deterministic, shuffles per epoch and skips", "[
   REQUIRE(first.size() > 100);
   check_well_formed(first, 32);
   CHECK(same(read_all(options, 0), first));  // same seed and epoch: the same examples in the same order
+  for (int64_t capacity : {1, 2, 3, 100, 5000}) {  // the queue's size changes nothing but the speed
+    options.queue_capacity = capacity;
+    CHECK(same(read_all(options, 0), first));
+  }
+  options.queue_capacity = 8;
   const auto epoch1 = read_all(options, 1);
   CHECK_FALSE(same(epoch1, first));
   check_well_formed(epoch1, 32);
