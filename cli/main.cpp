@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   electra::cli::add_eval_command(app);
   electra::cli::add_finetune_command(app);
   electra::cli::add_init_command(app);
+  electra::cli::add_vocab_command(app);
 
   try {
     app.parse(argc, argv);
