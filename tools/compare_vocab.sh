@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Compares `electra vocab` with Hugging Face tokenizers (tools/vocab_reference.js, its Node bindings) on real text:
+# set overlap |A∩B|/|A|, identical order, identical order once tokenizers' "##c" order is given
+# (--continuation-order-from), and tokens per character of both vocabularies on held-out text (electra's Tokenizer).
+# Settings are BertWordPieceTokenizer.train's with min_frequency=0 and limit_alphabet=None, the only ones the Node
+# bindings can train (see tools/vocab_reference.js); the defaults (2, 1000) are shown for electra alone.
+#   mkdir -p /tmp/tok-node && (cd /tmp/tok-node && npm install tokenizers@0.23.2)
+#   bash tools/compare_vocab.sh [build/electra]      # env: NODE_MODULES (/tmp/tok-node/node_modules), DATA, LARGE=0
+set -euo pipefail
+cd "$(dirname "$0")/.."
+electra=${1:-build/electra}
+modules=${NODE_MODULES:-/tmp/tok-node/node_modules}
+data=${DATA:-/work/shared/real-data}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Corpora: the document column of NSMC (examples/ sample and the full 150,000 rows), SST-2 sentences.
+cut -f2 examples/data/nsmc-reviews/ratings_train.txt | tail -n +2 >"$work/nsmc_small.txt"
+cut -f2 examples/data/nsmc-reviews/ratings_test.txt | tail -n +2 >"$work/nsmc_heldout.txt"
+have_large=0
+if [ -f "$data/nsmc/ratings_train.txt" ] && [ "${LARGE:-1}" = 1 ]; then
+  cut -f2 "$data/nsmc/ratings_train.txt" | tail -n +2 >"$work/nsmc_large.txt"
+  have_large=1
+fi
+have_sst=0
+if [ -f "$data/glue/SST-2/train.tsv" ]; then
+  cut -f1 "$data/glue/SST-2/train.tsv" | tail -n +2 >"$work/sst2.txt"
+  cut -f1 "$data/glue/SST-2/dev.tsv" | tail -n +2 >"$work/sst2_heldout.txt"
+  have_sst=1
+fi
+
+# Tokens per character of held-out text under a tokenizer directory (electra's Tokenizer).
+tokens_per_char() {  # dir heldout
+  python3 - "$2" >"$work/heldout.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    print(json.dumps({"text": line.rstrip("\n")}, ensure_ascii=False))
+PY
+  "$electra" tokenize --model "$1" --input "$work/heldout.jsonl" --max-length 65536 --truncation none \
+    --output "$work/heldout.out"
+  python3 - "$work/heldout.jsonl" "$work/heldout.out" <<'PY'
+import json, sys
+chars = sum(len(json.loads(l)["text"]) for l in open(sys.argv[1], encoding="utf-8"))
+tokens = sum(len(json.loads(l)["tokens"]) - 2 for l in open(sys.argv[2], encoding="utf-8"))
+print(f"{tokens / chars:.4f}")
+PY
+}
+
+printf '%-11s %-6s %6s | %-8s %-9s %-12s | %-8s %-8s %-8s | %s\n' corpus case size overlap same_order \
+  "same_w/order" tpc_hf tpc_ours tpc_dflt "electra words/s; tokenizers train s"
+compare() {  # name corpus heldout size case
+  local name=$1 corpus=$2 heldout=$3 size=$4 case=$5 flag=""
+  [ "$case" = cased ] && flag=--no-lowercase
+  local d="$work/$name-$case-$size"
+  mkdir -p "$d/hf"
+  node tools/vocab_reference.js --modules "$modules" --size "$size" $flag --output "$d/hf/vocab.txt" "$corpus" \
+    2>"$d/hf.log" >/dev/null
+  local hf_s
+  hf_s=$(sed -n 's/.*trained in \([0-9.]*\) s.*/\1/p' "$d/hf.log")
+  python3 - "$d/hf" "$case" <<'PY'
+import json, sys
+lower = sys.argv[2] == "lower"
+json.dump({"do_lower_case": lower, "strip_accents": None, "tokenize_chinese_chars": True}, open(sys.argv[1] + "/tokenizer_config.json", "w"))
+PY
+  "$electra" vocab --corpus "$corpus" --size "$size" $flag --min-frequency 0 --limit-alphabet 0 \
+    --output "$d/ours" >"$d/ours.log"
+  "$electra" vocab --corpus "$corpus" --size "$size" $flag --min-frequency 0 --limit-alphabet 0 \
+    --continuation-order-from "$d/hf/vocab.txt" --output "$d/ordered" >/dev/null
+  "$electra" vocab --corpus "$corpus" --size "$size" $flag --output "$d/default" >"$d/default.log"
+  local wps
+  wps=$(sed -n 's/.* s: \([0-9]*\) words\/s.*/\1/p' "$d/ours.log")
+  local stats
+  stats=$(python3 - "$d/hf/vocab.txt" "$d/ours/vocab.txt" "$d/ordered/vocab.txt" <<'PY'
+import sys
+hf, ours, ordered = ([l.rstrip("\n") for l in open(p, encoding="utf-8")] for p in sys.argv[1:])
+overlap = len(set(hf) & set(ours)) / len(set(ours))
+print(f"{overlap:.4f} {'yes' if hf == ours else 'no'} {'yes' if hf == ordered else 'no'}")
+PY
+)
+  read -r overlap same same_ordered <<<"$stats"
+  printf '%-11s %-6s %6s | %-8s %-9s %-12s | %-8s %-8s %-8s | %s; %s\n' "$name" "$case" "$size" "$overlap" \
+    "$same" "$same_ordered" "$(tokens_per_char "$d/hf" "$heldout")" "$(tokens_per_char "$d/ours" "$heldout")" \
+    "$(tokens_per_char "$d/default" "$heldout")" "$wps" "$hf_s"
+}
+
+for size in 2000 8000; do
+  compare nsmc-small "$work/nsmc_small.txt" "$work/nsmc_heldout.txt" "$size" lower
+  compare nsmc-small "$work/nsmc_small.txt" "$work/nsmc_heldout.txt" "$size" cased
+done
+if [ "$have_sst" = 1 ]; then
+  for size in 2000 8000; do compare sst2 "$work/sst2.txt" "$work/sst2_heldout.txt" "$size" lower; done
+fi
+if [ "$have_large" = 1 ]; then
+  for size in 8000 30000; do compare nsmc-large "$work/nsmc_large.txt" "$work/nsmc_heldout.txt" "$size" cased; done
+  compare nsmc-large "$work/nsmc_large.txt" "$work/nsmc_heldout.txt" 30000 lower
+fi
+echo "overlap = |A∩B|/|A| (A = electra's vocabulary); same_order: identical files; same_w/order: identical once"
+echo "electra takes tokenizers' '##c' order (--continuation-order-from); tpc = tokens per character on held-out"
+echo "text (hf, ours: min_frequency 0, no alphabet limit; dflt: electra with the defaults 2 and 1000)"
