@@ -32,7 +32,7 @@ Tokens with_specials(const Tokens& rest) {
 
 Tokens train(const std::vector<std::string>& lines, const VocabTrainerOptions& options,
              VocabTrainingStats* stats = nullptr) {
-  return electra::train_vocab(electra::count_words(lines, options), options, stats);
+  return electra::train_vocab(electra::count_words_in_lines(lines, options), options, stats);
 }
 
 Tokens read_lines(const fs::path& file) {
@@ -197,6 +197,25 @@ TEST_CASE("vocab trainer reproduces tokenizers on a real corpus", "[vocab]") {
     CHECK(std::set<std::string>(mine.begin() + fixed, mine.begin() + initial) ==
           std::set<std::string>(reference.begin() + fixed, reference.begin() + initial));
     for (size_t i = fixed; i < initial; ++i) CHECK(mine[i].rfind("##", 0) == 0);
+  }
+}
+
+TEST_CASE("vocab word counts are the same with any number of threads and files", "[vocab]") {
+  const electra::test::TempDir dir("vocab_threads");
+  const std::string corpus = electra::read_file(kFixtures / "corpus.txt");
+  std::string big;
+  for (int i = 0; i < 40; ++i) big += corpus;  // 2.3 MB: several batches of lines
+  electra::write_file_atomic(dir.path / "big.txt", big);
+  VocabTrainerOptions options;
+  options.threads = 1;
+  const WordCounts once = electra::count_words({kFixtures / "corpus.txt"}, options);
+  WordCounts expected = once;
+  for (auto& [word, count] : expected) count *= 41;
+  for (const int threads : {1, 3}) {
+    options.threads = threads;
+    VocabTrainingStats stats;
+    CHECK(electra::count_words({dir.path / "big.txt", kFixtures / "corpus.txt"}, options, &stats) == expected);
+    CHECK(stats.lines == 41 * 803);
   }
 }
 

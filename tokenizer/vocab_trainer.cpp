@@ -340,7 +340,7 @@ WordCounts count_words(const std::vector<fs::path>& files, const VocabTrainerOpt
   return counts;
 }
 
-WordCounts count_words(const std::vector<std::string>& lines, const VocabTrainerOptions& options) {
+WordCounts count_words_in_lines(const std::vector<std::string>& lines, const VocabTrainerOptions& options) {
   check_options(options);
   const BertWordSplitter splitter(normalizer_options(options));
   WordCounts counts;

@@ -54,7 +54,7 @@ struct VocabTrainingStats {
 WordCounts count_words(const std::vector<std::filesystem::path>& files, const VocabTrainerOptions& options,
                        VocabTrainingStats* stats = nullptr);
 // Counts the words of in-memory lines (one thread). Throws std::runtime_error naming the line of invalid UTF-8.
-WordCounts count_words(const std::vector<std::string>& lines, const VocabTrainerOptions& options);
+WordCounts count_words_in_lines(const std::vector<std::string>& lines, const VocabTrainerOptions& options);
 
 // The vocabulary in id order. Throws std::invalid_argument for bad options, or when `vocab_size` is smaller than
 // the initial vocabulary (special tokens + alphabet + "##c" tokens).
