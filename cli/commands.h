@@ -17,5 +17,6 @@ void add_eval_command(CLI::App& app);
 void add_finetune_command(CLI::App& app);
 void add_init_command(CLI::App& app);
 void add_vocab_command(CLI::App& app);
+void add_pretrain_command(CLI::App& app);
 
 }  // namespace electra::cli

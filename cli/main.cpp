@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   electra::cli::add_finetune_command(app);
   electra::cli::add_init_command(app);
   electra::cli::add_vocab_command(app);
+  electra::cli::add_pretrain_command(app);
 
   try {
     app.parse(argc, argv);

@@ -1,13 +1,13 @@
 # The two layers of electra and the rule between them.
 #   core  (common, tokenizer, tasks, metrics, hub, leaderboard, corpus): text, files and numbers; no LibTorch header.
-#   torch (model, heads, train, dist): tensors; may include everything below it.
+#   torch (model, heads, train, dist, pretrain): tensors; may include everything below it.
 # A file's layer is what it includes, itself or through the project headers it includes: a LibTorch header
 # (<torch/...>, <ATen/...>, <c10/...>, <caffe2/...>) or a header of a torch-layer folder makes it a torch-layer file.
 # Used at configure time (tests and benchmarks sorted by the library they link, the layering check) and by
 # check_layers.cmake (the CTest check).
 
 set(ELECTRA_CORE_DIRS common tokenizer tasks metrics hub leaderboard corpus)
-set(ELECTRA_TORCH_DIRS model heads train dist)
+set(ELECTRA_TORCH_DIRS model heads train dist pretrain)
 
 # Sets `out` to the first include of `file` (recursively through project headers under `root`) that needs the torch
 # layer (a LibTorch header or a header of a torch-layer folder), as 'header (via "a.h")', or to "" when there is
@@ -25,7 +25,7 @@ function(electra_torch_include root file out)
   foreach(line IN LISTS lines)
     if(line MATCHES "<((torch|ATen|c10|caffe2)/[^>]*)>")
       set(found "<${CMAKE_MATCH_1}>")
-    elseif(line MATCHES "\"((model|heads|train|dist|cli)/[^\"]*)\"")
+    elseif(line MATCHES "\"((model|heads|train|dist|pretrain|cli)/[^\"]*)\"")
       set(found "\"${CMAKE_MATCH_1}\"")
     elseif(line MATCHES "\"([^\"]+)\"" AND EXISTS "${root}/${CMAKE_MATCH_1}")
       set(header "${CMAKE_MATCH_1}")

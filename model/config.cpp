@@ -23,6 +23,7 @@ const std::vector<std::pair<Architecture, std::string>>& hf_classes() {
       {Architecture::token_classification, "ElectraForTokenClassification"},
       {Architecture::question_answering, "ElectraForQuestionAnswering"},
       {Architecture::pretraining, "ElectraForPreTraining"},
+      {Architecture::masked_lm, "ElectraForMaskedLM"},
   };
   return classes;
 }

@@ -12,7 +12,8 @@
 
 namespace electra {
 
-enum class Architecture { model, sequence_classification, token_classification, question_answering, pretraining };
+enum class Architecture { model, sequence_classification, token_classification, question_answering, pretraining,
+                          masked_lm };  // masked_lm: ElectraForMaskedLM (a pre-training generator)
 std::string to_hf_class(Architecture a);  // "ElectraForSequenceClassification", ...
 // Inverse of to_hf_class; throws std::invalid_argument listing the supported class names.
 Architecture parse_hf_class(const std::string& hf_class);

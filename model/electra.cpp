@@ -57,11 +57,13 @@ std::string dtype_name(at::ScalarType t) {
 // whether the checkpoint's head (if any) belongs to that model.
 ElectraConfig resolve_config(const ElectraConfig& checkpoint, const LoadOptions& options, const std::string& dir,
                              bool* reuse_head) {
-  if (options.architecture == Architecture::pretraining)
-    throw std::invalid_argument("LoadOptions: the pre-training (discriminator) head cannot be built; "
+  if (options.architecture == Architecture::pretraining || options.architecture == Architecture::masked_lm)
+    throw std::invalid_argument("LoadOptions: the pre-training heads (discriminator, generator) cannot be built; "
                                 "choose a fine-tuning head or the bare encoder");
-  const Architecture own =
-      checkpoint.architecture == Architecture::pretraining ? Architecture::model : checkpoint.architecture;
+  // A pre-training checkpoint (discriminator or generator) gives the bare encoder; its head keys are ignored.
+  const bool pretraining_head =
+      checkpoint.architecture == Architecture::pretraining || checkpoint.architecture == Architecture::masked_lm;
+  const Architecture own = pretraining_head ? Architecture::model : checkpoint.architecture;
   ElectraConfig config = checkpoint;
   config.architecture = options.architecture == Architecture::model ? own : options.architecture;
   if (!options.problem_type.empty()) config.problem_type = options.problem_type;
@@ -268,9 +270,9 @@ void apply_weights(ElectraModelImpl& impl, const TensorMap& tensors, const std::
 }  // namespace
 
 ElectraModelImpl::ElectraModelImpl(const ElectraConfig& config) : config_(config) {
-  if (config.architecture == Architecture::pretraining)
+  if (config.architecture == Architecture::pretraining || config.architecture == Architecture::masked_lm)
     throw std::invalid_argument(
-        "ElectraForPreTraining's discriminator head is not built; use the bare encoder (ElectraModel) or a "
+        "ElectraForPreTraining's and ElectraForMaskedLM's pre-training heads are not built here (see pretrain/); use the bare encoder (ElectraModel) or a "
         "fine-tuning head");
   if (std::string error = config.validation_error(); !error.empty())
     throw std::invalid_argument("invalid ElectraConfig: " + error);

@@ -168,8 +168,11 @@ at::Tensor ElectraLayerStackImpl::forward(at::Tensor hidden, const at::Tensor& a
   return hidden;
 }
 
-ElectraEncoderImpl::ElectraEncoderImpl(const ElectraConfig& c) : max_positions_(c.max_position_embeddings) {
-  embeddings = register_module("embeddings", ElectraEmbeddings(c));
+ElectraEncoderImpl::ElectraEncoderImpl(const ElectraConfig& c) : ElectraEncoderImpl(c, ElectraEmbeddings(c)) {}
+
+ElectraEncoderImpl::ElectraEncoderImpl(const ElectraConfig& c, ElectraEmbeddings shared)
+    : max_positions_(c.max_position_embeddings) {
+  embeddings = register_module("embeddings", std::move(shared));
   if (c.embedding_size != c.hidden_size)
     embeddings_project = register_module("embeddings_project", torch::nn::Linear(c.embedding_size, c.hidden_size));
   encoder = register_module("encoder", ElectraLayerStack(c));

@@ -110,6 +110,9 @@ TORCH_MODULE(ElectraLayerStack);
 class ElectraEncoderImpl : public torch::nn::Module {
  public:
   explicit ElectraEncoderImpl(const ElectraConfig& config);
+  // An encoder whose `embeddings` submodule is `shared` (one module, one set of parameters, registered in both
+  // encoders), as ELECTRA's generator and discriminator share theirs; embeddings_project stays its own.
+  ElectraEncoderImpl(const ElectraConfig& config, ElectraEmbeddings shared);
   // input_ids [B, T] long; attention_mask and token_type_ids [B, T] or undefined (all ones / all zeros).
   // Returns last_hidden_state [B, T, H]. Throws std::invalid_argument on bad shapes or T > max positions.
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask, const at::Tensor& token_type_ids);

@@ -40,6 +40,20 @@ AdamW::AdamW(const ElectraModel& model, const OptimizerOptions& options) : optio
   }
 }
 
+AdamW::AdamW(const std::vector<std::pair<std::string, at::Tensor>>& named_parameters, const OptimizerOptions& options)
+    : options_(options) {
+  for (const auto& [name, param] : named_parameters) {
+    if (!param.requires_grad()) continue;
+    ParamSlot slot;
+    slot.name = name;
+    slot.param = param;
+    slot.weight_decay = decays(name) ? options.weight_decay : 0.0;
+    slot.exp_avg = at::zeros_like(param, at::MemoryFormat::Preserve);
+    slot.exp_avg_sq = at::zeros_like(param, at::MemoryFormat::Preserve);
+    slots_.push_back(std::move(slot));
+  }
+}
+
 bool AdamW::uses_fused_kernel() const {
 #if ELECTRA_FUSED_KERNELS
   if (!options_.fused || slots_.empty()) return false;

@@ -27,6 +27,9 @@ class AdamW {
   // Groups the model's parameters: no weight decay on biases and LayerNorm weights; lr scaled by
   // decay^(L + 1 - depth) with depth from ElectraModel::parameter_depth.
   AdamW(const ElectraModel& model, const OptimizerOptions& options);
+  // Over named parameters (each tensor once: a shared module's parameters listed a single time), lr scale 1,
+  // no weight decay on biases and LayerNorm weights (pre-training).
+  AdamW(const std::vector<std::pair<std::string, at::Tensor>>& named_parameters, const OptimizerOptions& options);
 
   // One update of every parameter with a gradient, at base learning rate `lr` (before the layer scale).
   // With options.fused, CUDA parameters and LibTorch 2, PyTorch's fused AdamW kernel does the update (what

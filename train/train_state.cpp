@@ -135,15 +135,24 @@ void save_training_state(const fs::path& state_dir, const ElectraModel& model, c
                 at::from_blob(const_cast<char*>(text.data()), {static_cast<int64_t>(text.size())}, at::kByte).clone());
   std::ostringstream bytes;
   archive.save_to(bytes);
-  const std::string content = bytes.str();
+  commit_state_bytes(state_dir, s.step, bytes.str());
+}
+
+void commit_state_bytes(const fs::path& state_dir, int64_t step, const std::string& content) {
   const std::string sha = sha256_hex(content);
-  const std::string name = state_file_name(s.step, sha);
+  const std::string name = state_file_name(step, sha);
   write_file_durable(state_dir / name, content, "state.data");
-  const json record = {{"format", kStateFormat}, {"file", name}, {"step", s.step}, {"bytes", content.size()},
+  const json record = {{"format", kStateFormat}, {"file", name}, {"step", step}, {"bytes", content.size()},
                        {"sha256", sha}};
   write_file_durable(state_manifest(state_dir), record.dump(2) + "\n", "state.manifest");
   crash_point("state.committed");
   remove_replaced(state_dir, name);
+}
+
+std::string read_committed_state(const fs::path& state_dir, fs::path* file) {
+  StateBytes state = read_state_bytes(state_dir);
+  if (file) *file = state.file;
+  return std::move(state.bytes);
 }
 
 TrainState load_training_state(const fs::path& state_dir, ElectraModel& model, AdamW& optimizer,

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
 
 #include "model/electra.h"
 #include "train/optimizer.h"
@@ -43,6 +44,13 @@ void save_training_state(const std::filesystem::path& state_dir, const ElectraMo
 // a key or holds a tensor of another shape.
 TrainState load_training_state(const std::filesystem::path& state_dir, ElectraModel& model, AdamW& optimizer,
                                const c10::Device& device);
+
+// The commit protocol on its own, for other loops' states (pre-training): writes `content` as a new state file of
+// `state_dir`, commits it in latest.json and removes the states it replaces (crash points as save_training_state).
+void commit_state_bytes(const std::filesystem::path& state_dir, int64_t step, const std::string& content);
+// The bytes of the state latest.json commits, verified (size, sha256); throws as load_training_state. `file`, when
+// given, receives the state file's path.
+std::string read_committed_state(const std::filesystem::path& state_dir, std::filesystem::path* file = nullptr);
 
 // Bytes of one saved state of `model` (fp32 weights and two AdamW moments), for the free-space check before a run.
 uint64_t training_state_bytes(const ElectraModel& model);

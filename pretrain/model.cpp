@@ -1,0 +1,145 @@
+#include "pretrain/model.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <set>
+#include <stdexcept>
+
+#include "common/files.h"
+#include "train/durable_files.h"
+
+namespace electra {
+namespace {
+
+TensorMap hf_state_dict(const torch::nn::Module& module) {
+  TensorMap out;
+  for (const auto& p : module.named_parameters(/*recurse=*/true))
+    out.emplace(p.key(), p.value().detach().to(at::kCPU, at::kFloat).contiguous());
+  return out;
+}
+
+namespace fs = std::filesystem;
+
+void write_tokenizer_files(const fs::path& vocab_dir, const fs::path& out) {
+  if (!fs::is_regular_file(vocab_dir / "vocab.txt"))
+    throw std::runtime_error(fmt::format("{}: no vocab.txt to save beside the model", vocab_dir.string()));
+  write_file_atomic(out / "vocab.txt", read_file(vocab_dir / "vocab.txt"));
+  if (!fs::exists(vocab_dir / "tokenizer_config.json"))  // do_lower_case absent: true, as Hugging Face reads it
+    write_file_atomic(out / "tokenizer_config.json", "{\n  \"tokenizer_class\": \"ElectraTokenizer\"\n}\n");
+  for (const char* name : {"tokenizer_config.json", "special_tokens_map.json", "tokenizer.json", "added_tokens.json"})
+    if (fs::exists(vocab_dir / name)) write_file_atomic(out / name, read_file(vocab_dir / name));
+}
+
+void export_model(const fs::path& dir, const ElectraConfig& config, const TensorMap& tensors,
+                  const fs::path& vocab_dir) {
+  const fs::path parent = dir.parent_path();
+  const fs::path tmp = parent / ("." + dir.filename().string() + ".tmp");
+  const fs::path old = parent / ("." + dir.filename().string() + ".old");
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  write_safetensors(tmp / "model.safetensors", tensors);
+  write_file_atomic(tmp / "config.json", config.to_json_text());
+  write_tokenizer_files(vocab_dir, tmp);
+  sync_directory(tmp);
+  fs::remove_all(old);
+  if (fs::exists(dir)) fs::rename(dir, old);
+  fs::rename(tmp, dir);
+  sync_directory(parent);
+  fs::remove_all(old);
+}
+
+}  // namespace
+
+void save_pretraining_pair(const ElectraPretrainingModelImpl& model, const fs::path& dir, const fs::path& vocab_dir) {
+  fs::create_directories(dir);
+  export_model(dir / "discriminator", model.discriminator_config(), model.discriminator_state_dict(), vocab_dir);
+  export_model(dir / "generator", model.generator_config(), model.generator_state_dict(), vocab_dir);
+}
+
+DiscriminatorPredictionsImpl::DiscriminatorPredictionsImpl(const ElectraConfig& c) : activation_(c.hidden_act) {
+  dense = register_module("dense", torch::nn::Linear(c.hidden_size, c.hidden_size));
+  dense_prediction = register_module("dense_prediction", torch::nn::Linear(c.hidden_size, 1));
+}
+
+at::Tensor DiscriminatorPredictionsImpl::forward(const at::Tensor& hidden) {
+  return dense_prediction(apply_activation(dense(hidden), activation_)).squeeze(-1);
+}
+
+GeneratorPredictionsImpl::GeneratorPredictionsImpl(const ElectraConfig& c) {
+  dense = register_module("dense", torch::nn::Linear(c.hidden_size, c.embedding_size));
+  LayerNorm = register_module(
+      "LayerNorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.embedding_size}).eps(c.layer_norm_eps)));
+}
+
+at::Tensor GeneratorPredictionsImpl::forward(const at::Tensor& hidden) {
+  return LayerNorm(apply_activation(dense(hidden), "gelu"));  // HF: get_activation("gelu"), whatever hidden_act
+}
+
+GeneratorLmHeadImpl::GeneratorLmHeadImpl(int64_t vocab_size) {
+  bias = register_parameter("bias", at::zeros({vocab_size}));
+}
+
+ElectraDiscriminatorImpl::ElectraDiscriminatorImpl(const ElectraConfig& c, ElectraEmbeddings shared) {
+  electra = register_module("electra", ElectraEncoder(c, std::move(shared)));
+  discriminator_predictions = register_module("discriminator_predictions", DiscriminatorPredictions(c));
+}
+
+at::Tensor ElectraDiscriminatorImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                                             const at::Tensor& token_type_ids) {
+  return discriminator_predictions(electra(input_ids, attention_mask, token_type_ids));
+}
+
+ElectraGeneratorImpl::ElectraGeneratorImpl(const ElectraConfig& c, ElectraEmbeddings shared) {
+  electra = register_module("electra", ElectraEncoder(c, std::move(shared)));
+  generator_predictions = register_module("generator_predictions", GeneratorPredictions(c));
+  generator_lm_head = register_module("generator_lm_head", GeneratorLmHead(c.vocab_size));
+}
+
+at::Tensor ElectraGeneratorImpl::word_embedding_weight() const {
+  return electra->embeddings->word_embeddings->weight;
+}
+
+at::Tensor ElectraGeneratorImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                                         const at::Tensor& token_type_ids, const at::Tensor& positions) {
+  const at::Tensor hidden = electra(input_ids, attention_mask, token_type_ids);  // [B, T, H_g]
+  const at::Tensor selected = hidden.index({positions});                         // [M, H_g]
+  return at::linear(generator_predictions(selected), word_embedding_weight(), generator_lm_head->bias);
+}
+
+ElectraPretrainingModelImpl::ElectraPretrainingModelImpl(const ElectraConfig& d, const ElectraConfig& g)
+    : discriminator_config_(d), generator_config_(g) {
+  for (const ElectraConfig* c : {&d, &g})
+    if (std::string error = c->validation_error(); !error.empty())
+      throw std::invalid_argument("invalid pre-training config: " + error);
+  if (g.vocab_size != d.vocab_size || g.embedding_size != d.embedding_size ||
+      g.max_position_embeddings != d.max_position_embeddings || g.type_vocab_size != d.type_vocab_size ||
+      g.pad_token_id != d.pad_token_id)
+    throw std::invalid_argument("the generator must share the discriminator's embeddings (vocab_size, "
+                                "embedding_size, max_position_embeddings, type_vocab_size, pad_token_id)");
+  embeddings = ElectraEmbeddings(d);
+  discriminator = register_module("discriminator", ElectraDiscriminator(d, embeddings));
+  generator = register_module("generator", ElectraGenerator(g, embeddings));
+  init_weights_like_hf(*discriminator, d.initializer_range);
+  init_weights_like_hf(*generator, g.initializer_range);
+}
+
+std::vector<std::pair<std::string, at::Tensor>> ElectraPretrainingModelImpl::unique_named_parameters() const {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  std::set<const void*> seen;
+  for (const auto& p : named_parameters(/*recurse=*/true)) {
+    if (!seen.insert(p.value().unsafeGetTensorImpl()).second) continue;
+    out.emplace_back(p.key(), p.value());
+  }
+  return out;
+}
+
+TensorMap ElectraPretrainingModelImpl::discriminator_state_dict() const { return hf_state_dict(*discriminator); }
+
+TensorMap ElectraPretrainingModelImpl::generator_state_dict() const {
+  TensorMap out = hf_state_dict(*generator);
+  out.emplace("generator_lm_head.weight", out.at("electra.embeddings.word_embeddings.weight").clone());
+  return out;
+}
+
+}  // namespace electra

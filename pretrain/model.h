@@ -1,0 +1,111 @@
+// ELECTRA's pre-training pair as Hugging Face lays it out: the discriminator (ElectraForPreTraining: encoder +
+// discriminator_predictions) and the generator (ElectraForMaskedLM: a narrower encoder + generator_predictions +
+// generator_lm_head tied to the word embeddings). Both encoders hold one and the same embeddings module, as
+// google-research/electra shares the "electra/embeddings" scope; each keeps its own embeddings_project.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "model/config.h"
+#include "model/encoder.h"
+#include "model/tensor_io.h"
+
+namespace electra {
+
+// discriminator_predictions: dense (H->H), hidden_act, dense_prediction (H->1).
+class DiscriminatorPredictionsImpl : public torch::nn::Module {
+ public:
+  explicit DiscriminatorPredictionsImpl(const ElectraConfig& config);
+  at::Tensor forward(const at::Tensor& hidden);  // [B, T, H] -> logits [B, T]
+
+  torch::nn::Linear dense{nullptr}, dense_prediction{nullptr};
+
+ private:
+  std::string activation_;
+};
+TORCH_MODULE(DiscriminatorPredictions);
+
+// generator_predictions: dense (H_g->E), gelu, LayerNorm(E).
+class GeneratorPredictionsImpl : public torch::nn::Module {
+ public:
+  explicit GeneratorPredictionsImpl(const ElectraConfig& config);
+  at::Tensor forward(const at::Tensor& hidden);
+
+  torch::nn::Linear dense{nullptr};
+  torch::nn::LayerNorm LayerNorm{nullptr};  // NOLINT: Hugging Face's name
+};
+TORCH_MODULE(GeneratorPredictions);
+
+// generator_lm_head: its weight is the word embedding matrix; only the bias is its own.
+class GeneratorLmHeadImpl : public torch::nn::Module {
+ public:
+  explicit GeneratorLmHeadImpl(int64_t vocab_size);
+  at::Tensor bias;
+};
+TORCH_MODULE(GeneratorLmHead);
+
+class ElectraDiscriminatorImpl : public torch::nn::Module {
+ public:
+  ElectraDiscriminatorImpl(const ElectraConfig& config, ElectraEmbeddings shared);
+  // -> RTD logits [B, T]
+  at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask, const at::Tensor& token_type_ids);
+
+  ElectraEncoder electra{nullptr};
+  DiscriminatorPredictions discriminator_predictions{nullptr};
+};
+TORCH_MODULE(ElectraDiscriminator);
+
+class ElectraGeneratorImpl : public torch::nn::Module {
+ public:
+  ElectraGeneratorImpl(const ElectraConfig& config, ElectraEmbeddings shared);
+  // MLM logits [M, V] of the positions where `positions` ([B, T] bool) is true, in row-major order.
+  at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask, const at::Tensor& token_type_ids,
+                     const at::Tensor& positions);
+  at::Tensor word_embedding_weight() const;
+
+  ElectraEncoder electra{nullptr};
+  GeneratorPredictions generator_predictions{nullptr};
+  GeneratorLmHead generator_lm_head{nullptr};
+};
+TORCH_MODULE(ElectraGenerator);
+
+class ElectraPretrainingModelImpl : public torch::nn::Module {
+ public:
+  // Random init as Hugging Face's _init_weights. `generator` must have the discriminator's vocabulary, E and
+  // positions. Throws std::invalid_argument for an invalid config.
+  ElectraPretrainingModelImpl(const ElectraConfig& discriminator, const ElectraConfig& generator);
+
+  // Every trainable tensor once (the shared embeddings under their discriminator name), in a fixed order:
+  // "discriminator.<HF key>", "generator.<HF key>".
+  std::vector<std::pair<std::string, at::Tensor>> unique_named_parameters() const;
+  // Hugging Face state dicts of ElectraForPreTraining and ElectraForMaskedLM (generator_lm_head.weight included,
+  // equal to the word embeddings), detached, on the CPU as float32.
+  TensorMap discriminator_state_dict() const;
+  TensorMap generator_state_dict() const;
+
+  const ElectraConfig& discriminator_config() const { return discriminator_config_; }
+  const ElectraConfig& generator_config() const { return generator_config_; }
+
+  ElectraEmbeddings embeddings{nullptr};
+  ElectraDiscriminator discriminator{nullptr};
+  ElectraGenerator generator{nullptr};
+
+ private:
+  ElectraConfig discriminator_config_, generator_config_;
+};
+TORCH_MODULE(ElectraPretrainingModel);
+
+// Writes DIR/discriminator (ElectraForPreTraining) and DIR/generator (ElectraForMaskedLM) in Hugging Face's layout
+// (config.json, model.safetensors, the tokenizer files of `vocab_dir`), each folder whole: written beside, then
+// renamed into place. Throws std::runtime_error naming the file that could not be written.
+void save_pretraining_pair(const ElectraPretrainingModelImpl& model, const std::filesystem::path& dir,
+                           const std::filesystem::path& vocab_dir);
+
+}  // namespace electra

@@ -1,0 +1,370 @@
+#include "pretrain/pretrainer.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <torch/serialize/archive.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+
+#include "common/files.h"
+#include "corpus/pretraining_data.h"
+#include "dist/communicator.h"
+#include "dist/environment.h"
+#include "model/runtime.h"
+#include "pretrain/model.h"
+#include "pretrain/objective.h"
+#include "tokenizer/tokenizer.h"
+#include "train/durable_files.h"
+#include "train/optimizer.h"
+#include "train/train_state.h"
+
+namespace electra {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kStateKind = "electra-pretrain";
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Where the loop stands; saved with the weights.
+struct LoopState {
+  int64_t step = 0;
+  int64_t epoch = 0;
+  int64_t examples_in_epoch = 0;  // examples of this epoch's stream already consumed
+  double train_seconds = 0;
+  double tokens = 0;  // global non-padding tokens trained on
+};
+
+// Sums of a metrics window (also the per-step quantities summed over the ranks).
+struct Window {
+  double loss = 0, mlm = 0, rtd = 0, masked = 0, gen_correct = 0, tokens = 0, disc_correct = 0, predicted = 0,
+         replaced = 0, true_replaced = 0, grad_norm = 0, data_wait = 0, seconds = 0;
+  int64_t steps = 0;
+};
+
+std::string state_bytes(const ElectraPretrainingModelImpl& model, const AdamW& optimizer, const LoopState& s) {
+  torch::serialize::OutputArchive archive;
+  for (const auto& [name, p] : model.unique_named_parameters()) archive.write("model." + name, p.detach().cpu());
+  for (const auto& [name, t] : optimizer.state()) archive.write("optim." + name, t.cpu());
+  const json meta = {{"kind", kStateKind},         {"step", s.step},
+                     {"epoch", s.epoch},           {"examples_in_epoch", s.examples_in_epoch},
+                     {"train_seconds", s.train_seconds}, {"tokens", s.tokens},
+                     {"optimizer_steps", optimizer.steps()}};
+  const std::string text = meta.dump();
+  archive.write("meta",
+                at::from_blob(const_cast<char*>(text.data()), {static_cast<int64_t>(text.size())}, at::kByte).clone());
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  return bytes.str();
+}
+
+LoopState load_state(const fs::path& state_dir, ElectraPretrainingModelImpl& model, AdamW& optimizer,
+                     const c10::Device& device) {
+  fs::path file;
+  const std::string bytes = read_committed_state(state_dir, &file);
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(bytes.data(), bytes.size());
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(fmt::format("cannot read training state {}: {}", file.string(), e.what_without_backtrace()));
+  }
+  auto read = [&](const std::string& key) {
+    at::Tensor t;
+    if (!archive.try_read(key, t)) throw std::runtime_error(fmt::format("{}: lacks '{}'", file.string(), key));
+    return t;
+  };
+  const at::Tensor meta_bytes = read("meta");
+  const json meta = json::parse(std::string(reinterpret_cast<const char*>(meta_bytes.data_ptr<uint8_t>()),
+                                            static_cast<size_t>(meta_bytes.numel())));
+  if (meta.value("kind", "") != kStateKind)
+    throw std::runtime_error(fmt::format("{}: not a pre-training state (a fine-tuning run's?)", file.string()));
+  {
+    at::NoGradGuard no_grad;
+    for (auto& [name, p] : model.unique_named_parameters()) {
+      const at::Tensor t = read("model." + name);
+      if (t.sizes() != p.sizes())
+        throw std::runtime_error(fmt::format("{}: '{}' has shape {}, the model {}", file.string(), name,
+                                             shape_string(t.sizes()), shape_string(p.sizes())));
+      p.copy_(t);
+    }
+  }
+  TensorMap moments;
+  for (const auto& slot : optimizer.slots())
+    for (const char* prefix : {"exp_avg.", "exp_avg_sq."})
+      moments[prefix + slot.name] = read(std::string("optim.") + prefix + slot.name).to(device);
+  optimizer.load_state(moments, meta.at("optimizer_steps").get<int64_t>());
+  LoopState s;
+  s.step = meta.at("step");
+  s.epoch = meta.at("epoch");
+  s.examples_in_epoch = meta.at("examples_in_epoch");
+  s.train_seconds = meta.at("train_seconds");
+  s.tokens = meta.at("tokens");
+  return s;
+}
+
+}  // namespace
+
+CorpusOptions corpus_options(const PretrainOptions& o) {
+  CorpusOptions c;
+  for (const auto& f : o.data.corpus) c.files.emplace_back(f);
+  c.document_format = o.data.document_format;
+  c.split_sentences = o.data.split_sentences;
+  c.max_seq_length = o.data.max_seq_length;
+  c.short_seq_prob = o.data.short_seq_prob;
+  c.single_segment_prob = o.data.single_segment_prob;
+  c.shuffle_buffer = o.data.shuffle_buffer;
+  c.seed = static_cast<uint64_t>(o.train.seed);
+  return c;
+}
+
+PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainControl& control) {
+  validate_pretrain_options(options);
+  std::ostream& log = control.log ? *control.log : std::cerr;
+  if (options.vocab.empty()) throw std::invalid_argument("pre-training needs a vocabulary: --vocab DIR (vocab.txt)");
+  if (options.data.corpus.empty()) throw std::invalid_argument("pre-training needs a corpus: --corpus FILE...");
+  if (options.output_dir.empty()) throw std::invalid_argument("pre-training needs --output-dir DIR");
+  for (const auto& f : options.data.corpus)
+    if (!fs::exists(f)) throw std::invalid_argument(fmt::format("--corpus: {} does not exist", f));
+  const fs::path vocab_dir = fs::is_directory(options.vocab) ? fs::path(options.vocab) : fs::path(options.vocab).parent_path();
+  if (!fs::is_regular_file(vocab_dir / "vocab.txt"))
+    throw std::invalid_argument(fmt::format("--vocab: {} holds no vocab.txt", options.vocab));
+  const Tokenizer tokenizer = Tokenizer::from_dir(vocab_dir);
+  const int64_t mask_id = tokenizer.token_to_id("[MASK]");
+  if (tokenizer.id_to_token(mask_id) != "[MASK]" || tokenizer.pad_id() < 0)
+    throw std::invalid_argument(fmt::format("--vocab: {}/vocab.txt lacks [MASK] or [PAD]", vocab_dir.string()));
+
+  const int rank = control.comm ? control.comm->rank() : 0;
+  const int world = control.comm ? control.comm->world_size() : 1;
+  const bool writer = rank == 0;
+  const int64_t accumulation = options.train.gradient_accumulation_steps;
+  if (options.train.batch_size < world * accumulation)
+    throw std::invalid_argument(fmt::format("train.batch_size {} is smaller than ranks ({}) x "
+                                            "train.gradient_accumulation_steps ({})",
+                                            options.train.batch_size, world, accumulation));
+
+  const c10::Device device(resolve_device(options.device) == "cuda" ? fmt::format("cuda:{}", control.comm ? control.comm->local_rank() : 0) : "cpu");
+  const ElectraConfig disc_config = discriminator_config(options, tokenizer.vocab_size(), tokenizer.pad_id());
+  const ElectraConfig gen_config = generator_config(disc_config, options.model.generator_size);
+  at::manual_seed(static_cast<uint64_t>(options.train.seed));
+  ElectraPretrainingModel model(disc_config, gen_config);
+  model->to(device);
+  model->train();
+  AdamW optimizer(model->unique_named_parameters(), options.optimizer);
+
+  const fs::path out(options.output_dir);
+  const fs::path state_dir = out / "state";
+  LoopState s;
+  if (control.resume) {
+    s = load_state(state_dir, *model, optimizer, device);
+    if (writer) log << fmt::format("resumed {} at step {} (epoch {}, example {} of it)\n", out.string(), s.step, s.epoch,
+                                   s.examples_in_epoch);
+  } else if (writer && fs::exists(state_manifest(state_dir))) {
+    throw std::invalid_argument(fmt::format("{} already holds a pre-training run; --resume {} continues it, or choose "
+                                            "another --output-dir",
+                                            out.string(), out.string()));
+  }
+  if (writer) {
+    fs::create_directories(state_dir);
+    check_writable(out);
+    PretrainOptions saved = options;
+    saved.warnings.clear();
+    write_file_atomic(out / "config.yaml", to_yaml(saved));
+  }
+
+  MaskingOptions masking;
+  masking.mask_prob = options.objective.mask_prob;
+  masking.max_predictions = max_predictions_per_seq(options);
+  masking.mask_token_prob = options.objective.mask_token_prob;
+  masking.mask_id = mask_id;
+  masking.special_ids = {tokenizer.cls_id(), tokenizer.sep_id(), mask_id, tokenizer.pad_id()};
+
+  const CorpusOptions corpus = corpus_options(options);
+  auto stream = std::make_unique<PretrainingStream>(tokenizer, corpus, s.epoch);
+  if (s.examples_in_epoch > 0) stream->skip(s.examples_in_epoch);
+
+  const int64_t total = options.train.max_steps;
+  const int64_t warmup = warmup_steps_for(options.schedule, total);
+  const int64_t stop = control.stop_after_steps > 0 ? std::min(total, control.stop_after_steps) : total;
+  const uint64_t seed = static_cast<uint64_t>(options.train.seed);
+  const auto seconds_at_start = s.train_seconds;
+  const double tokens_at_start = s.tokens;
+  const auto run_start = Clock::now();
+  Window window;
+  double last_loss = 0;
+  int64_t saved_step = control.resume ? s.step : -1;
+
+  auto save = [&] {
+    if (writer) {
+      commit_state_bytes(state_dir, s.step, state_bytes(*model, optimizer, s));
+      save_pretraining_pair(*model, out, vocab_dir);
+    }
+    if (control.comm) control.comm->barrier("checkpoint");
+    saved_step = s.step;
+  };
+
+  std::vector<PretrainingExample> batch;
+  while (s.step < stop) {
+    const auto step_start = Clock::now();
+    // The global batch: every rank reads the same examples.
+    batch.clear();
+    bool fresh = false;
+    while (static_cast<int64_t>(batch.size()) < options.train.batch_size) {
+      PretrainingExample example;
+      if (stream->next(example)) {
+        batch.push_back(std::move(example));
+        ++s.examples_in_epoch;
+        fresh = false;
+        continue;
+      }
+      if (fresh) throw std::runtime_error("the corpus yields no pre-training example (empty files?)");
+      stream.reset();
+      ++s.epoch;
+      s.examples_in_epoch = 0;
+      stream = std::make_unique<PretrainingStream>(tokenizer, corpus, s.epoch);
+      fresh = true;
+    }
+    const double data_wait = seconds_since(step_start);
+
+    const auto mine = share_of(batch.size(), rank, world);
+    double sums[10] = {0};  // loss, mlm, rtd, masked, gen_correct, tokens, disc_correct, predicted, replaced, tp
+    bool finite = true;
+    const int64_t n_mine = static_cast<int64_t>(mine.size());
+    for (int64_t micro = 0; micro < accumulation; ++micro) {
+      const int64_t begin = n_mine * micro / accumulation, end = n_mine * (micro + 1) / accumulation;
+      std::vector<PretrainingExample> part;
+      for (int64_t i = begin; i < end; ++i) part.push_back(batch[mine[static_cast<size_t>(i)]]);
+      if (part.empty()) continue;
+      const PretrainBatch cpu_batch = collate(part, tokenizer.pad_id());
+      at::Generator mask_generator = cpu_generator(draw_seed(seed, s.step, rank, micro, 0));
+      MaskedInput masked = mask_tokens(cpu_batch.input_ids, cpu_batch.attention_mask, masking, mask_generator);
+      masked.input_ids = masked.input_ids.to(device);
+      masked.positions = masked.positions.to(device);
+      at::manual_seed(draw_seed(seed, s.step, rank, micro, 2));  // dropout
+      at::Generator sample_generator = device_generator(device, draw_seed(seed, s.step, rank, micro, 1));
+      ObjectiveResult r = electra_objective(*model, cpu_batch.input_ids.to(device), cpu_batch.attention_mask.to(device),
+                                            cpu_batch.token_type_ids.to(device), masked,
+                                            options.objective.disc_weight, sample_generator);
+      const double loss = r.loss.item<double>();
+      if (!std::isfinite(loss)) {
+        finite = false;
+        break;
+      }
+      (r.loss / static_cast<double>(accumulation)).backward();
+      const double w = 1.0 / static_cast<double>(accumulation);
+      sums[0] += loss * w;
+      sums[1] += r.mlm_loss.item<double>() * w;
+      sums[2] += r.rtd_loss.item<double>() * w;
+      sums[3] += r.masked;
+      sums[4] += r.generator_correct;
+      sums[5] += r.tokens;
+      sums[6] += r.discriminator_correct;
+      sums[7] += r.predicted_replaced;
+      sums[8] += r.replaced;
+      sums[9] += r.true_replaced;
+    }
+    // Every rank learns whether any rank failed, and the sums of the counts.
+    at::Tensor shared = at::empty({11}, at::kDouble);
+    for (int i = 0; i < 10; ++i) shared[i] = sums[i];
+    shared[10] = finite ? 0.0 : 1.0;
+    if (control.comm && control.comm->distributed()) {
+      shared = shared.to(device);
+      control.comm->all_reduce_sum({shared}, "step statistics");
+      shared = shared.cpu();
+    }
+    const auto* total_sums = shared.data_ptr<double>();
+    if (total_sums[10] > 0) {
+      throw std::runtime_error(fmt::format("non-finite loss at step {}; the last saved training state ({}) is usable",
+                                           s.step + 1, state_dir.string()));
+    }
+    std::vector<at::Tensor> grads;
+    for (const auto& slot : optimizer.slots()) {
+      if (!slot.param.grad().defined()) slot.param.mutable_grad() = at::zeros_like(slot.param);
+      grads.push_back(slot.param.grad());
+    }
+    if (control.comm && control.comm->distributed()) {
+      control.comm->all_reduce_sum(grads, "gradients");
+      for (auto& g : grads) g.div_(static_cast<double>(world));
+    }
+    const double grad_norm = clip_grad_norm(optimizer.slots(), options.optimizer.max_grad_norm);
+    const double lr = options.optimizer.learning_rate * schedule_factor(options.schedule.name, s.step, warmup, total);
+    optimizer.step(lr);
+    optimizer.zero_grad();
+    ++s.step;
+
+    const double step_seconds = seconds_since(step_start);
+    s.train_seconds += step_seconds;
+    s.tokens += total_sums[5];
+    const double ranks = static_cast<double>(world);
+    window.loss += total_sums[0] / ranks;
+    window.mlm += total_sums[1] / ranks;
+    window.rtd += total_sums[2] / ranks;
+    window.masked += total_sums[3];
+    window.gen_correct += total_sums[4];
+    window.tokens += total_sums[5];
+    window.disc_correct += total_sums[6];
+    window.predicted += total_sums[7];
+    window.replaced += total_sums[8];
+    window.true_replaced += total_sums[9];
+    window.grad_norm += grad_norm;
+    window.data_wait += data_wait;
+    window.seconds += step_seconds;
+    ++window.steps;
+
+    if (s.step % options.train.logging_every == 0 || s.step == stop) {
+      const double n = static_cast<double>(window.steps);
+      auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+      last_loss = window.loss / n;
+      const json line = {{"step", s.step},
+                         {"epoch", s.epoch},
+                         {"loss", last_loss},
+                         {"mlm_loss", window.mlm / n},
+                         {"rtd_loss", window.rtd / n},
+                         {"generator_accuracy", ratio(window.gen_correct, window.masked)},
+                         {"discriminator_accuracy", ratio(window.disc_correct, window.tokens)},
+                         {"discriminator_precision", ratio(window.true_replaced, window.predicted)},
+                         {"discriminator_recall", ratio(window.true_replaced, window.replaced)},
+                         {"replaced_fraction", ratio(window.replaced, window.tokens)},
+                         {"lr", lr},
+                         {"grad_norm", window.grad_norm / n},
+                         {"tokens_per_second", ratio(window.tokens, window.seconds)},
+                         {"data_wait_seconds", window.data_wait},
+                         {"seconds", window.seconds}};
+      if (writer) {
+        std::ofstream metrics(out / "metrics.jsonl", std::ios::app);
+        metrics << line.dump() << "\n";
+        if (!metrics) throw std::runtime_error(fmt::format("cannot write {}", (out / "metrics.jsonl").string()));
+        log << fmt::format("step {}/{}: loss {:.4f} (mlm {:.4f}, rtd {:.4f}), gen acc {:.3f}, disc acc {:.3f} "
+                           "P {:.3f} R {:.3f}, lr {:.3g}, {:.0f} tokens/s\n",
+                           s.step, total, last_loss, window.mlm / n, window.rtd / n,
+                           ratio(window.gen_correct, window.masked), ratio(window.disc_correct, window.tokens),
+                           ratio(window.true_replaced, window.predicted), ratio(window.true_replaced, window.replaced),
+                           lr, ratio(window.tokens, window.seconds));
+        log.flush();
+      }
+      window = Window{};
+    }
+    if (s.step % options.train.save_every == 0 && s.step != stop) save();
+  }
+  if (saved_step != s.step) save();
+
+  PretrainOutcome outcome;
+  outcome.output_dir = out;
+  outcome.steps = s.step;
+  outcome.finished = s.step >= total;
+  outcome.last_loss = last_loss;
+  const double run_seconds = s.train_seconds - seconds_at_start;
+  outcome.tokens_per_second = run_seconds > 0 ? (s.tokens - tokens_at_start) / run_seconds : 0;
+  (void)run_start;
+  return outcome;
+}
+
+}  // namespace electra

@@ -1,0 +1,51 @@
+// The pre-training loop of `electra pretrain`: ELECTRA's generator + discriminator trained with replaced-token
+// detection on a PretrainingStream, AdamW, metrics.jsonl, resumable training states and Hugging Face exports.
+// No tensor in this header: the command includes it.
+//
+// The run directory:
+//   config.yaml          the resolved options (a resumed run reads them back)
+//   metrics.jsonl        one line every train.logging_every steps
+//   state/               the training state (train/train_state.h's commit protocol: state-*.pt + latest.json)
+//   discriminator/       ElectraForPreTraining: config.json, model.safetensors, tokenizer files
+//   generator/           ElectraForMaskedLM: the same files
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <iosfwd>
+#include <memory>
+#include <string>
+
+#include "pretrain/options.h"
+
+namespace electra {
+
+class Communicator;
+struct CorpusOptions;
+
+struct PretrainControl {
+  bool resume = false;           // continue from output_dir/state (bit-identically)
+  int64_t stop_after_steps = 0;  // > 0: save the state and exports and stop after this step
+  std::ostream* log = nullptr;   // progress lines; null: std::cerr
+  // The data-parallel group (null: this process alone). Every rank reads the same stream and takes its share of
+  // each global batch; gradients are averaged over the ranks; rank 0 alone writes.
+  std::shared_ptr<Communicator> comm;
+};
+
+struct PretrainOutcome {
+  std::filesystem::path output_dir;
+  int64_t steps = 0;      // optimizer steps done
+  bool finished = false;  // reached train.max_steps
+  double last_loss = 0;   // mean loss of the last logged window
+  double tokens_per_second = 0;  // over the whole run (global, non-padding tokens)
+};
+
+// Trains as described above. Throws std::invalid_argument for bad options (missing vocab or corpus),
+// std::runtime_error for unreadable files, a corpus without examples, and a non-finite loss (the last saved state
+// stays usable).
+PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainControl& control);
+
+// The corpus reader's options of a run.
+CorpusOptions corpus_options(const PretrainOptions& options);
+
+}  // namespace electra
