@@ -1,0 +1,335 @@
+// ELECTRA pre-training: masking, the objective, the shared/tied parameters, exports, options, resume, the command.
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/files.h"
+#include "model/checkpoint.h"
+#include "model/electra.h"
+#include "model/tensor_io.h"
+#include "pretrain/model.h"
+#include "pretrain/objective.h"
+#include "pretrain/options.h"
+#include "pretrain/pretrainer.h"
+#include "tests/catch.h"
+#include "tests/support.h"
+#include "tokenizer/tokenizer.h"
+#include "train/optimizer.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using electra::test::contains;
+
+namespace {
+
+const fs::path kFixtures = fs::path(ELECTRA_TEST_FIXTURES) / "pretrain";
+const fs::path kConfigs = fs::path(ELECTRA_SOURCE_DIR) / "configs" / "pretrain";
+
+// The tiny pair over the fixture vocabulary (126 entries), dropout off unless asked.
+electra::PretrainOptions tiny_options(double dropout = 0.0) {
+  electra::PretrainOptions o = electra::load_pretrain_options(kConfigs / "tiny.yaml");
+  o.model.hidden_dropout_prob = o.model.attention_probs_dropout_prob = dropout;
+  o.vocab = kFixtures.string();
+  o.data.corpus = {(kFixtures / "corpus.txt").string()};
+  return o;
+}
+
+electra::ElectraPretrainingModel tiny_model(const electra::PretrainOptions& o) {
+  const electra::Tokenizer tokenizer = electra::Tokenizer::from_dir(kFixtures);
+  const auto d = electra::discriminator_config(o, tokenizer.vocab_size(), tokenizer.pad_id());
+  return electra::ElectraPretrainingModel(d, electra::generator_config(d, o.model.generator_size));
+}
+
+// Sentences of the fixture corpus, encoded as [CLS] A [SEP] examples.
+std::vector<electra::PretrainingExample> fixture_examples(size_t n) {
+  const electra::Tokenizer tokenizer = electra::Tokenizer::from_dir(kFixtures);
+  std::ifstream in(kFixtures / "corpus.txt");
+  std::vector<electra::PretrainingExample> out;
+  std::string line;
+  while (out.size() < n && std::getline(in, line)) {
+    if (line.empty()) continue;
+    electra::PretrainingExample e;
+    e.input_ids.push_back(static_cast<int32_t>(tokenizer.cls_id()));
+    for (const auto& t : tokenizer.tokenize(line)) e.input_ids.push_back(static_cast<int32_t>(t.id));
+    e.input_ids.push_back(static_cast<int32_t>(tokenizer.sep_id()));
+    e.first_segment_length = static_cast<int32_t>(e.input_ids.size());
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+electra::MaskingOptions fixture_masking() {
+  const electra::Tokenizer tokenizer = electra::Tokenizer::from_dir(kFixtures);
+  electra::MaskingOptions m;
+  m.mask_id = tokenizer.token_to_id("[MASK]");
+  m.max_predictions = 19;
+  m.special_ids = {tokenizer.cls_id(), tokenizer.sep_id(), m.mask_id, tokenizer.pad_id()};
+  return m;
+}
+
+bool same_tensors(const electra::TensorMap& a, const electra::TensorMap& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [name, t] : a) {
+    auto it = b.find(name);
+    if (it == b.end() || !at::equal(t, it->second)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("pretrain masking chooses round(15% of the tokens) positions, never [CLS]/[SEP]/[PAD]", "[pretrain]") {
+  const electra::MaskingOptions m = fixture_masking();
+  // Rows of lengths 2 (only specials), 10, 40 and 120 real tokens, padded to 122.
+  const std::vector<int64_t> lengths = {0, 10, 40, 120};
+  const int64_t t = 122;
+  at::Tensor ids = at::zeros({400, t}, at::kLong), mask = at::zeros({400, t}, at::kLong);
+  for (int64_t r = 0; r < 400; ++r) {
+    const int64_t n = lengths[static_cast<size_t>(r % 4)];
+    ids[r][0] = 2;  // [CLS]
+    for (int64_t j = 1; j <= n; ++j) ids[r][j] = 5 + (r * 7 + j) % 100;
+    ids[r][n + 1] = 3;  // [SEP]
+    mask.narrow(1, 0, n + 2)[r].fill_(1);
+  }
+  at::Generator g = electra::cpu_generator(1234);
+  const electra::MaskedInput out = electra::mask_tokens(ids, mask, m, g);
+  const at::Tensor counts = out.positions.sum(1);
+  for (int64_t r = 0; r < 400; ++r) {
+    const int64_t n = lengths[static_cast<size_t>(r % 4)];
+    // google's count: round(0.15 x the non-padding tokens, [CLS] and [SEP] included), at least 1, at most 19;
+    // never more than the candidates (none in the row of specials only). round: 12 x .15 = 1.8 -> 2, 42 -> 6.3 -> 6.
+    const int64_t expected =
+        n == 0 ? 0 : std::min<int64_t>(19, std::max<int64_t>(1, static_cast<int64_t>(std::nearbyint((n + 2) * 0.15))));
+    REQUIRE(counts[r].item<int64_t>() == expected);
+  }
+  SECTION("never a special token or padding") {
+    const at::Tensor special = ids.eq(2) | ids.eq(3) | ids.eq(0) | mask.eq(0);
+    CHECK((out.positions & special).sum().item<int64_t>() == 0);
+  }
+  SECTION("85% of the chosen become [MASK], the rest keep their id; nothing else changes") {
+    const double chosen = out.positions.sum().item<double>();
+    const double masked = (out.positions & out.input_ids.eq(m.mask_id)).sum().item<double>();
+    CHECK(masked / chosen == Approx(0.85).margin(0.03));
+    const at::Tensor changed = out.input_ids.ne(ids);
+    CHECK((changed & out.positions.logical_not()).sum().item<int64_t>() == 0);
+    CHECK((changed & out.input_ids.ne(m.mask_id)).sum().item<int64_t>() == 0);
+  }
+  SECTION("the same seed draws the same masks; another seed others") {
+    at::Generator same = electra::cpu_generator(1234), other = electra::cpu_generator(99);
+    CHECK(at::equal(electra::mask_tokens(ids, mask, m, same).positions, out.positions));
+    CHECK_FALSE(at::equal(electra::mask_tokens(ids, mask, m, other).positions, out.positions));
+  }
+}
+
+TEST_CASE("pretrain model shares one embeddings module and ties the generator lm_head", "[pretrain]") {
+  const auto o = tiny_options();
+  auto model = tiny_model(o);
+  CHECK(model->generator_config().hidden_size == 32);
+  CHECK(model->generator_config().num_attention_heads == 1);
+  CHECK(model->generator_config().intermediate_size == 128);
+  const at::Tensor dw = model->discriminator->electra->embeddings->word_embeddings->weight;
+  const at::Tensor gw = model->generator->electra->embeddings->word_embeddings->weight;
+  CHECK(dw.unsafeGetTensorImpl() == gw.unsafeGetTensorImpl());
+  int shared = 0, projections = 0;
+  for (const auto& [name, p] : model->unique_named_parameters()) {
+    CHECK_FALSE(contains(name, "generator.electra.embeddings."));
+    shared += contains(name, "discriminator.electra.embeddings.") ? 1 : 0;
+    projections += contains(name, "embeddings_project.weight") ? 1 : 0;
+  }
+  CHECK(shared == 5);       // word, position, token type, LayerNorm weight and bias: once
+  CHECK(projections == 2);  // each encoder its own (E 64 != H 128, E 64 != H 32)
+  const auto gen = model->generator_state_dict();
+  CHECK(at::equal(gen.at("generator_lm_head.weight"), gen.at("electra.embeddings.word_embeddings.weight")));
+  CHECK(gen.count("generator_predictions.LayerNorm.weight") == 1);
+  const auto disc = model->discriminator_state_dict();
+  CHECK(disc.at("discriminator_predictions.dense_prediction.weight").sizes() == at::IntArrayRef({1, 128}));
+  // The optimizer sees each tensor once.
+  electra::AdamW optimizer(model->unique_named_parameters(), o.optimizer);
+  CHECK(optimizer.slots().size() == model->unique_named_parameters().size());
+}
+
+TEST_CASE("pretrain objective labels exactly the replaced tokens and the loss falls on a fixed batch", "[pretrain]") {
+  const auto o = tiny_options();
+  at::manual_seed(3);
+  auto model = tiny_model(o);
+  const electra::Tokenizer tokenizer = electra::Tokenizer::from_dir(kFixtures);
+  const electra::PretrainBatch batch = electra::collate(fixture_examples(16), tokenizer.pad_id());
+  const electra::MaskingOptions m = fixture_masking();
+  electra::AdamW optimizer(model->unique_named_parameters(), o.optimizer);
+  std::vector<double> losses;
+  for (int step = 0; step < 30; ++step) {
+    at::Generator mg = electra::cpu_generator(electra::draw_seed(1, step, 0, 0, 0));
+    at::Generator sg = electra::cpu_generator(electra::draw_seed(1, step, 0, 0, 1));
+    const electra::MaskedInput masked = electra::mask_tokens(batch.input_ids, batch.attention_mask, m, mg);
+    electra::ObjectiveResult r = electra::electra_objective(*model, batch.input_ids, batch.attention_mask,
+                                                            batch.token_type_ids, masked, 50.0, sg);
+    if (step == 0) {
+      const at::Tensor differs = r.discriminator_input.ne(batch.input_ids);
+      CHECK(at::equal(r.labels.to(at::kBool), differs));
+      CHECK((differs & masked.positions.logical_not()).sum().item<int64_t>() == 0);
+      CHECK(r.masked == Approx(masked.positions.sum().item<double>()));
+      CHECK(r.tokens == Approx(batch.attention_mask.sum().item<double>()));
+    }
+    REQUIRE(std::isfinite(r.loss.item<double>()));
+    losses.push_back(r.loss.item<double>());
+    r.loss.backward();
+    electra::clip_grad_norm(optimizer.slots(), 1.0);
+    optimizer.step(1e-3);
+    optimizer.zero_grad();
+  }
+  const double first = (losses[0] + losses[1] + losses[2]) / 3, last = (losses[27] + losses[28] + losses[29]) / 3;
+  INFO("first " << first << " last " << last);
+  CHECK(last < 0.8 * first);
+}
+
+TEST_CASE("pretrain exports load as the bare encoder with the same outputs; config.json round trips", "[pretrain]") {
+  const auto o = tiny_options();
+  auto model = tiny_model(o);
+  model->eval();
+  electra::test::TempDir dir("pretrain_export");
+  electra::save_pretraining_pair(*model, dir.path, kFixtures);
+  const electra::Tokenizer tokenizer = electra::Tokenizer::from_dir(kFixtures);
+  const electra::PretrainBatch batch = electra::collate(fixture_examples(4), tokenizer.pad_id());
+  for (const std::string which : {"discriminator", "generator"}) {
+    const auto config = electra::ElectraConfig::from_file(dir.path / which / "config.json");
+    CHECK(config.architecture == (which == "generator" ? electra::Architecture::masked_lm
+                                                       : electra::Architecture::pretraining));
+    CHECK(config.hidden_size == (which == "generator" ? 32 : 128));
+    CHECK(config.vocab_size == tokenizer.vocab_size());
+    electra::LoadReport report;
+    const electra::ElectraModel loaded = electra::load_pretrained(dir.path / which, {}, &report);
+    CHECK(loaded.config().architecture == electra::Architecture::model);
+    CHECK_FALSE(report.ignored.empty());
+    for (const auto& key : report.ignored)
+      CHECK((contains(key, "discriminator_predictions.") || contains(key, "generator_")));
+    CHECK(fs::exists(dir.path / which / "vocab.txt"));
+    at::NoGradGuard no_grad;
+    const at::Tensor expected = which == "generator"
+        ? model->generator->electra(batch.input_ids, batch.attention_mask, batch.token_type_ids)
+        : model->discriminator->electra(batch.input_ids, batch.attention_mask, batch.token_type_ids);
+    const at::Tensor got = loaded.forward(batch.input_ids, batch.attention_mask, batch.token_type_ids).last_hidden_state;
+    CHECK(at::allclose(got, expected, 1e-5, 1e-6));
+  }
+  const auto gen = electra::read_safetensors(dir.path / "generator" / "model.safetensors");
+  CHECK(at::equal(gen.at("generator_lm_head.weight"), gen.at("electra.embeddings.word_embeddings.weight")));
+}
+
+TEST_CASE("pretrain options: YAML, --set, unknown keys, the papers' configs", "[pretrain]") {
+  const auto small = electra::load_pretrain_options(kConfigs / "small.yaml");
+  CHECK(small.model.hidden_size == 256);
+  CHECK(small.optimizer.learning_rate == Approx(5e-4));
+  CHECK(small.train.max_steps == 1000000);
+  CHECK(electra::max_predictions_per_seq(small) == 19);
+  const auto base = electra::load_pretrain_options(kConfigs / "base.yaml", {"train.batch_size=64"});
+  CHECK(base.train.batch_size == 64);
+  const auto d = electra::discriminator_config(base, 30522, 0);
+  const auto g = electra::generator_config(d, base.model.generator_size);
+  CHECK(g.hidden_size == 256);
+  CHECK(g.num_attention_heads == 4);
+  CHECK(g.intermediate_size == 1024);
+  CHECK(g.embedding_size == 768);
+  const auto again = electra::load_pretrain_options({}, {});
+  electra::test::TempDir dir("pretrain_options");
+  electra::write_file_atomic(dir.path / "dump.yaml", electra::to_yaml(small));
+  CHECK(electra::to_yaml(electra::load_pretrain_options(dir.path / "dump.yaml")) == electra::to_yaml(small));
+  electra::write_file_atomic(dir.path / "bad.yaml", "train:\n  max_step: 5\n");
+  try {
+    electra::load_pretrain_options(dir.path / "bad.yaml");
+    FAIL("no error");
+  } catch (const std::invalid_argument& e) {
+    CHECK(contains(e.what(), "bad.yaml:2"));
+    CHECK(contains(e.what(), "train.max_step"));
+  }
+  CHECK_THROWS_AS(electra::load_pretrain_options({}, {"objective.mask_prob=x"}), std::invalid_argument);
+  (void)again;
+}
+
+TEST_CASE("pretrain a stopped and resumed run ends with the weights of an uninterrupted one", "[pretrain]") {
+  auto o = tiny_options(0.1);  // dropout on: its draws are seeded per step too
+  o.train.max_steps = 6;
+  o.train.batch_size = 8;
+  o.train.logging_every = 2;
+  o.train.save_every = 100;
+  electra::test::TempDir whole("pretrain_whole"), parts("pretrain_parts");
+  std::ostringstream log;
+  electra::PretrainControl control;
+  control.log = &log;
+  o.output_dir = whole.path.string();
+  const auto outcome = electra::run_pretraining(o, control);
+  CHECK(outcome.finished);
+  CHECK(outcome.steps == 6);
+  o.output_dir = parts.path.string();
+  control.stop_after_steps = 3;
+  CHECK_FALSE(electra::run_pretraining(o, control).finished);
+  control.stop_after_steps = 0;
+  control.resume = true;
+  CHECK(electra::run_pretraining(o, control).steps == 6);
+  for (const char* which : {"discriminator", "generator"}) {
+    const auto a = electra::read_safetensors(whole.path / which / "model.safetensors");
+    const auto b = electra::read_safetensors(parts.path / which / "model.safetensors");
+    CHECK(same_tensors(a, b));
+  }
+  // metrics.jsonl: a line every 2 steps with the objective's figures.
+  std::ifstream metrics(whole.path / "metrics.jsonl");
+  std::string line;
+  int lines = 0;
+  while (std::getline(metrics, line)) {
+    const json j = json::parse(line);
+    CHECK(std::isfinite(j.at("loss").get<double>()));
+    CHECK(j.contains("generator_accuracy"));
+    CHECK(j.contains("discriminator_recall"));
+    CHECK(j.at("tokens_per_second").get<double>() > 0);
+    ++lines;
+  }
+  CHECK(lines == 3);
+}
+
+TEST_CASE("pretrain command: end to end on the tiny config, and its errors", "[pretrain]") {
+  electra::test::TempDir dir("pretrain_cli");
+  const std::string common = fmt::format("pretrain --config '{}' --vocab '{}'", (kConfigs / "tiny.yaml").string(),
+                                         kFixtures.string());
+  SECTION("a run writes both exports; finetune-style loading works") {
+    const auto r = electra::test::run_electra(fmt::format(
+        "{} --corpus '{}' --output-dir '{}' --set train.max_steps=4 --set train.batch_size=8 --set train.logging_every=2",
+        common, (kFixtures / "corpus.txt").string(), (dir.path / "run").string()));
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    CHECK(contains(r.out, "4 steps"));
+    const auto model = electra::load_pretrained(dir.path / "run" / "discriminator");
+    CHECK(model.config().hidden_size == 128);
+    CHECK(fs::exists(dir.path / "run" / "generator" / "config.json"));
+    CHECK(fs::exists(dir.path / "run" / "state" / "latest.json"));
+    CHECK(fs::exists(dir.path / "run" / "config.yaml"));
+  }
+  SECTION("missing corpus") {
+    const auto r = electra::test::run_electra(fmt::format("{} --output-dir '{}'", common, (dir.path / "x").string()));
+    CHECK(r.status != 0);
+    CHECK(contains(r.err, "--corpus"));
+  }
+  SECTION("a corpus file that does not exist") {
+    const auto r = electra::test::run_electra(fmt::format("{} --corpus '{}' --output-dir '{}'", common,
+                                                          (dir.path / "nope.txt").string(), (dir.path / "x").string()));
+    CHECK(r.status != 0);
+    CHECK(contains(r.err, "nope.txt"));
+  }
+  SECTION("an unknown YAML key names the file and key") {
+    electra::write_file_atomic(dir.path / "bad.yaml", "model:\n  hiden_size: 5\n");
+    const auto r = electra::test::run_electra(
+        fmt::format("pretrain --config '{}' --dump-config", (dir.path / "bad.yaml").string()));
+    CHECK(r.status != 0);
+    CHECK(contains(r.err, "bad.yaml:2"));
+    CHECK(contains(r.err, "model.hiden_size"));
+  }
+  SECTION("--dump-config prints the resolved keys") {
+    const auto r = electra::test::run_electra(fmt::format("{} --set objective.disc_weight=10 --dump-config", common));
+    CHECK(r.status == 0);
+    CHECK(contains(r.out, "disc_weight: 10"));
+  }
+}
