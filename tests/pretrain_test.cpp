@@ -308,6 +308,33 @@ TEST_CASE("pretrain command: end to end on the tiny config, and its errors", "[p
     CHECK(fs::exists(dir.path / "run" / "state" / "latest.json"));
     CHECK(fs::exists(dir.path / "run" / "config.yaml"));
   }
+  SECTION("--prepare writes shards that a run then reads; a second run into the same folder is refused") {
+    const auto prep = electra::test::run_electra(fmt::format("{} --prepare '{}' --corpus '{}'", common,
+                                                             (dir.path / "shards").string(),
+                                                             (kFixtures / "corpus.txt").string()));
+    INFO(prep.output);
+    REQUIRE(prep.status == 0);
+    CHECK(fs::exists(dir.path / "shards" / "shards.json"));
+    const std::string run = fmt::format("{} --corpus '{}' --output-dir '{}' --set train.max_steps=2 --set train.batch_size=4",
+                                        common, (dir.path / "shards").string(), (dir.path / "run").string());
+    const auto r = electra::test::run_electra(run);
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    CHECK(fs::exists(dir.path / "run" / "discriminator" / "model.safetensors"));
+    const auto again = electra::test::run_electra(run);
+    CHECK(again.status != 0);
+    CHECK(contains(again.err, "--resume"));
+  }
+  SECTION("--nproc 2: two ranks train, rank 0 alone writes the run") {
+    const auto r = electra::test::run_electra(fmt::format(
+        "{} --corpus '{}' --output-dir '{}' --set train.max_steps=2 --set train.batch_size=8 --nproc 2", common,
+        (kFixtures / "corpus.txt").string(), (dir.path / "dp").string()));
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    CHECK(fs::exists(dir.path / "dp" / "generator" / "model.safetensors"));
+    const json record = json::parse(electra::read_file(dir.path / "dp" / "state" / "latest.json"));
+    CHECK(record.at("step") == 2);
+  }
   SECTION("missing corpus") {
     const auto r = electra::test::run_electra(fmt::format("{} --output-dir '{}'", common, (dir.path / "x").string()));
     CHECK(r.status != 0);
