@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <stdexcept>
 
 namespace electra {
 namespace {
@@ -81,20 +82,56 @@ MaskedInput mask_tokens(const at::Tensor& input_ids, const at::Tensor& attention
   return out;
 }
 
+MaskedInput mask_examples(const at::Tensor& input_ids, const at::Tensor& attention_mask, const MaskingOptions& options,
+                          const std::vector<uint64_t>& row_seeds) {
+  at::NoGradGuard no_grad;
+  const int64_t b = input_ids.size(0);
+  if (static_cast<int64_t>(row_seeds.size()) != b)
+    throw std::invalid_argument("mask_examples: one seed per example is needed");
+  MaskedInput out;
+  out.input_ids = input_ids.to(at::kLong).clone();
+  out.positions = at::zeros(input_ids.sizes(), at::kBool);
+  const at::Tensor lengths = attention_mask.sum(1).cpu();
+  for (int64_t i = 0; i < b; ++i) {
+    const int64_t n = lengths[i].item<int64_t>();
+    if (n == 0) continue;
+    at::Generator g = cpu_generator(row_seeds[static_cast<size_t>(i)]);
+    const MaskedInput row = mask_tokens(input_ids[i].narrow(0, 0, n).unsqueeze(0),
+                                        attention_mask[i].narrow(0, 0, n).unsqueeze(0), options, g);
+    out.input_ids[i].narrow(0, 0, n).copy_(row.input_ids[0]);
+    out.positions[i].narrow(0, 0, n).copy_(row.positions[0]);
+  }
+  return out;
+}
+
 ObjectiveResult electra_objective(ElectraPretrainingModelImpl& model, const at::Tensor& input_ids,
                                   const at::Tensor& attention_mask, const at::Tensor& token_type_ids,
-                                  const MaskedInput& masked, double disc_weight, at::Generator& sample_generator) {
+                                  const MaskedInput& masked, double disc_weight,
+                                  const std::vector<uint64_t>& sample_seeds, double mlm_denominator,
+                                  double rtd_denominator) {
   ObjectiveResult r;
   const at::Tensor targets = input_ids.index({masked.positions});  // [M]
   const at::Tensor logits = model.generator(masked.input_ids, attention_mask, token_type_ids, masked.positions);
   const int64_t m = targets.size(0);
-  r.mlm_loss = m > 0 ? at::cross_entropy_loss(logits.to(at::kFloat), targets) : logits.sum() * 0.0;
+  const double mlm_den = mlm_denominator > 0 ? mlm_denominator : std::max<double>(1.0, static_cast<double>(m));
+  r.mlm_loss = m > 0 ? at::cross_entropy_loss(logits.to(at::kFloat), targets, {}, at::Reduction::Sum) / mlm_den
+                     : logits.sum() * 0.0;
 
   at::Tensor sampled;
   {
     at::NoGradGuard no_grad;
     const at::Tensor probs = at::softmax(logits.detach().to(at::kFloat), -1);
-    sampled = m > 0 ? at::multinomial(probs, 1, /*replacement=*/false, sample_generator).squeeze(1) : targets;
+    const at::Tensor counts = masked.positions.sum(1).cpu();
+    std::vector<at::Tensor> parts;
+    int64_t offset = 0;
+    for (int64_t i = 0; i < counts.size(0); ++i) {
+      const int64_t c = counts[i].item<int64_t>();
+      if (c == 0) continue;
+      at::Generator g = device_generator(probs.device(), sample_seeds.at(static_cast<size_t>(i)));
+      parts.push_back(at::multinomial(probs.narrow(0, offset, c), 1, /*replacement=*/false, g).squeeze(1));
+      offset += c;
+    }
+    sampled = parts.empty() ? targets : at::cat(parts);
     r.discriminator_input = input_ids.clone();
     r.discriminator_input.index_put_({masked.positions}, sampled);
     r.labels = r.discriminator_input.ne(input_ids).to(at::kFloat);
@@ -103,7 +140,8 @@ ObjectiveResult electra_objective(ElectraPretrainingModelImpl& model, const at::
   const at::Tensor weights = attention_mask.to(at::kFloat);
   const at::Tensor per_token = at::binary_cross_entropy_with_logits(disc_logits.to(at::kFloat), r.labels, {}, {},
                                                                     at::Reduction::None);
-  r.rtd_loss = (per_token * weights).sum() / weights.sum().clamp_min(1.0);
+  r.rtd_loss = rtd_denominator > 0 ? (per_token * weights).sum() / rtd_denominator
+                                   : (per_token * weights).sum() / weights.sum().clamp_min(1.0);
   r.loss = r.mlm_loss + disc_weight * r.rtd_loss;
 
   at::NoGradGuard no_grad;

@@ -43,6 +43,11 @@ struct MaskedInput {
 MaskedInput mask_tokens(const at::Tensor& input_ids, const at::Tensor& attention_mask, const MaskingOptions& options,
                         at::Generator& generator);
 
+// mask_tokens for each example on its own: row i over its own (unpadded) length, with a CPU generator seeded by
+// row_seeds[i], so that an example is masked the same whatever batch (and rank) it lands in.
+MaskedInput mask_examples(const at::Tensor& input_ids, const at::Tensor& attention_mask, const MaskingOptions& options,
+                          const std::vector<uint64_t>& row_seeds);
+
 // 64-bit seed of one draw site from the run's seed and where the loop stands (splitmix64 of the parts).
 uint64_t draw_seed(uint64_t seed, int64_t step, int64_t rank, int64_t micro_batch, int64_t site);
 // A CPU generator seeded with `seed`.
@@ -61,11 +66,15 @@ struct ObjectiveResult {
          replaced = 0, true_replaced = 0;
 };
 
-// One forward of both models on a batch of original ids. `sample_generator` draws the replacements
-// (softmax of the generator logits, no gradient) on the model's device; `input_ids`, `attention_mask`,
-// `token_type_ids` and `masked` live on the model's device.
+// One forward of both models on a batch of original ids (all on the model's device). The replacements of example i
+// are drawn from softmax(generator logits) (no gradient) with a generator of the device seeded by sample_seeds[i].
+// As google's losses, mlm = summed CE / mlm_denominator and rtd = summed BCE over the non-padding tokens /
+// rtd_denominator; a denominator <= 0 means this batch's own count (chosen positions, non-padding tokens). Passing
+// the counts of the whole global batch makes the losses of its parts (micro-batches, ranks) add up to its loss.
 ObjectiveResult electra_objective(ElectraPretrainingModelImpl& model, const at::Tensor& input_ids,
                                   const at::Tensor& attention_mask, const at::Tensor& token_type_ids,
-                                  const MaskedInput& masked, double disc_weight, at::Generator& sample_generator);
+                                  const MaskedInput& masked, double disc_weight,
+                                  const std::vector<uint64_t>& sample_seeds, double mlm_denominator = 0,
+                                  double rtd_denominator = 0);
 
 }  // namespace electra

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/serialize/archive.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -234,35 +235,63 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
     }
     const double data_wait = seconds_since(step_start);
 
+    // This rank's share of the global batch, in micro-batches. Masks and samples of an example are drawn from its
+    // place in the global batch alone, and the losses are normalised by the global batch's counts (google's
+    // sum / count over the batch): the shares' losses and gradients add up to the whole batch's on any number of
+    // ranks. Only dropout draws per (rank, micro-batch).
     const auto mine = share_of(batch.size(), rank, world);
-    double sums[10] = {0};  // loss, mlm, rtd, masked, gen_correct, tokens, disc_correct, predicted, replaced, tp
-    bool finite = true;
     const int64_t n_mine = static_cast<int64_t>(mine.size());
+    struct Micro {
+      PretrainBatch batch;
+      MaskedInput masked;
+      std::vector<uint64_t> sample_seeds;
+    };
+    std::vector<Micro> micros;
+    at::Tensor counts = at::zeros({2}, at::kDouble);  // chosen positions, non-padding tokens
     for (int64_t micro = 0; micro < accumulation; ++micro) {
       const int64_t begin = n_mine * micro / accumulation, end = n_mine * (micro + 1) / accumulation;
+      if (begin == end) continue;
       std::vector<PretrainingExample> part;
-      for (int64_t i = begin; i < end; ++i) part.push_back(batch[mine[static_cast<size_t>(i)]]);
-      if (part.empty()) continue;
-      const PretrainBatch cpu_batch = collate(part, tokenizer.pad_id());
-      at::Generator mask_generator = cpu_generator(draw_seed(seed, s.step, rank, micro, 0));
-      MaskedInput masked = mask_tokens(cpu_batch.input_ids, cpu_batch.attention_mask, masking, mask_generator);
-      masked.input_ids = masked.input_ids.to(device);
-      masked.positions = masked.positions.to(device);
-      at::manual_seed(draw_seed(seed, s.step, rank, micro, 2));  // dropout
-      at::Generator sample_generator = device_generator(device, draw_seed(seed, s.step, rank, micro, 1));
-      ObjectiveResult r = electra_objective(*model, cpu_batch.input_ids.to(device), cpu_batch.attention_mask.to(device),
-                                            cpu_batch.token_type_ids.to(device), masked,
-                                            options.objective.disc_weight, sample_generator);
+      std::vector<uint64_t> mask_seeds, sample_seeds;
+      for (int64_t i = begin; i < end; ++i) {
+        const size_t global = mine[static_cast<size_t>(i)];
+        part.push_back(batch[global]);
+        mask_seeds.push_back(draw_seed(seed, s.step, static_cast<int64_t>(global), 0, 0));
+        sample_seeds.push_back(draw_seed(seed, s.step, static_cast<int64_t>(global), 0, 1));
+      }
+      Micro m;
+      m.batch = collate(part, tokenizer.pad_id());
+      m.masked = mask_examples(m.batch.input_ids, m.batch.attention_mask, masking, mask_seeds);
+      m.sample_seeds = std::move(sample_seeds);
+      counts[0] += m.masked.positions.sum().item<double>();
+      counts[1] += m.batch.attention_mask.sum().item<double>();
+      micros.push_back(std::move(m));
+    }
+    if (control.comm && control.comm->distributed()) {
+      counts = counts.to(device);
+      control.comm->all_reduce_sum({counts}, "masked and token counts");
+      counts = counts.cpu();
+    }
+    const double total_masked = std::max(1.0, counts[0].item<double>());
+    const double total_tokens = std::max(1.0, counts[1].item<double>());
+    double sums[10] = {0};  // loss, mlm, rtd, masked, gen_correct, tokens, disc_correct, predicted, replaced, tp
+    bool finite = true;
+    for (size_t micro = 0; micro < micros.size(); ++micro) {
+      Micro& m = micros[micro];
+      at::manual_seed(draw_seed(seed, s.step, rank, static_cast<int64_t>(micro), 2));  // dropout
+      MaskedInput masked{m.masked.input_ids.to(device), m.masked.positions.to(device)};
+      ObjectiveResult r = electra_objective(*model, m.batch.input_ids.to(device), m.batch.attention_mask.to(device),
+                                            m.batch.token_type_ids.to(device), masked,
+                                            options.objective.disc_weight, m.sample_seeds, total_masked, total_tokens);
       const double loss = r.loss.item<double>();
       if (!std::isfinite(loss)) {
         finite = false;
         break;
       }
-      (r.loss / static_cast<double>(accumulation)).backward();
-      const double w = 1.0 / static_cast<double>(accumulation);
-      sums[0] += loss * w;
-      sums[1] += r.mlm_loss.item<double>() * w;
-      sums[2] += r.rtd_loss.item<double>() * w;
+      r.loss.backward();
+      sums[0] += loss;
+      sums[1] += r.mlm_loss.item<double>();
+      sums[2] += r.rtd_loss.item<double>();
       sums[3] += r.masked;
       sums[4] += r.generator_correct;
       sums[5] += r.tokens;
@@ -291,8 +320,7 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
       grads.push_back(slot.param.grad());
     }
     if (control.comm && control.comm->distributed()) {
-      control.comm->all_reduce_sum(grads, "gradients");
-      for (auto& g : grads) g.div_(static_cast<double>(world));
+      control.comm->all_reduce_sum(grads, "gradients");  // the shares' gradients add up to the batch's
     }
     const double grad_norm = clip_grad_norm(optimizer.slots(), options.optimizer.max_grad_norm);
     const double lr = options.optimizer.learning_rate * schedule_factor(options.schedule.name, s.step, warmup, total);
@@ -303,10 +331,9 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
     const double step_seconds = seconds_since(step_start);
     s.train_seconds += step_seconds;
     s.tokens += total_sums[5];
-    const double ranks = static_cast<double>(world);
-    window.loss += total_sums[0] / ranks;
-    window.mlm += total_sums[1] / ranks;
-    window.rtd += total_sums[2] / ranks;
+    window.loss += total_sums[0];
+    window.mlm += total_sums[1];
+    window.rtd += total_sums[2];
     window.masked += total_sums[3];
     window.gen_correct += total_sums[4];
     window.tokens += total_sums[5];

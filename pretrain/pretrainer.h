@@ -28,7 +28,8 @@ struct PretrainControl {
   int64_t stop_after_steps = 0;  // > 0: save the state and exports and stop after this step
   std::ostream* log = nullptr;   // progress lines; null: std::cerr
   // The data-parallel group (null: this process alone). Every rank reads the same stream and takes its share of
-  // each global batch; gradients are averaged over the ranks; rank 0 alone writes.
+  // each global batch; the losses are normalised by the global batch's counts and the gradients summed over the
+  // ranks, so N ranks make the update of one process; rank 0 alone writes.
   std::shared_ptr<Communicator> comm;
 };
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -165,11 +166,14 @@ TEST_CASE("pretrain objective labels exactly the replaced tokens and the loss fa
   electra::AdamW optimizer(model->unique_named_parameters(), o.optimizer);
   std::vector<double> losses;
   for (int step = 0; step < 30; ++step) {
-    at::Generator mg = electra::cpu_generator(electra::draw_seed(1, step, 0, 0, 0));
-    at::Generator sg = electra::cpu_generator(electra::draw_seed(1, step, 0, 0, 1));
-    const electra::MaskedInput masked = electra::mask_tokens(batch.input_ids, batch.attention_mask, m, mg);
+    std::vector<uint64_t> mask_seeds, sample_seeds;
+    for (int64_t i = 0; i < 16; ++i) {
+      mask_seeds.push_back(electra::draw_seed(1, step, i, 0, 0));
+      sample_seeds.push_back(electra::draw_seed(1, step, i, 0, 1));
+    }
+    const electra::MaskedInput masked = electra::mask_examples(batch.input_ids, batch.attention_mask, m, mask_seeds);
     electra::ObjectiveResult r = electra::electra_objective(*model, batch.input_ids, batch.attention_mask,
-                                                            batch.token_type_ids, masked, 50.0, sg);
+                                                            batch.token_type_ids, masked, 50.0, sample_seeds);
     if (step == 0) {
       const at::Tensor differs = r.discriminator_input.ne(batch.input_ids);
       CHECK(at::equal(r.labels.to(at::kBool), differs));
@@ -289,6 +293,32 @@ TEST_CASE("pretrain a stopped and resumed run ends with the weights of an uninte
     ++lines;
   }
   CHECK(lines == 3);
+}
+
+TEST_CASE("pretrain on 2 ranks ends with the weights of 1 process (dropout off)", "[pretrain]") {
+  electra::test::TempDir dir("pretrain_ranks");
+  auto run = [&](const std::string& name, const std::string& extra) {
+    const auto r = electra::test::run_electra(fmt::format(
+        "--threads 1 pretrain --config '{}' --vocab '{}' --corpus '{}' --output-dir '{}' --set train.max_steps=3 "
+        "--set train.batch_size=8 --set model.hidden_dropout_prob=0 --set model.attention_probs_dropout_prob=0 "
+        "--set optimizer.learning_rate=1e-3 --set schedule.warmup_steps=0 {}",
+        (kConfigs / "tiny.yaml").string(), kFixtures.string(), (kFixtures / "corpus.txt").string(),
+        (dir.path / name).string(), extra));
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    return electra::read_safetensors(dir.path / name / "discriminator" / "model.safetensors");
+  };
+  const auto one = run("one", "");
+  const auto two = run("two", "--nproc 2");
+  const auto other_seed = run("seed", "--set train.seed=43 --set data.shuffle_buffer=1");
+  double ranks_diff = 0, seed_diff = 0;
+  for (const auto& [name, t] : one) {
+    ranks_diff = std::max(ranks_diff, (t - two.at(name)).abs().max().item<double>());
+    seed_diff = std::max(seed_diff, (t - other_seed.at(name)).abs().max().item<double>());
+  }
+  INFO("max |1 rank - 2 ranks| " << ranks_diff << ", another seed " << seed_diff);
+  CHECK(ranks_diff < 1e-5);
+  CHECK(seed_diff > 1e-3);
 }
 
 TEST_CASE("pretrain command: end to end on the tiny config, and its errors", "[pretrain]") {
