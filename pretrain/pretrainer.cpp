@@ -23,6 +23,7 @@
 #include "tokenizer/tokenizer.h"
 #include "train/durable_files.h"
 #include "train/optimizer.h"
+#include "train/run_dir.h"
 #include "train/train_state.h"
 
 namespace electra {
@@ -166,8 +167,12 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
   LoopState s;
   if (control.resume) {
     s = load_state(state_dir, *model, optimizer, device);
-    if (writer) log << fmt::format("resumed {} at step {} (epoch {}, example {} of it)\n", out.string(), s.step, s.epoch,
-                                   s.examples_in_epoch);
+    if (writer) {
+      log << fmt::format("resumed {} at step {} (epoch {}, example {} of it)\n", out.string(), s.step, s.epoch,
+                         s.examples_in_epoch);
+      // The run repeats the steps after the state: their metrics lines (and a line cut short by a crash) go.
+      RunDirectory(out).truncate_metrics(s.step);
+    }
   } else if (writer && fs::exists(state_manifest(state_dir))) {
     throw std::invalid_argument(fmt::format("{} already holds a pre-training run; --resume {} continues it, or choose "
                                             "another --output-dir",

@@ -272,9 +272,18 @@ TEST_CASE("pretrain a stopped and resumed run ends with the weights of an uninte
   o.output_dir = parts.path.string();
   control.stop_after_steps = 3;
   CHECK_FALSE(electra::run_pretraining(o, control).finished);
+  // A line of a step after the saved state (the run went on before it was killed) and a line cut short by the kill:
+  // the resumed run drops both and logs those steps once.
+  std::ofstream(parts.path / "metrics.jsonl", std::ios::app) << "{\"step\":4,\"loss\":1.0}\n{\"step\":5,\"lo";
   control.stop_after_steps = 0;
   control.resume = true;
   CHECK(electra::run_pretraining(o, control).steps == 6);
+  {
+    std::ifstream resumed(parts.path / "metrics.jsonl");
+    std::vector<int64_t> steps;
+    for (std::string l; std::getline(resumed, l);) steps.push_back(json::parse(l).at("step").get<int64_t>());
+    CHECK(steps == std::vector<int64_t>{2, 3, 4, 6});  // 3: the line written when the first part stopped
+  }
   for (const char* which : {"discriminator", "generator"}) {
     const auto a = electra::read_safetensors(whole.path / which / "model.safetensors");
     const auto b = electra::read_safetensors(parts.path / which / "model.safetensors");
