@@ -5,7 +5,7 @@
 #   2. the whole test suite (electra_core_tests, electra_tests) in this world;
 #   3. `electra finetune` of the demo on CUDA (fp32 and bf16), and tools/hf_check.py: Python transformers loads the
 #      saved model and gives electra's logits;
-#   4. Python transformers loads the models `electra init` writes (tiny, small);
+#   4. Python transformers loads the models `electra init` writes (tiny, small) and `electra pretrain` exports;
 #   5. tokenizer_bench against Hugging Face tokenizers on this machine's CPU.
 # Libraries missing there (utf8proc, libcurl/libarchive headers) come as Debian .debs in .deps-debs, carried:
 # `bash tools/fetch_device_debs.sh` here first, then run this with carry [".deps-debs"].
@@ -108,6 +108,30 @@ sys.exit(1 if problems else 0)
 PY
   echo "init $size transformers check exit status $?"
 done
+
+step "Python transformers loads what electra pretrain exports (ElectraForPreTraining, ElectraForMaskedLM)"
+rm -rf /tmp/gpu-pretrain
+./build-gpu/electra pretrain --config configs/pretrain/tiny.yaml --corpus tests/fixtures/pretrain/corpus.txt \
+  --vocab tests/fixtures/pretrain --output-dir /tmp/gpu-pretrain --set train.max_steps=20 --set device=cuda | tail -2
+PYTHONUNBUFFERED=1 timeout 60 python3 - /tmp/gpu-pretrain <<'PY'
+import sys
+import torch
+from transformers import AutoTokenizer, ElectraForMaskedLM, ElectraForPreTraining
+run = sys.argv[1]
+bad = 0
+for cls, sub in ((ElectraForPreTraining, "discriminator"), (ElectraForMaskedLM, "generator")):
+    model, info = cls.from_pretrained(f"{run}/{sub}", output_loading_info=True)
+    problems = {k: v for k, v in info.items() if v}
+    tokens = AutoTokenizer.from_pretrained(f"{run}/{sub}")("the movie was good", return_tensors="pt")
+    with torch.no_grad():
+        logits = model(**tokens).logits
+    tied = sub != "generator" or model.generator_lm_head.weight.data_ptr() == model.electra.embeddings.word_embeddings.weight.data_ptr()
+    print(f"{sub}: {cls.__name__} loading info {problems or 'clean'}; logits {tuple(logits.shape)} finite "
+          f"{bool(torch.isfinite(logits).all())}; lm head tied {tied}")
+    bad += bool(problems) or not bool(torch.isfinite(logits).all()) or not tied
+sys.exit(1 if bad else 0)
+PY
+echo "pretrain exports transformers check exit status $?"
 
 step "tokenizer: electra tokenizer_bench vs tokenizers (1 thread, then all threads)"
 timeout 60 ./build-gpu/tokenizer_bench
