@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Makes examples/electra-nsmc-tiny, the pre-trained tiny ELECTRA that `make demo` fine-tunes, from NSMC's *train*
-# documents only (CC0; never its test documents, on which the demo reports):
+# Makes a pre-trained tiny ELECTRA for the demo (examples/electra-nsmc-tiny; not shipped yet, see README
+# "Pre-training", learning test) from NSMC's *train* documents only (CC0; never its test documents, on which the demo reports):
 #   1. the document column of ratings_train.txt, empty documents left out, one review per line;
 #   2. electra vocab: an 8,000-token cased WordPiece vocabulary of it (tokenizers' BertWordPieceTokenizer rules);
 #   3. electra pretrain --config configs/pretrain/nsmc-tiny.yaml: the ELECTRA objective on it;
