@@ -1,25 +1,21 @@
 #include "pretrain/options.h"
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cmath>
-#include <set>
 #include <stdexcept>
-#include <variant>
 
-#include "common/files.h"
+#include "common/option_fields.h"
 
 namespace electra {
 namespace {
 
-using FieldRef = std::variant<std::string*, int64_t*, double*, bool*, std::vector<std::string>*>;
-
 // The one list of keys: YAML key = dotted struct path.
-std::vector<std::pair<std::string, FieldRef>> fields(PretrainOptions& o) {
-  return {
+FieldTable fields(PretrainOptions& o) {
+  FieldTable table;
+  table.sections = {"model", "objective", "data", "optimizer", "schedule", "train"};
+  table.fields = {
       {"vocab", &o.vocab},
       {"output_dir", &o.output_dir},
       {"device", &o.device},
@@ -62,173 +58,23 @@ std::vector<std::pair<std::string, FieldRef>> fields(PretrainOptions& o) {
       {"train.logging_every", &o.train.logging_every},
       {"train.seed", &o.train.seed},
   };
-}
-
-const std::set<std::string>& sections() {
-  static const std::set<std::string> names{"model", "objective", "data", "optimizer", "schedule", "train"};
-  return names;
-}
-
-std::string describe(const YAML::Node& node) {
-  if (node.IsScalar()) return "'" + node.Scalar() + "'";
-  YAML::Emitter out;
-  out << YAML::Flow << node;
-  return out.c_str();
-}
-
-[[noreturn]] void bad_value(const std::string& where, const std::string& key, const YAML::Node& node,
-                            const std::string& expected) {
-  throw std::invalid_argument(fmt::format("{}: key '{}' has value {}, expected {}", where, key, describe(node), expected));
-}
-
-template <typename T>
-T parse_number(const std::string& where, const std::string& key, const YAML::Node& node, const char* what) {
-  if (!node.IsScalar()) bad_value(where, key, node, what);
-  const std::string& s = node.Scalar();
-  size_t used = 0;
-  T v{};
-  try {
-    if constexpr (std::is_same_v<T, double>) {
-      v = std::stod(s, &used);
-    } else {
-      v = std::stoll(s, &used);
-    }
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != s.size()) bad_value(where, key, node, what);
-  if constexpr (std::is_same_v<T, double>) {
-    if (!std::isfinite(v)) bad_value(where, key, node, what);
-  }
-  return v;
-}
-
-void assign(const std::string& where, const std::string& key, const FieldRef& field, const YAML::Node& node) {
-  std::visit(
-      [&](auto* target) {
-        using T = std::remove_pointer_t<decltype(target)>;
-        if constexpr (std::is_same_v<T, std::string>) {
-          if (!node.IsScalar()) bad_value(where, key, node, "a string");
-          *target = node.Scalar();
-        } else if constexpr (std::is_same_v<T, int64_t>) {
-          *target = parse_number<int64_t>(where, key, node, "an integer");
-        } else if constexpr (std::is_same_v<T, double>) {
-          *target = parse_number<double>(where, key, node, "a number");
-        } else if constexpr (std::is_same_v<T, bool>) {
-          if (!node.IsScalar()) bad_value(where, key, node, "true or false");
-          const std::string& s = node.Scalar();
-          if (s == "true" || s == "True") {
-            *target = true;
-          } else if (s == "false" || s == "False") {
-            *target = false;
-          } else {
-            bad_value(where, key, node, "true or false");
-          }
-        } else {
-          std::vector<std::string> values;
-          if (node.IsScalar()) {
-            if (!node.Scalar().empty()) values.push_back(node.Scalar());
-          } else if (node.IsSequence()) {
-            for (const auto& item : node) {
-              if (!item.IsScalar()) bad_value(where, key, node, "a list of paths");
-              values.push_back(item.Scalar());
-            }
-          } else {
-            bad_value(where, key, node, "a path or a list of paths");
-          }
-          *target = values;
-        }
-      },
-      field);
-}
-
-FieldRef find_field(PretrainOptions& o, const std::string& key, const std::string& where) {
-  for (auto& [name, ref] : fields(o))
-    if (name == key) return ref;
-  throw std::invalid_argument(
-      fmt::format("{}: unknown key '{}' (known: {})", where, key, fmt::join(pretrain_keys(), ", ")));
-}
-
-void apply_map(PretrainOptions& o, const YAML::Node& map, const std::string& prefix, const std::string& source) {
-  std::map<std::string, int> first_line;
-  for (const auto& item : map) {
-    const std::string name = item.first.as<std::string>();
-    const std::string key = prefix.empty() ? name : prefix + "." + name;
-    const int line = item.first.Mark().line + 1;
-    const std::string where = fmt::format("{}:{}", source, line);
-    if (auto [it, inserted] = first_line.emplace(name, line); !inserted)
-      o.warnings.push_back(fmt::format("{}: key '{}' given twice (first at line {}); the later value is used", where,
-                                       key, it->second));
-    if (item.second.IsMap()) {
-      if (!prefix.empty() || sections().count(name) == 0)
-        throw std::invalid_argument(fmt::format("{}: unknown section '{}' (known: {})", where, key,
-                                                fmt::join(sections(), ", ")));
-      apply_map(o, item.second, key, source);
-      continue;
-    }
-    assign(where, key, find_field(o, key, where), item.second);
-  }
-}
-
-void emit_value(YAML::Emitter& out, const FieldRef& field) {
-  std::visit(
-      [&](auto* v) {
-        using T = std::remove_pointer_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, std::string>) {
-          out << YAML::DoubleQuoted << *v;
-        } else if constexpr (std::is_same_v<T, double>) {
-          out << fmt::format("{}", *v);
-        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
-          out << YAML::Flow << YAML::BeginSeq;
-          for (const auto& s : *v) out << YAML::DoubleQuoted << s;
-          out << YAML::EndSeq;
-        } else {
-          out << *v;
-        }
-      },
-      field);
+  return table;
 }
 
 }  // namespace
 
 std::vector<std::string> pretrain_keys() {
   PretrainOptions o;
-  std::vector<std::string> keys;
-  for (auto& [name, ref] : fields(o)) keys.push_back(name);
-  return keys;
+  return field_keys(fields(o));
 }
 
 void apply_pretrain_setting(PretrainOptions& options, const std::string& assignment) {
-  const auto eq = assignment.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw std::invalid_argument(fmt::format("--set: expected key=value, got '{}'", assignment));
-  const std::string key = assignment.substr(0, eq);
-  YAML::Node value;
-  try {
-    value = YAML::Load(assignment.substr(eq + 1));
-  } catch (const YAML::Exception& e) {
-    throw std::invalid_argument(fmt::format("--set: value of '{}' is not valid YAML: {}", key, e.msg));
-  }
-  if (value.IsNull()) value = YAML::Node(std::string());
-  assign("--set", key, find_field(options, key, "--set"), value);
+  apply_assignment(fields(options), assignment);
 }
 
 PretrainOptions load_pretrain_options(const std::filesystem::path& file, const std::vector<std::string>& sets) {
   PretrainOptions options;
-  if (!file.empty()) {
-    if (!std::filesystem::is_regular_file(file))
-      throw std::invalid_argument(fmt::format("config file {} does not exist", file.string()));
-    YAML::Node root;
-    try {
-      root = YAML::Load(read_file(file));
-    } catch (const YAML::Exception& e) {
-      throw std::runtime_error(fmt::format("{}:{}: invalid YAML: {}", file.string(), e.mark.line + 1, e.msg));
-    }
-    if (!root.IsNull()) {
-      if (!root.IsMap()) throw std::invalid_argument(fmt::format("{}: expected a mapping of keys", file.string()));
-      apply_map(options, root, "", file.string());
-    }
-  }
+  if (!file.empty()) apply_yaml_mapping(fields(options), load_yaml_mapping(file), file.string(), options.warnings);
   for (const auto& s : sets) apply_pretrain_setting(options, s);
   return options;
 }
@@ -268,23 +114,7 @@ void validate_pretrain_options(const PretrainOptions& o) {
 
 std::string to_yaml(const PretrainOptions& options) {
   PretrainOptions copy = options;
-  YAML::Emitter out;
-  out << YAML::BeginMap;
-  std::string section;
-  for (auto& [key, ref] : fields(copy)) {
-    const auto dot = key.find('.');
-    const std::string this_section = dot == std::string::npos ? "" : key.substr(0, dot);
-    if (this_section != section) {
-      if (!section.empty()) out << YAML::EndMap;
-      if (!this_section.empty()) out << YAML::Key << this_section << YAML::Value << YAML::BeginMap;
-      section = this_section;
-    }
-    out << YAML::Key << (dot == std::string::npos ? key : key.substr(dot + 1)) << YAML::Value;
-    emit_value(out, ref);
-  }
-  if (!section.empty()) out << YAML::EndMap;
-  out << YAML::EndMap;
-  return std::string(out.c_str()) + "\n";
+  return fields_to_yaml(fields(copy));
 }
 
 ElectraConfig discriminator_config(const PretrainOptions& o, int64_t vocab_size, int64_t pad_token_id) {

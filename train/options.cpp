@@ -1,26 +1,21 @@
 #include "train/options.h"
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
-#include <cmath>
-#include <functional>
-#include <map>
-#include <set>
 #include <stdexcept>
-#include <variant>
 
-#include "common/files.h"
+#include "common/option_fields.h"
 
 namespace electra {
 namespace {
 
-using FieldRef = std::variant<std::string*, int64_t*, double*, bool*, std::vector<int64_t>*>;
-
 // The one list of keys: YAML key = dotted struct path.
-std::vector<std::pair<std::string, FieldRef>> fields(ExperimentOptions& o) {
-  return {
+FieldTable fields(ExperimentOptions& o) {
+  FieldTable table;
+  table.sections = {"data", "optimizer", "schedule", "train"};
+  table.skipped_top_keys = {"base"};  // load_file reads it
+  table.fields = {
       {"model", &o.model},
       {"task", &o.task},
       {"output_dir", &o.output_dir},
@@ -59,123 +54,7 @@ std::vector<std::pair<std::string, FieldRef>> fields(ExperimentOptions& o) {
       {"train.bf16", &o.train.bf16},
       {"train.tf32", &o.train.tf32},
   };
-}
-
-std::string describe(const YAML::Node& node) {
-  if (node.IsScalar()) return "'" + node.Scalar() + "'";
-  YAML::Emitter out;
-  out << YAML::Flow << node;
-  return out.c_str();
-}
-
-[[noreturn]] void bad_value(const std::string& source, const std::string& key, const YAML::Node& node,
-                            const std::string& expected) {
-  const std::string where = node.Mark().is_null() || source == "--set"
-                                ? source
-                                : fmt::format("{}:{}", source, node.Mark().line + 1);
-  throw std::invalid_argument(
-      fmt::format("{}: key '{}' has value {}, expected {}", where, key, describe(node), expected));
-}
-
-int64_t to_int(const std::string& source, const std::string& key, const YAML::Node& node) {
-  if (!node.IsScalar()) bad_value(source, key, node, "an integer");
-  const std::string& s = node.Scalar();
-  size_t used = 0;
-  int64_t v = 0;
-  try {
-    v = std::stoll(s, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != s.size()) bad_value(source, key, node, "an integer");
-  return v;
-}
-
-void assign(const std::string& source, const std::string& key, const FieldRef& field, const YAML::Node& node) {
-  std::visit(
-      [&](auto* target) {
-        using T = std::remove_pointer_t<decltype(target)>;
-        if constexpr (std::is_same_v<T, std::string>) {
-          if (!node.IsScalar()) bad_value(source, key, node, "a string");
-          *target = node.Scalar();
-        } else if constexpr (std::is_same_v<T, int64_t>) {
-          *target = to_int(source, key, node);
-        } else if constexpr (std::is_same_v<T, double>) {
-          if (!node.IsScalar()) bad_value(source, key, node, "a number");
-          const std::string& s = node.Scalar();
-          size_t used = 0;
-          double v = 0;
-          try {
-            v = std::stod(s, &used);
-          } catch (const std::exception&) {
-            used = 0;
-          }
-          if (used == 0 || used != s.size() || !std::isfinite(v)) bad_value(source, key, node, "a number");
-          *target = v;
-        } else if constexpr (std::is_same_v<T, bool>) {
-          if (!node.IsScalar()) bad_value(source, key, node, "true or false");
-          const std::string& s = node.Scalar();
-          if (s == "true" || s == "True") {
-            *target = true;
-          } else if (s == "false" || s == "False") {
-            *target = false;
-          } else {
-            bad_value(source, key, node, "true or false");
-          }
-        } else {
-          std::vector<int64_t> values;
-          if (node.IsScalar()) {
-            values.push_back(to_int(source, key, node));
-          } else if (node.IsSequence()) {
-            for (const auto& item : node) values.push_back(to_int(source, key, item));
-          } else {
-            bad_value(source, key, node, "an integer or a list of integers");
-          }
-          if (values.empty()) bad_value(source, key, node, "at least one seed");
-          *target = values;
-        }
-      },
-      field);
-}
-
-FieldRef find_field(ExperimentOptions& o, const std::string& key, const std::string& source) {
-  for (auto& [name, ref] : fields(o)) {
-    if (name == key) return ref;
-  }
-  throw std::invalid_argument(fmt::format("{}: unknown key '{}' (known: {})", source, key,
-                                          fmt::join(experiment_keys(), ", ")));
-}
-
-// Applies a mapping node (possibly nested sections) under `prefix`.
-// A key given twice in one mapping (YAML wants them unique; yaml-cpp keeps both) is applied in order, with a
-// warning: sections merge key by key, and a value given twice keeps the later one.
-void apply_map(ExperimentOptions& o, const YAML::Node& map, const std::string& prefix, const std::string& source) {
-  std::map<std::string, int> first_line;
-  for (const auto& item : map) {
-    const std::string name = item.first.as<std::string>();
-    const std::string key = prefix.empty() ? name : prefix + "." + name;
-    const int line = item.first.Mark().line + 1;
-    if (auto [it, inserted] = first_line.emplace(name, line); !inserted) {
-      o.warnings.push_back(
-          item.second.IsMap()
-              ? fmt::format("{}:{}: section '{}' given twice (first at line {}); their keys are merged, later ones win",
-                            source, line, key, it->second)
-              : fmt::format("{}:{}: key '{}' given twice (first at line {}); the value of line {} is used", source,
-                            line, key, it->second, line));
-    }
-    if (prefix.empty() && name == "base") continue;
-    if (item.second.IsMap()) {
-      static const std::set<std::string> sections{"data", "optimizer", "schedule", "train"};
-      if (!prefix.empty() || sections.count(name) == 0) {
-        throw std::invalid_argument(fmt::format("{}:{}: unknown section '{}' (known: data, optimizer, schedule, train)",
-                                                source, item.first.Mark().line + 1, key));
-      }
-      apply_map(o, item.second, key, source);
-      continue;
-    }
-    const std::string where = fmt::format("{}:{}", source, item.first.Mark().line + 1);
-    assign(source, key, find_field(o, key, where), item.second);
-  }
+  return table;
 }
 
 void load_file(ExperimentOptions& o, const std::filesystem::path& file, std::vector<std::filesystem::path>& chain) {
@@ -184,61 +63,24 @@ void load_file(ExperimentOptions& o, const std::filesystem::path& file, std::vec
     if (seen == canonical) throw std::invalid_argument(fmt::format("{}: `base:` files form a cycle", file.string()));
   }
   chain.push_back(canonical);
-  YAML::Node root;
-  try {
-    root = YAML::Load(read_file(file));
-  } catch (const YAML::Exception& e) {
-    throw std::runtime_error(fmt::format("{}:{}: invalid YAML: {}", file.string(), e.mark.line + 1, e.msg));
-  }
+  const YAML::Node root = load_yaml_mapping(file);
   if (root.IsNull()) return;
-  if (!root.IsMap()) throw std::invalid_argument(fmt::format("{}: expected a mapping of keys", file.string()));
   if (const auto base = root["base"]) {
-    if (!base.IsScalar()) bad_value(file.string(), "base", base, "a file path");
+    if (!base.IsScalar()) bad_option_value(file.string(), "base", base, "a file path");
     load_file(o, file.parent_path() / base.Scalar(), chain);
   }
-  apply_map(o, root, "", file.string());
-}
-
-void emit_value(YAML::Emitter& out, const FieldRef& field) {
-  std::visit(
-      [&](auto* v) {
-        using T = std::remove_pointer_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, std::string>) {
-          out << YAML::DoubleQuoted << *v;
-        } else if constexpr (std::is_same_v<T, double>) {
-          out << fmt::format("{}", *v);
-        } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
-          out << YAML::Flow << *v;
-        } else {
-          out << *v;
-        }
-      },
-      field);
+  apply_yaml_mapping(fields(o), root, file.string(), o.warnings);
 }
 
 }  // namespace
 
 std::vector<std::string> experiment_keys() {
   ExperimentOptions o;
-  std::vector<std::string> keys;
-  for (auto& [name, ref] : fields(o)) keys.push_back(name);
-  return keys;
+  return field_keys(fields(o));
 }
 
 void apply_setting(ExperimentOptions& options, const std::string& assignment) {
-  const auto eq = assignment.find('=');
-  if (eq == std::string::npos || eq == 0) {
-    throw std::invalid_argument(fmt::format("--set: expected key=value, got '{}'", assignment));
-  }
-  const std::string key = assignment.substr(0, eq);
-  YAML::Node value;
-  try {
-    value = YAML::Load(assignment.substr(eq + 1));
-  } catch (const YAML::Exception& e) {
-    throw std::invalid_argument(fmt::format("--set: value of '{}' is not valid YAML: {}", key, e.msg));
-  }
-  if (value.IsNull()) value = YAML::Node(std::string());
-  assign("--set", key, find_field(options, key, "--set"), value);
+  apply_assignment(fields(options), assignment);
 }
 
 void validate(const ExperimentOptions& o) {
@@ -292,23 +134,7 @@ ExperimentOptions load_experiment(const std::filesystem::path& file, const std::
 
 std::string to_yaml(const ExperimentOptions& options) {
   ExperimentOptions copy = options;
-  YAML::Emitter out;
-  out << YAML::BeginMap;
-  std::string section;
-  for (auto& [key, ref] : fields(copy)) {
-    const auto dot = key.find('.');
-    const std::string this_section = dot == std::string::npos ? "" : key.substr(0, dot);
-    if (this_section != section) {
-      if (!section.empty()) out << YAML::EndMap;
-      if (!this_section.empty()) out << YAML::Key << this_section << YAML::Value << YAML::BeginMap;
-      section = this_section;
-    }
-    out << YAML::Key << (dot == std::string::npos ? key : key.substr(dot + 1)) << YAML::Value;
-    emit_value(out, ref);
-  }
-  if (!section.empty()) out << YAML::EndMap;
-  out << YAML::EndMap;
-  return std::string(out.c_str()) + "\n";
+  return fields_to_yaml(fields(copy));
 }
 
 }  // namespace electra

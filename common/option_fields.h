@@ -1,0 +1,53 @@
+// Typed option structs bound to YAML through one table of (dotted key, field pointer) pairs: reading a mapping with
+// sections, `--set key=value` assignments, and writing every key back. The options of fine-tuning
+// (train/options) and of pre-training (pretrain/options) keep only their table and their range checks.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace YAML {
+class Node;
+}
+
+namespace electra {
+
+// A field of an option struct. vector<int64_t>: one integer or a non-empty list; vector<string>: one string (empty:
+// none) or a list.
+using FieldRef =
+    std::variant<std::string*, int64_t*, double*, bool*, std::vector<int64_t>*, std::vector<std::string>*>;
+
+struct FieldTable {
+  std::vector<std::pair<std::string, FieldRef>> fields;  // YAML key = dotted struct path, in the order written
+  std::set<std::string> sections;                        // the top-level mappings
+  std::set<std::string> skipped_top_keys;                // top-level keys its owner reads itself (`base:`)
+};
+
+std::vector<std::string> field_keys(const FieldTable& table);
+
+// FILE parsed as YAML: a mapping, or a null node for an empty file. Throws std::runtime_error naming file and line
+// for invalid YAML, std::invalid_argument for a file that is missing or not a mapping.
+YAML::Node load_yaml_mapping(const std::filesystem::path& file);
+
+// Applies a mapping read from `source`. A key or section given twice is applied in order with a warning appended
+// to `warnings` (sections merge key by key; the later value wins). Unknown keys and sections, and values of the
+// wrong type, throw std::invalid_argument naming source:line, the dotted key and the value.
+void apply_yaml_mapping(const FieldTable& table, const YAML::Node& map, const std::string& source,
+                        std::vector<std::string>& warnings);
+
+// `key=value`, the value read as YAML (`--set`). Throws std::invalid_argument naming "--set" and the key.
+void apply_assignment(const FieldTable& table, const std::string& assignment);
+
+// Every field as YAML, sections nested; applying it to defaults gives the same values.
+std::string fields_to_yaml(const FieldTable& table);
+
+// Throws std::invalid_argument: "SOURCE[:LINE]: key 'KEY' has value V, expected EXPECTED".
+[[noreturn]] void bad_option_value(const std::string& source, const std::string& key, const YAML::Node& node,
+                                   const std::string& expected);
+
+}  // namespace electra
