@@ -3,7 +3,6 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <torch/serialize/archive.h>
 
 #include <algorithm>
 #include <chrono>
@@ -53,57 +52,24 @@ struct Window {
   int64_t steps = 0;
 };
 
-std::string state_bytes(const ElectraPretrainingModelImpl& model, const AdamW& optimizer, const LoopState& s) {
-  torch::serialize::OutputArchive archive;
-  for (const auto& [name, p] : model.unique_named_parameters()) archive.write("model." + name, p.detach().cpu());
-  for (const auto& [name, t] : optimizer.state()) archive.write("optim." + name, t.cpu());
-  const json meta = {{"kind", kStateKind},         {"step", s.step},
-                     {"epoch", s.epoch},           {"examples_in_epoch", s.examples_in_epoch},
-                     {"train_seconds", s.train_seconds}, {"tokens", s.tokens},
-                     {"optimizer_steps", optimizer.steps()}};
-  const std::string text = meta.dump();
-  archive.write("meta",
-                at::from_blob(const_cast<char*>(text.data()), {static_cast<int64_t>(text.size())}, at::kByte).clone());
-  std::ostringstream bytes;
-  archive.save_to(bytes);
-  return bytes.str();
+void save_state(const fs::path& state_dir, const ElectraPretrainingModelImpl& model, const AdamW& optimizer,
+                const LoopState& s) {
+  const json meta = {{"kind", kStateKind},
+                     {"step", s.step},
+                     {"epoch", s.epoch},
+                     {"examples_in_epoch", s.examples_in_epoch},
+                     {"train_seconds", s.train_seconds},
+                     {"tokens", s.tokens}};
+  commit_state(state_dir, s.step, model.unique_named_parameters(), optimizer, meta.dump());
 }
 
 LoopState load_state(const fs::path& state_dir, ElectraPretrainingModelImpl& model, AdamW& optimizer,
                      const c10::Device& device) {
-  fs::path file;
-  const std::string bytes = read_committed_state(state_dir, &file);
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(bytes.data(), bytes.size());
-  } catch (const c10::Error& e) {
-    throw std::runtime_error(fmt::format("cannot read training state {}: {}", file.string(), e.what_without_backtrace()));
-  }
-  auto read = [&](const std::string& key) {
-    at::Tensor t;
-    if (!archive.try_read(key, t)) throw std::runtime_error(fmt::format("{}: lacks '{}'", file.string(), key));
-    return t;
-  };
-  const at::Tensor meta_bytes = read("meta");
-  const json meta = json::parse(std::string(reinterpret_cast<const char*>(meta_bytes.data_ptr<uint8_t>()),
-                                            static_cast<size_t>(meta_bytes.numel())));
+  CommittedState state(state_dir);
+  const json meta = json::parse(state.meta_json());
   if (meta.value("kind", "") != kStateKind)
-    throw std::runtime_error(fmt::format("{}: not a pre-training state (a fine-tuning run's?)", file.string()));
-  {
-    at::NoGradGuard no_grad;
-    for (auto& [name, p] : model.unique_named_parameters()) {
-      const at::Tensor t = read("model." + name);
-      if (t.sizes() != p.sizes())
-        throw std::runtime_error(fmt::format("{}: '{}' has shape {}, the model {}", file.string(), name,
-                                             shape_string(t.sizes()), shape_string(p.sizes())));
-      p.copy_(t);
-    }
-  }
-  TensorMap moments;
-  for (const auto& slot : optimizer.slots())
-    for (const char* prefix : {"exp_avg.", "exp_avg_sq."})
-      moments[prefix + slot.name] = read(std::string("optim.") + prefix + slot.name).to(device);
-  optimizer.load_state(moments, meta.at("optimizer_steps").get<int64_t>());
+    throw std::runtime_error(fmt::format("{}: not a pre-training state (a fine-tuning run's?)", state.file().string()));
+  state.restore(model.unique_named_parameters(), optimizer, device);
   LoopState s;
   s.step = meta.at("step");
   s.epoch = meta.at("epoch");
@@ -210,7 +176,7 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
 
   auto save = [&] {
     if (writer) {
-      commit_state_bytes(state_dir, s.step, state_bytes(*model, optimizer, s));
+      save_state(state_dir, *model, optimizer, s);
       save_pretraining_pair(*model, out, vocab_dir);
     }
     if (control.comm) control.comm->barrier("checkpoint");

@@ -111,11 +111,8 @@ uint64_t training_state_bytes(const ElectraModel& model) {
 
 void save_training_state(const fs::path& state_dir, const ElectraModel& model, const AdamW& optimizer,
                          const TrainState& s, const c10::Device& device) {
-  torch::serialize::OutputArchive archive;
-  for (const auto& [name, p] : model.named_parameters()) archive.write("model." + name, p.detach().cpu());
-  for (const auto& [name, t] : optimizer.state()) archive.write("optim." + name, t.cpu());
-  archive.write("rng.cpu", at::detail::getDefaultCPUGenerator().get_state());
-  if (device.is_cuda()) archive.write("rng.cuda", at::globalContext().defaultGenerator(device).get_state());
+  NamedTensors extra{{"rng.cpu", at::detail::getDefaultCPUGenerator().get_state()}};
+  if (device.is_cuda()) extra.emplace_back("rng.cuda", at::globalContext().defaultGenerator(device).get_state());
   const SelectionState& sel = s.selection;
   const json meta = {{"step", s.step},
                      {"epoch", s.epoch},
@@ -128,17 +125,24 @@ void save_training_state(const fs::path& state_dir, const ElectraModel& model, c
                      {"train_seconds", s.train_seconds},
                      {"stopped_early", sel.stopped_early},
                      {"window_loss", s.window_loss},
-                     {"window_steps", s.window_steps},
-                     {"optimizer_steps", optimizer.steps()}};
+                     {"window_steps", s.window_steps}};
+  commit_state(state_dir, s.step, model.named_parameters(), optimizer, meta.dump(), extra);
+}
+
+void commit_state(const fs::path& state_dir, int64_t step, const NamedTensors& parameters, const AdamW& optimizer,
+                  const std::string& meta_json, const NamedTensors& extra) {
+  torch::serialize::OutputArchive archive;
+  for (const auto& [name, p] : parameters) archive.write("model." + name, p.detach().cpu());
+  for (const auto& [name, t] : optimizer.state()) archive.write("optim." + name, t.cpu());
+  for (const auto& [name, t] : extra) archive.write(name, t);
+  json meta = json::parse(meta_json);
+  meta["optimizer_steps"] = optimizer.steps();
   const std::string text = meta.dump();
   archive.write("meta",
                 at::from_blob(const_cast<char*>(text.data()), {static_cast<int64_t>(text.size())}, at::kByte).clone());
   std::ostringstream bytes;
   archive.save_to(bytes);
-  commit_state_bytes(state_dir, s.step, bytes.str());
-}
-
-void commit_state_bytes(const fs::path& state_dir, int64_t step, const std::string& content) {
+  const std::string content = bytes.str();
   const std::string sha = sha256_hex(content);
   const std::string name = state_file_name(step, sha);
   write_file_durable(state_dir / name, content, "state.data");
@@ -149,52 +153,66 @@ void commit_state_bytes(const fs::path& state_dir, int64_t step, const std::stri
   remove_replaced(state_dir, name);
 }
 
-std::string read_committed_state(const fs::path& state_dir, fs::path* file) {
-  StateBytes state = read_state_bytes(state_dir);
-  if (file) *file = state.file;
-  return std::move(state.bytes);
+CommittedState::CommittedState(const fs::path& state_dir)
+    : archive_(std::make_unique<torch::serialize::InputArchive>()) {
+  const StateBytes state = read_state_bytes(state_dir);
+  file_ = state.file;
+  try {
+    archive_->load_from(state.bytes.data(), state.bytes.size());
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(fmt::format("cannot read training state {}: {}", file_.string(), e.what_without_backtrace()));
+  }
+  const at::Tensor meta_bytes = read("meta");
+  meta_json_.assign(reinterpret_cast<const char*>(meta_bytes.data_ptr<uint8_t>()),
+                    static_cast<size_t>(meta_bytes.numel()));
+  const json meta = json::parse(meta_json_, nullptr, false);
+  if (meta.is_discarded() || !meta.is_object())
+    throw std::runtime_error(fmt::format("{}: its meta record is not a JSON object", file_.string()));
 }
 
-TrainState load_training_state(const fs::path& state_dir, ElectraModel& model, AdamW& optimizer,
-                               const c10::Device& device) {
-  const StateBytes state = read_state_bytes(state_dir);
-  const fs::path& file = state.file;
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(state.bytes.data(), state.bytes.size());
-  } catch (const c10::Error& e) {
-    throw std::runtime_error(fmt::format("cannot read training state {}: {}", file.string(), e.what_without_backtrace()));
-  }
-  auto read = [&](const std::string& key) {
-    at::Tensor t;
-    if (!archive.try_read(key, t)) throw std::runtime_error(fmt::format("{}: lacks '{}'", file.string(), key));
-    return t;
-  };
+CommittedState::~CommittedState() = default;
+
+bool CommittedState::try_read(const std::string& key, at::Tensor& out) { return archive_->try_read(key, out); }
+
+at::Tensor CommittedState::read(const std::string& key) {
+  at::Tensor t;
+  if (!archive_->try_read(key, t)) throw std::runtime_error(fmt::format("{}: lacks '{}'", file_.string(), key));
+  return t;
+}
+
+void CommittedState::restore(const NamedTensors& parameters, AdamW& optimizer, const c10::Device& device) {
   {
     at::NoGradGuard no_grad;
-    for (auto& [name, p] : model.named_parameters()) {
+    for (const auto& [name, p] : parameters) {
       const at::Tensor t = read("model." + name);
       if (t.sizes() != p.sizes()) {
-        throw std::runtime_error(fmt::format("{}: '{}' has shape {}, the model {}", file.string(), name,
+        throw std::runtime_error(fmt::format("{}: '{}' has shape {}, the model {}", file_.string(), name,
                                              fmt::join(t.sizes(), "x"), fmt::join(p.sizes(), "x")));
       }
       p.copy_(t);
     }
   }
-  const at::Tensor meta_bytes = read("meta");
-  const json meta = json::parse(std::string(reinterpret_cast<const char*>(meta_bytes.data_ptr<uint8_t>()),
-                                            static_cast<size_t>(meta_bytes.numel())));
   TensorMap moments;
   for (const auto& slot : optimizer.slots()) {
     for (const char* prefix : {"exp_avg.", "exp_avg_sq."}) {
       moments[prefix + slot.name] = read(std::string("optim.") + prefix + slot.name).to(device);
     }
   }
-  optimizer.load_state(moments, meta.at("optimizer_steps").get<int64_t>());
+  const json meta = json::parse(meta_json_);
+  if (!meta.contains("optimizer_steps") || !meta["optimizer_steps"].is_number_integer())
+    throw std::runtime_error(fmt::format("{}: lacks 'optimizer_steps' in its meta record", file_.string()));
+  optimizer.load_state(moments, meta["optimizer_steps"].get<int64_t>());
+}
+
+TrainState load_training_state(const fs::path& state_dir, ElectraModel& model, AdamW& optimizer,
+                               const c10::Device& device) {
+  CommittedState state(state_dir);
+  state.restore(model.named_parameters(), optimizer, device);
+  const json meta = json::parse(state.meta_json());
   at::Generator cpu_generator = at::detail::getDefaultCPUGenerator();
-  cpu_generator.set_state(read("rng.cpu"));
+  cpu_generator.set_state(state.read("rng.cpu"));
   at::Tensor cuda_rng;
-  if (device.is_cuda() && archive.try_read("rng.cuda", cuda_rng)) {
+  if (device.is_cuda() && state.try_read("rng.cuda", cuda_rng)) {
     at::Generator cuda_generator = at::globalContext().defaultGenerator(device);
     cuda_generator.set_state(cuda_rng);
   }

@@ -12,11 +12,18 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "model/electra.h"
 #include "train/optimizer.h"
 #include "train/selection.h"
+
+namespace torch::serialize {
+class InputArchive;
+}
 
 namespace electra {
 
@@ -45,12 +52,37 @@ void save_training_state(const std::filesystem::path& state_dir, const ElectraMo
 TrainState load_training_state(const std::filesystem::path& state_dir, ElectraModel& model, AdamW& optimizer,
                                const c10::Device& device);
 
-// The commit protocol on its own, for other loops' states (pre-training): writes `content` as a new state file of
-// `state_dir`, commits it in latest.json and removes the states it replaces (crash points as save_training_state).
-void commit_state_bytes(const std::filesystem::path& state_dir, int64_t step, const std::string& content);
-// The bytes of the state latest.json commits, verified (size, sha256); throws as load_training_state. `file`, when
-// given, receives the state file's path.
-std::string read_committed_state(const std::filesystem::path& state_dir, std::filesystem::path* file = nullptr);
+// Named tensors in a fixed order (module parameters, extra state tensors).
+using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+
+// The archive every loop's state is (fine-tuning's, pre-training's): "model.<name>" for each parameter,
+// "optim.<slot>" for the AdamW moments, "meta" (`meta_json`, a JSON object; "optimizer_steps" is added) and the
+// loop's `extra` tensors. Written as a new state file of `state_dir`, committed in latest.json, the states it
+// replaces removed (crash points "state.data", "state.manifest", "state.committed").
+void commit_state(const std::filesystem::path& state_dir, int64_t step, const NamedTensors& parameters,
+                  const AdamW& optimizer, const std::string& meta_json, const NamedTensors& extra = {});
+
+// The state latest.json commits, verified (size, sha256) and opened. Every error (none saved, missing, cut short,
+// wrong checksum, not an archive, a key lacking, a shape differing) is a std::runtime_error naming the file.
+class CommittedState {
+ public:
+  explicit CommittedState(const std::filesystem::path& state_dir);
+  ~CommittedState();
+  CommittedState(const CommittedState&) = delete;
+  CommittedState& operator=(const CommittedState&) = delete;
+
+  const std::filesystem::path& file() const { return file_; }
+  const std::string& meta_json() const { return meta_json_; }
+  at::Tensor read(const std::string& key);
+  bool try_read(const std::string& key, at::Tensor& out);
+  // Copies "model.<name>" into each parameter and the moments and step count into `optimizer` (moved to `device`).
+  void restore(const NamedTensors& parameters, AdamW& optimizer, const c10::Device& device);
+
+ private:
+  std::filesystem::path file_;
+  std::unique_ptr<torch::serialize::InputArchive> archive_;
+  std::string meta_json_;
+};
 
 // Bytes of one saved state of `model` (fp32 weights and two AdamW moments), for the free-space check before a run.
 uint64_t training_state_bytes(const ElectraModel& model);
