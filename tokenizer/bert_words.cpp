@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <array>
 #include <stdexcept>
 
 namespace electra {
@@ -10,26 +9,6 @@ namespace {
 
 using unicode::AlignedChar;
 
-enum AsciiClass : uint8_t { kWord, kDropped, kBlank, kPunctuation };
-
-// The same classes as Tokenizer's ASCII fast path.
-struct AsciiClasses {
-  std::array<AsciiClass, 128> cls{};
-  AsciiClasses() {
-    for (int c = 0; c < 128; ++c) {
-      if (c == '\t' || c == '\n' || c == '\r' || c == ' ') {
-        cls[c] = kBlank;
-      } else if (c < 32 || c == 127) {
-        cls[c] = kDropped;
-      } else if (unicode::is_ascii_punct(static_cast<char32_t>(c))) {
-        cls[c] = kPunctuation;
-      } else {
-        cls[c] = kWord;
-      }
-    }
-  }
-};
-const AsciiClasses kAscii;
 
 void append_utf8(char32_t cp, std::string& out) {
   if (cp < 0x80) {
@@ -70,26 +49,8 @@ void BertWordSplitter::flush(std::vector<AlignedChar>& segment, bool slow, Words
     segment.clear();
     return;
   }
-  thread_local std::vector<AlignedChar> stripped, lowered;
-  const std::vector<AlignedChar>* chars = &segment;
-  if (options_.strip_accents) {
-    unicode::strip_accents(*chars, stripped);
-    chars = &stripped;
-  }
-  if (options_.lowercase) {
-    unicode::lowercase(*chars, lowered);
-    chars = &lowered;
-  }
-  const AlignedChar* c = chars->data();
-  const size_t n = chars->size();
-  size_t start = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (!unicode::is_punct(c[i].cp)) continue;
-    if (i > start) emit(c + start, i - start, out);
-    emit(c + i, 1, out);
-    start = i + 1;
-  }
-  if (n > start) emit(c + start, n - start, out);
+  unicode::normalize_and_split_segment(segment, options_.strip_accents, options_.lowercase,
+                                       [&](const AlignedChar* word, size_t n) { emit(word, n, out); });
   segment.clear();
 }
 
@@ -104,22 +65,22 @@ void BertWordSplitter::split(std::string_view text, Words& out) const {
   for (size_t i = 0; i < n;) {
     const unsigned char b = s[i];
     if (b < 0x80) {
-      switch (kAscii.cls[b]) {
-        case kWord:
+      switch (unicode::kAsciiClasses.cls[b]) {
+        case unicode::kWord:
           segment.push_back({(lower && b >= 'A' && b <= 'Z') ? char32_t(b + 32) : char32_t(b), 0});
           break;
-        case kBlank:
+        case unicode::kBlank:
           flush(segment, slow, out);
           slow = false;
           break;
-        case kPunctuation: {
+        case unicode::kPunctuation: {
           flush(segment, slow, out);
           slow = false;
           const AlignedChar single{b, 0};
           emit(&single, 1, out);
           break;
         }
-        case kDropped:
+        case unicode::kDropped:
           break;
       }
       ++i;

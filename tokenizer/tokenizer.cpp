@@ -16,27 +16,6 @@ using unicode::AlignedChar;
 
 constexpr size_t kMaxWordChars = 100;  // longer words become one unk token, as in WordPiece
 
-// What the pipeline does with an ASCII byte.
-enum AsciiClass : uint8_t { kWord, kDropped, kBlank, kPunctuation };
-
-struct AsciiTable {
-  std::array<AsciiClass, 128> cls{};
-  AsciiTable() {
-    for (int c = 0; c < 128; ++c) {
-      if (c == '\t' || c == '\n' || c == '\r' || c == ' ') {
-        cls[c] = kBlank;
-      } else if (c < 32 || c == 127) {
-        cls[c] = kDropped;  // control characters (vertical tab and form feed included) are removed, not spaces
-      } else if (unicode::is_ascii_punct(static_cast<char32_t>(c))) {
-        cls[c] = kPunctuation;
-      } else {
-        cls[c] = kWord;
-      }
-    }
-  }
-};
-const AsciiTable kAscii;
-
 // Length tokenizers (0.23) compares when longest_first decides which sequence is the longer: with truncation
 // on, it stops encoding a sequence after the first word (pre-tokenized split) that brings the count of tokens,
 // special tokens found in the text included, to `max_length`; a special token itself never stops it.
@@ -310,20 +289,20 @@ void Tokenizer::tokenize_into(std::string_view text, std::vector<Token>& out, st
       }
     }
     if (b < 0x80) {
-      switch (kAscii.cls[b]) {
-        case kWord:
+      switch (unicode::kAsciiClasses.cls[b]) {
+        case unicode::kWord:
           segment.push_back({(lower && b >= 'A' && b <= 'Z') ? char32_t(b + 32) : char32_t(b), pos});
           break;
-        case kBlank:
+        case unicode::kBlank:
           flush();
           break;
-        case kPunctuation: {
+        case unicode::kPunctuation: {
           flush();
           const AlignedChar single{b, pos};
           word_piece(&single, 1, out);
           break;
         }
-        case kDropped:
+        case unicode::kDropped:
           break;
       }
       ++i;
@@ -353,26 +332,8 @@ void Tokenizer::tokenize_into(std::string_view text, std::vector<Token>& out, st
 
 // Accent stripping and lowercasing of one segment (in tokenizers' order), then punctuation splitting.
 void Tokenizer::normalize_and_split(const std::vector<AlignedChar>& segment, std::vector<Token>& out) const {
-  thread_local std::vector<AlignedChar> stripped, lowered;
-  const std::vector<AlignedChar>* chars = &segment;
-  if (strip_accents_) {
-    unicode::strip_accents(*chars, stripped);
-    chars = &stripped;
-  }
-  if (lowercase_) {
-    unicode::lowercase(*chars, lowered);
-    chars = &lowered;
-  }
-  const AlignedChar* c = chars->data();
-  const size_t n = chars->size();
-  size_t start = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (!unicode::is_punct(c[i].cp)) continue;
-    if (i > start) word_piece(c + start, i - start, out);
-    word_piece(c + i, 1, out);
-    start = i + 1;
-  }
-  if (n > start) word_piece(c + start, n - start, out);
+  unicode::normalize_and_split_segment(segment, strip_accents_, lowercase_,
+                                       [&](const AlignedChar* word, size_t n) { word_piece(word, n, out); });
 }
 
 void Tokenizer::word_piece(const AlignedChar* word, size_t n, std::vector<Token>& out) const {

@@ -7,6 +7,7 @@
 // tokenizers does (checked on all 1,112,064 by that script; a 12,668-code-point sample is in the tests).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -29,7 +30,7 @@ uint8_t astral_flags(char32_t cp);
 // Flags of one code point.
 inline uint8_t flags(char32_t cp) { return cp < 0x10000 ? bmp_flags()[cp] : astral_flags(cp); }
 
-inline bool is_ascii_punct(char32_t cp) {
+constexpr bool is_ascii_punct(char32_t cp) {
   return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126);
 }
 inline bool is_punct(char32_t cp) { return cp < 0x80 ? is_ascii_punct(cp) : (flags(cp) & kPunct) != 0; }
@@ -55,5 +56,53 @@ void strip_accents(const std::vector<AlignedChar>& in, std::vector<AlignedChar>&
 // Rust `char::to_lowercase` on every character (full mapping: U+0130 becomes two characters that share its
 // alignment). `in` and `out` must differ.
 void lowercase(const std::vector<AlignedChar>& in, std::vector<AlignedChar>& out);
+
+// What the BERT normalizer and pre-tokenizer do with an ASCII byte (the fast path of both word splitters).
+enum AsciiClass : uint8_t { kWord, kDropped, kBlank, kPunctuation };
+struct AsciiClasses {
+  std::array<AsciiClass, 128> cls{};
+  constexpr AsciiClasses() {
+    for (int c = 0; c < 128; ++c) {
+      if (c == '\t' || c == '\n' || c == '\r' || c == ' ') {
+        cls[c] = kBlank;
+      } else if (c < 32 || c == 127) {
+        cls[c] = kDropped;  // control characters (vertical tab and form feed included) are removed, not spaces
+      } else if (is_ascii_punct(static_cast<char32_t>(c))) {
+        cls[c] = kPunctuation;
+      } else {
+        cls[c] = kWord;
+      }
+    }
+  }
+};
+inline constexpr AsciiClasses kAsciiClasses{};
+
+// One whitespace-delimited segment through BertNormalizer's slow path and BertPreTokenizer's punctuation split:
+// accents stripped (when `strip`), lowercased (when `lower`), then `piece(chars, n)` called for each run of
+// non-punctuation characters and for each punctuation character alone, in order. The one definition of a "word"
+// that the tokenizer (tokenizer.cpp) and the vocabulary trainer (bert_words.cpp) share.
+template <typename Piece>
+void normalize_and_split_segment(const std::vector<AlignedChar>& segment, bool strip, bool lower, Piece&& piece) {
+  thread_local std::vector<AlignedChar> stripped, lowered;
+  const std::vector<AlignedChar>* chars = &segment;
+  if (strip) {
+    strip_accents(*chars, stripped);
+    chars = &stripped;
+  }
+  if (lower) {
+    lowercase(*chars, lowered);
+    chars = &lowered;
+  }
+  const AlignedChar* c = chars->data();
+  const size_t n = chars->size();
+  size_t start = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (!is_punct(c[i].cp)) continue;
+    if (i > start) piece(c + start, i - start);
+    piece(c + i, 1);
+    start = i + 1;
+  }
+  if (n > start) piece(c + start, n - start);
+}
 
 }  // namespace electra::unicode
