@@ -5,6 +5,7 @@
 #include <ATen/TensorIndexing.h>
 
 #include <algorithm>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 
@@ -104,11 +105,32 @@ MaskedInput mask_examples(const at::Tensor& input_ids, const at::Tensor& attenti
   return out;
 }
 
+at::Tensor sample_replacements(const at::Tensor& logits, const at::Tensor& targets, const at::Tensor& counts,
+                               const std::vector<uint64_t>& sample_seeds, const SamplingOptions& sampling) {
+  at::NoGradGuard no_grad;
+  if (logits.size(0) == 0) return targets;
+  at::Tensor scores = logits.detach().to(at::kFloat);
+  if (sampling.temperature != 1.0) scores = scores / sampling.temperature;
+  if (sampling.disallow_correct)
+    scores = scores.scatter(1, targets.unsqueeze(1), -std::numeric_limits<float>::infinity());
+  const at::Tensor probs = at::softmax(scores, -1);
+  std::vector<at::Tensor> parts;
+  int64_t offset = 0;
+  for (int64_t i = 0; i < counts.size(0); ++i) {
+    const int64_t c = counts[i].item<int64_t>();
+    if (c == 0) continue;
+    at::Generator g = device_generator(probs.device(), sample_seeds.at(static_cast<size_t>(i)));
+    parts.push_back(at::multinomial(probs.narrow(0, offset, c), 1, /*replacement=*/false, g).squeeze(1));
+    offset += c;
+  }
+  return at::cat(parts);
+}
+
 ObjectiveResult electra_objective(ElectraPretrainingModelImpl& model, const at::Tensor& input_ids,
                                   const at::Tensor& attention_mask, const at::Tensor& token_type_ids,
                                   const MaskedInput& masked, double disc_weight,
                                   const std::vector<uint64_t>& sample_seeds, double mlm_denominator,
-                                  double rtd_denominator) {
+                                  double rtd_denominator, const SamplingOptions& sampling) {
   ObjectiveResult r;
   const at::Tensor targets = input_ids.index({masked.positions});  // [M]
   const at::Tensor logits = model.generator(masked.input_ids, attention_mask, token_type_ids, masked.positions);
@@ -117,21 +139,10 @@ ObjectiveResult electra_objective(ElectraPretrainingModelImpl& model, const at::
   r.mlm_loss = m > 0 ? at::cross_entropy_loss(logits.to(at::kFloat), targets, {}, at::Reduction::Sum) / mlm_den
                      : logits.sum() * 0.0;
 
-  at::Tensor sampled;
   {
     at::NoGradGuard no_grad;
-    const at::Tensor probs = at::softmax(logits.detach().to(at::kFloat), -1);
-    const at::Tensor counts = masked.positions.sum(1).cpu();
-    std::vector<at::Tensor> parts;
-    int64_t offset = 0;
-    for (int64_t i = 0; i < counts.size(0); ++i) {
-      const int64_t c = counts[i].item<int64_t>();
-      if (c == 0) continue;
-      at::Generator g = device_generator(probs.device(), sample_seeds.at(static_cast<size_t>(i)));
-      parts.push_back(at::multinomial(probs.narrow(0, offset, c), 1, /*replacement=*/false, g).squeeze(1));
-      offset += c;
-    }
-    sampled = parts.empty() ? targets : at::cat(parts);
+    const at::Tensor sampled =
+        sample_replacements(logits, targets, masked.positions.sum(1).cpu(), sample_seeds, sampling);
     r.discriminator_input = input_ids.clone();
     r.discriminator_input.index_put_({masked.positions}, sampled);
     r.labels = r.discriminator_input.ne(input_ids).to(at::kFloat);

@@ -55,6 +55,20 @@ at::Generator cpu_generator(uint64_t seed);
 // A generator of `device` seeded with `seed` (CPU: a new one; CUDA: the device's default one, reseeded).
 at::Generator device_generator(const c10::Device& device, uint64_t seed);
 
+// How the replacements are drawn from the generator (google-research/electra's `temp` and `disallow_correct`):
+// softmax(logits / temperature), the original token's probability set to 0 when disallow_correct (then every chosen
+// position is replaced).
+struct SamplingOptions {
+  double temperature = 1.0;
+  bool disallow_correct = false;
+};
+
+// Replacements for the chosen positions: `logits` [M, V] and `targets` [M] (the original tokens) in row-major order,
+// `counts` [B] (CPU) the chosen positions of each example; example i's draws come from a generator of the logits'
+// device seeded by sample_seeds[i].
+at::Tensor sample_replacements(const at::Tensor& logits, const at::Tensor& targets, const at::Tensor& counts,
+                               const std::vector<uint64_t>& sample_seeds, const SamplingOptions& sampling);
+
 struct ObjectiveResult {
   at::Tensor loss;      // mlm + disc_weight * rtd (scalar, with gradient)
   at::Tensor mlm_loss, rtd_loss;
@@ -67,7 +81,7 @@ struct ObjectiveResult {
 };
 
 // One forward of both models on a batch of original ids (all on the model's device). The replacements of example i
-// are drawn from softmax(generator logits) (no gradient) with a generator of the device seeded by sample_seeds[i].
+// are drawn from the generator's softmax as `sampling` says (no gradient) with a generator of the device seeded by sample_seeds[i].
 // As google's losses, mlm = summed CE / mlm_denominator and rtd = summed BCE over the non-padding tokens /
 // rtd_denominator; a denominator <= 0 means this batch's own count (chosen positions, non-padding tokens). Passing
 // the counts of the whole global batch makes the losses of its parts (micro-batches, ranks) add up to its loss.
@@ -75,6 +89,6 @@ ObjectiveResult electra_objective(ElectraPretrainingModelImpl& model, const at::
                                   const at::Tensor& attention_mask, const at::Tensor& token_type_ids,
                                   const MaskedInput& masked, double disc_weight,
                                   const std::vector<uint64_t>& sample_seeds, double mlm_denominator = 0,
-                                  double rtd_denominator = 0);
+                                  double rtd_denominator = 0, const SamplingOptions& sampling = {});
 
 }  // namespace electra

@@ -34,6 +34,8 @@ struct ObjectiveOptions {
   int64_t max_predictions_per_seq = 0;  // 0: int((mask_prob + 0.005) * data.max_seq_length), as google's
   double mask_token_prob = 0.85;        // of the chosen tokens, the fraction that becomes [MASK] (the rest stay)
   double disc_weight = 50.0;            // lambda: loss = mlm + disc_weight * rtd
+  double temperature = 1.0;             // replacements drawn from softmax(generator logits / temperature)
+  bool disallow_correct = false;        // never draw the original token (every chosen position is replaced)
 };
 
 struct PretrainDataOptions {

@@ -253,7 +253,9 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
       MaskedInput masked{m.masked.input_ids.to(device), m.masked.positions.to(device)};
       ObjectiveResult r = electra_objective(*model, m.batch.input_ids.to(device), m.batch.attention_mask.to(device),
                                             m.batch.token_type_ids.to(device), masked,
-                                            options.objective.disc_weight, m.sample_seeds, total_masked, total_tokens);
+                                            options.objective.disc_weight, m.sample_seeds, total_masked, total_tokens,
+                                            SamplingOptions{options.objective.temperature,
+                                                            options.objective.disallow_correct});
       const double loss = r.loss.item<double>();
       if (!std::isfinite(loss)) {
         finite = false;

@@ -1,5 +1,6 @@
 // ELECTRA pre-training: masking, the objective, the shared/tied parameters, exports, options, resume, the command.
 #include <ATen/ATen.h>
+#include <ATen/TensorIndexing.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -7,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -191,6 +193,37 @@ TEST_CASE("pretrain objective labels exactly the replaced tokens and the loss fa
   const double first = (losses[0] + losses[1] + losses[2]) / 3, last = (losses[27] + losses[28] + losses[29]) / 3;
   INFO("first " << first << " last " << last);
   CHECK(last < 0.8 * first);
+}
+
+TEST_CASE("pretrain sampling: temperature and disallow_correct as google-research/electra's", "[pretrain]") {
+  // 6 chosen positions of 2 examples (4 + 2) over 10 tokens; the original token has by far the highest logit.
+  const at::Tensor targets = at::tensor({3, 1, 4, 1, 5, 9}, at::kLong);
+  at::Tensor logits = at::zeros({6, 10});
+  logits.scatter_(1, targets.unsqueeze(1), 20.0);
+  logits.index_put_({at::indexing::Slice(), 7}, 19.0);  // the runner-up everywhere
+  const at::Tensor counts = at::tensor({4, 2}, at::kLong);
+  const std::vector<uint64_t> seeds{11, 12};
+  const auto draw = [&](double temperature, bool disallow) {
+    return electra::sample_replacements(logits, targets, counts, seeds, electra::SamplingOptions{temperature, disallow});
+  };
+  CHECK(at::equal(draw(1e-3, false), targets));                   // near 0: the argmax, the original
+  CHECK(at::equal(draw(1e-3, true), at::full({6}, 7, at::kLong)));  // the original forbidden: the runner-up
+  for (int i = 0; i < 5; ++i) {
+    const std::vector<uint64_t> other{static_cast<uint64_t>(100 + i), static_cast<uint64_t>(200 + i)};
+    const at::Tensor drawn = electra::sample_replacements(logits, targets, counts, other,
+                                                          electra::SamplingOptions{100.0, true});
+    CHECK(drawn.ne(targets).all().item<bool>());  // disallow_correct: never the original, even when flat
+  }
+  // At a high temperature the distribution is nearly flat: over 60 draws, more than 3 distinct tokens appear.
+  std::set<int64_t> seen;
+  for (uint64_t i = 0; i < 10; ++i) {
+    const at::Tensor drawn = electra::sample_replacements(logits, targets, counts, {i, i + 50},
+                                                          electra::SamplingOptions{100.0, false});
+    for (int64_t j = 0; j < drawn.size(0); ++j) seen.insert(drawn[j].item<int64_t>());
+  }
+  CHECK(seen.size() > 3);
+  // Same seeds, same draws.
+  CHECK(at::equal(draw(1.0, false), draw(1.0, false)));
 }
 
 TEST_CASE("pretrain exports load as the bare encoder with the same outputs; config.json round trips", "[pretrain]") {
