@@ -86,24 +86,34 @@ class Electra(nn.Module):
         pos = torch.arange(ids.shape[1], device=ids.device)[None, :]
         return self.emb_ln(self.word(ids) + self.position(pos) + self.token_type(types))
 
-    def forward(self, ids, types, mask, masked_ids, mlm_labels, generator):
+    def objective(self, ids, types, mask, masked_ids, chosen, generator, disc_weight=50.0, replacement_probs=None):
+        """One ELECTRA step's loss and its parts. Replacements are drawn from the generator's softmax, or from
+        `replacement_probs` (a [V] distribution) when given. Returns (loss, parts): parts holds mlm, rtd,
+        gen_logits and targets (the chosen positions, row-major), disc_logits and labels ([B, T])."""
         h = self.generator(self.embed(masked_ids, types), mask)
-        chosen = mlm_labels != -100
         # the lm head at the masked positions only, as google-research/electra's get_masked_lm_output gathers them
         # (Hugging Face's ElectraForMaskedLM scores every position; the loss is the same)
         gen_logits = F.linear(self.gen_ln(F.gelu(self.gen_dense(h[chosen]))), self.word.weight, self.gen_bias)
-        mlm = F.cross_entropy(gen_logits, mlm_labels[chosen])
+        targets = ids[chosen]
+        mlm = F.cross_entropy(gen_logits, targets)
         with torch.no_grad():
-            probs = gen_logits.float().softmax(-1)
+            if replacement_probs is None:
+                probs = gen_logits.float().softmax(-1)
+            else:
+                probs = replacement_probs.expand(targets.numel(), -1)
             sampled = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
             fake = masked_ids.clone()
             fake[chosen] = sampled
             labels = (fake != ids).float()
         d = self.discriminator(self.embed(fake, types), mask)
-        logits = self.disc_pred(F.gelu(self.disc_dense(d))).squeeze(-1)
+        disc_logits = self.disc_pred(F.gelu(self.disc_dense(d))).squeeze(-1)
         active = mask.bool()
-        rtd = F.binary_cross_entropy_with_logits(logits[active], labels[active])
-        return mlm + 50.0 * rtd
+        rtd = F.binary_cross_entropy_with_logits(disc_logits[active], labels[active])
+        parts = dict(mlm=mlm, rtd=rtd, gen_logits=gen_logits, targets=targets, disc_logits=disc_logits, labels=labels)
+        return mlm + disc_weight * rtd, parts
+
+    def forward(self, ids, types, mask, masked_ids, mlm_labels, generator):
+        return self.objective(ids, types, mask, masked_ids, mlm_labels != -100, generator)[0]
 
 
 def main():

@@ -109,22 +109,12 @@ def main():
                 chosen[i, j] = True
         masked_ids = torch.where(chosen & (torch.rand(ids.shape, generator=g) < 0.85), torch.full_like(ids, a.mask_id),
                                  ids)
-        h = model.generator(model.embed(masked_ids, types), mask)
-        logits = F.linear(model.gen_ln(F.gelu(model.gen_dense(h[chosen]))), model.word.weight, model.gen_bias)
-        targets = ids[chosen]
-        mlm = F.cross_entropy(logits, targets)
-        with torch.no_grad():
-            probs = unigram.expand(targets.numel(), -1) if a.unigram else logits.softmax(-1)
-            sampled = torch.multinomial(probs, 1, generator=g).squeeze(-1)
-            fake = ids.clone()
-            fake[chosen] = sampled
-            labels = (fake != ids).float()
-        d = model.discriminator(model.embed(fake, types), mask)
-        disc_logits = model.disc_pred(F.gelu(model.disc_dense(d))).squeeze(-1)
-        active = mask.bool()
-        rtd = F.binary_cross_entropy_with_logits(disc_logits[active], labels[active])
+        loss, parts = model.objective(ids, types, mask, masked_ids, chosen, g, a.disc_weight,
+                                      unigram if a.unigram else None)
+        logits, targets, disc_logits, labels = (parts[k] for k in ("gen_logits", "targets", "disc_logits", "labels"))
+        mlm, rtd, active = parts["mlm"], parts["rtd"], mask.bool()
         opt.zero_grad()
-        (mlm + a.disc_weight * rtd).backward()
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
