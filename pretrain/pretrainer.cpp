@@ -60,13 +60,13 @@ void save_state(const fs::path& state_dir, const ElectraPretrainingModelImpl& mo
                      {"examples_in_epoch", s.examples_in_epoch},
                      {"train_seconds", s.train_seconds},
                      {"tokens", s.tokens}};
-  commit_state(state_dir, s.step, model.unique_named_parameters(), optimizer, meta.dump());
+  commit_state(state_dir, s.step, model.unique_named_parameters(), optimizer, meta);
 }
 
 LoopState load_state(const fs::path& state_dir, ElectraPretrainingModelImpl& model, AdamW& optimizer,
                      const c10::Device& device) {
   CommittedState state(state_dir);
-  const json meta = json::parse(state.meta_json());
+  const json& meta = state.meta();
   if (meta.value("kind", "") != kStateKind)
     throw std::runtime_error(fmt::format("{}: not a pre-training state (a fine-tuning run's?)", state.file().string()));
   state.restore(model.unique_named_parameters(), optimizer, device);

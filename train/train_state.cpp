@@ -126,18 +126,18 @@ void save_training_state(const fs::path& state_dir, const ElectraModel& model, c
                      {"stopped_early", sel.stopped_early},
                      {"window_loss", s.window_loss},
                      {"window_steps", s.window_steps}};
-  commit_state(state_dir, s.step, model.named_parameters(), optimizer, meta.dump(), extra);
+  commit_state(state_dir, s.step, model.named_parameters(), optimizer, meta, extra);
 }
 
 void commit_state(const fs::path& state_dir, int64_t step, const NamedTensors& parameters, const AdamW& optimizer,
-                  const std::string& meta_json, const NamedTensors& extra) {
+                  const json& meta, const NamedTensors& extra) {
   torch::serialize::OutputArchive archive;
   for (const auto& [name, p] : parameters) archive.write("model." + name, p.detach().cpu());
   for (const auto& [name, t] : optimizer.state()) archive.write("optim." + name, t.cpu());
   for (const auto& [name, t] : extra) archive.write(name, t);
-  json meta = json::parse(meta_json);
-  meta["optimizer_steps"] = optimizer.steps();
-  const std::string text = meta.dump();
+  json with_steps = meta;
+  with_steps["optimizer_steps"] = optimizer.steps();
+  const std::string text = with_steps.dump();
   archive.write("meta",
                 at::from_blob(const_cast<char*>(text.data()), {static_cast<int64_t>(text.size())}, at::kByte).clone());
   std::ostringstream bytes;
@@ -163,11 +163,12 @@ CommittedState::CommittedState(const fs::path& state_dir)
     throw std::runtime_error(fmt::format("cannot read training state {}: {}", file_.string(), e.what_without_backtrace()));
   }
   const at::Tensor meta_bytes = read("meta");
-  meta_json_.assign(reinterpret_cast<const char*>(meta_bytes.data_ptr<uint8_t>()),
-                    static_cast<size_t>(meta_bytes.numel()));
-  const json meta = json::parse(meta_json_, nullptr, false);
+  json meta = json::parse(std::string(reinterpret_cast<const char*>(meta_bytes.data_ptr<uint8_t>()),
+                                       static_cast<size_t>(meta_bytes.numel())),
+                           nullptr, false);
   if (meta.is_discarded() || !meta.is_object())
     throw std::runtime_error(fmt::format("{}: its meta record is not a JSON object", file_.string()));
+  meta_ = std::make_unique<json>(std::move(meta));
 }
 
 CommittedState::~CommittedState() = default;
@@ -198,7 +199,7 @@ void CommittedState::restore(const NamedTensors& parameters, AdamW& optimizer, c
       moments[prefix + slot.name] = read(std::string("optim.") + prefix + slot.name).to(device);
     }
   }
-  const json meta = json::parse(meta_json_);
+  const json& meta = *meta_;
   if (!meta.contains("optimizer_steps") || !meta["optimizer_steps"].is_number_integer())
     throw std::runtime_error(fmt::format("{}: lacks 'optimizer_steps' in its meta record", file_.string()));
   optimizer.load_state(moments, meta["optimizer_steps"].get<int64_t>());
@@ -208,7 +209,7 @@ TrainState load_training_state(const fs::path& state_dir, ElectraModel& model, A
                                const c10::Device& device) {
   CommittedState state(state_dir);
   state.restore(model.named_parameters(), optimizer, device);
-  const json meta = json::parse(state.meta_json());
+  const json& meta = state.meta();
   at::Generator cpu_generator = at::detail::getDefaultCPUGenerator();
   cpu_generator.set_state(state.read("rng.cpu"));
   at::Tensor cuda_rng;

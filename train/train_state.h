@@ -9,6 +9,7 @@
 #pragma once
 
 #include <c10/core/Device.h>
+#include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -56,11 +57,11 @@ TrainState load_training_state(const std::filesystem::path& state_dir, ElectraMo
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 
 // The archive every loop's state is (fine-tuning's, pre-training's): "model.<name>" for each parameter,
-// "optim.<slot>" for the AdamW moments, "meta" (`meta_json`, a JSON object; "optimizer_steps" is added) and the
+// "optim.<slot>" for the AdamW moments, "meta" (`meta`, a JSON object, with "optimizer_steps" added) and the
 // loop's `extra` tensors. Written as a new state file of `state_dir`, committed in latest.json, the states it
 // replaces removed (crash points "state.data", "state.manifest", "state.committed").
 void commit_state(const std::filesystem::path& state_dir, int64_t step, const NamedTensors& parameters,
-                  const AdamW& optimizer, const std::string& meta_json, const NamedTensors& extra = {});
+                  const AdamW& optimizer, const nlohmann::json& meta, const NamedTensors& extra = {});
 
 // The state latest.json commits, verified (size, sha256) and opened. Every error (none saved, missing, cut short,
 // wrong checksum, not an archive, a key lacking, a shape differing) is a std::runtime_error naming the file.
@@ -72,7 +73,7 @@ class CommittedState {
   CommittedState& operator=(const CommittedState&) = delete;
 
   const std::filesystem::path& file() const { return file_; }
-  const std::string& meta_json() const { return meta_json_; }
+  const nlohmann::json& meta() const { return *meta_; }  // the "meta" record, a JSON object
   at::Tensor read(const std::string& key);
   bool try_read(const std::string& key, at::Tensor& out);
   // Copies "model.<name>" into each parameter and the moments and step count into `optimizer` (moved to `device`).
@@ -81,7 +82,7 @@ class CommittedState {
  private:
   std::filesystem::path file_;
   std::unique_ptr<torch::serialize::InputArchive> archive_;
-  std::string meta_json_;
+  std::unique_ptr<nlohmann::json> meta_;
 };
 
 // Bytes of one saved state of `model` (fp32 weights and two AdamW moments), for the free-space check before a run.
