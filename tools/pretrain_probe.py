@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""What a pre-trained discriminator learned, in three numbers a person can read (README "Pre-training").
+
+For each exported model folder (config.json + model.safetensors in Hugging Face layout, as `electra pretrain`
+writes `RUN/discriminator`), on the first --examples examples of a `--prepare` shard folder cut to --tokens tokens:
+  - input dependence: the standard deviation across examples of one position's hidden state (--position), averaged
+    over features, after the embeddings and after every layer. A layer whose output no longer depends on the input
+    (it learned to output the prior of "replaced") shows a value near 0; a random encoder keeps about 1.
+  - attention: the mean over examples and heads of [CLS]'s largest attention weight, per layer; 1/tokens is uniform.
+  - nearest neighbours (cosine) of --words in the word embedding table: semantic neighbours mean the embeddings
+    learned; the same list for two runs of one seed means they have not left their initialisation.
+
+  python3 tools/pretrain_probe.py SHARDS MODEL_DIR... [--words 최고 최악 재밌] [--examples 64] [--tokens 32]
+Needs PyTorch (Debian: python3-torch); it reads safetensors itself (float32 tensors, as electra writes them).
+"""
+import argparse
+import hashlib
+import json
+import math
+import os
+import struct
+import sys
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pretrain_eager_curve import read_shards  # noqa: E402
+
+
+def load_safetensors(path):
+    with open(path, "rb") as f:
+        blob = f.read()
+    header_len = struct.unpack("<Q", blob[:8])[0]
+    header = json.loads(blob[8:8 + header_len])
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if info["dtype"] != "F32":
+            sys.exit(f"{path}: tensor {name} is {info['dtype']}; this probe reads F32 (what electra writes)")
+        begin, end = info["data_offsets"]
+        data = bytearray(blob[8 + header_len + begin:8 + header_len + end])
+        tensors[name] = torch.frombuffer(data, dtype=torch.float32).reshape(info["shape"])
+    return tensors
+
+
+def probe_encoder(sd, config, ids, position):
+    prefix = "electra." if "electra.embeddings.word_embeddings.weight" in sd else ""  # ElectraForPreTraining or bare
+    p = lambda k: sd[prefix + k]  # noqa: E731
+    b, t = ids.shape
+    h, heads = config["hidden_size"], config["num_attention_heads"]
+    d = h // heads
+    eps = config.get("layer_norm_eps", 1e-12)
+    x = (p("embeddings.word_embeddings.weight")[ids] + p("embeddings.position_embeddings.weight")[torch.arange(t)][None]
+         + p("embeddings.token_type_embeddings.weight")[torch.zeros_like(ids)])
+    x = F.layer_norm(x, (x.shape[-1],), p("embeddings.LayerNorm.weight"), p("embeddings.LayerNorm.bias"), eps)
+    spread = [("embeddings", x[:, position].std(0).mean().item())]
+    if prefix + "embeddings_project.weight" in sd:
+        x = F.linear(x, p("embeddings_project.weight"), p("embeddings_project.bias"))
+        spread.append(("projection", x[:, position].std(0).mean().item()))
+    attention = []
+    for layer in range(config["num_hidden_layers"]):
+        q = lambda n: p(f"encoder.layer.{layer}.{n}")  # noqa: E731
+        split = lambda v: v.view(b, t, heads, d).transpose(1, 2)  # noqa: E731
+        query = split(F.linear(x, q("attention.self.query.weight"), q("attention.self.query.bias")))
+        key = split(F.linear(x, q("attention.self.key.weight"), q("attention.self.key.bias")))
+        value = split(F.linear(x, q("attention.self.value.weight"), q("attention.self.value.bias")))
+        probs = (query @ key.transpose(-1, -2) / math.sqrt(d)).softmax(-1)
+        attention.append(probs[:, :, 0, :].max(-1).values.mean().item())
+        context = (probs @ value).transpose(1, 2).reshape(b, t, h)
+        x = F.layer_norm(F.linear(context, q("attention.output.dense.weight"), q("attention.output.dense.bias")) + x,
+                         (h,), q("attention.output.LayerNorm.weight"), q("attention.output.LayerNorm.bias"), eps)
+        inner = F.gelu(F.linear(x, q("intermediate.dense.weight"), q("intermediate.dense.bias")))
+        x = F.layer_norm(F.linear(inner, q("output.dense.weight"), q("output.dense.bias")) + x, (h,),
+                         q("output.LayerNorm.weight"), q("output.LayerNorm.bias"), eps)
+        spread.append((f"layer {layer}", x[:, position].std(0).mean().item()))
+    return spread, attention
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("shards", help="a folder `electra pretrain --prepare` wrote")
+    parser.add_argument("models", nargs="+", help="exported model folders (config.json + model.safetensors)")
+    parser.add_argument("--words", nargs="*", default=["최고", "최악", "재밌", "지루", "감동", "별로"])
+    parser.add_argument("--neighbours", type=int, default=6)
+    parser.add_argument("--examples", type=int, default=64)
+    parser.add_argument("--tokens", type=int, default=32)
+    parser.add_argument("--position", type=int, default=5)
+    args = parser.parse_args()
+    torch.set_grad_enabled(False)
+
+    meta, examples = read_shards(args.shards)
+    examples = [e for e in examples if len(e[0]) >= args.tokens][:args.examples]
+    if len(examples) < 2:
+        sys.exit(f"{args.shards}: fewer than 2 examples of {args.tokens}+ tokens")
+    if not 0 <= args.position < args.tokens:
+        sys.exit(f"--position {args.position} is outside the first {args.tokens} tokens")
+    ids = torch.tensor([list(e[0][:args.tokens]) for e in examples], dtype=torch.long)
+    for folder in args.models:
+        with open(os.path.join(folder, "config.json"), encoding="utf-8") as f:
+            config = json.load(f)
+        with open(os.path.join(folder, "vocab.txt"), encoding="utf-8") as f:
+            vocab = [line.rstrip("\r\n") for line in f]
+        # the shards' fingerprint (corpus/pretraining_data.cpp vocab_fingerprint): the tokens joined by "\n"
+        if hashlib.sha256("\n".join(vocab).encode("utf-8")).hexdigest() != meta["vocab_sha256"]:
+            sys.exit(f"{folder}/vocab.txt is not the vocabulary {args.shards} was prepared with")
+        sd = load_safetensors(os.path.join(folder, "model.safetensors"))
+        spread, attention = probe_encoder(sd, config, ids, args.position)
+        print(f"{folder}: {len(examples)} examples x {args.tokens} tokens, position {args.position}")
+        print("  input dependence (std across examples): " + ", ".join(f"{n} {v:.3f}" for n, v in spread))
+        print(f"  [CLS] max attention weight (uniform {1 / args.tokens:.3f}): "
+              + ", ".join(f"layer {i} {v:.3f}" for i, v in enumerate(attention)))
+        table = F.normalize(sd.get("electra.embeddings.word_embeddings.weight",
+                                   sd.get("embeddings.word_embeddings.weight")), dim=1)
+        index = {token: i for i, token in enumerate(vocab)}
+        for word in args.words:
+            if word not in index:
+                print(f"  {word}: not in the vocabulary")
+                continue
+            best = (table @ table[index[word]]).topk(args.neighbours + 1).indices.tolist()[1:]
+            print(f"  {word} -> " + " ".join(vocab[i] for i in best))
+
+
+if __name__ == "__main__":
+    main()
