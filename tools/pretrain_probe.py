@@ -98,6 +98,9 @@ def main():
         sys.exit(f"--position {args.position} is outside the first {args.tokens} tokens")
     ids = torch.tensor([list(e[0][:args.tokens]) for e in examples], dtype=torch.long)
     for folder in args.models:
+        for name in ("config.json", "model.safetensors", "vocab.txt"):
+            if not os.path.isfile(os.path.join(folder, name)):
+                sys.exit(f"{folder}: no {name} (give a folder electra exported, e.g. RUN/discriminator)")
         with open(os.path.join(folder, "config.json"), encoding="utf-8") as f:
             config = json.load(f)
         with open(os.path.join(folder, "vocab.txt"), encoding="utf-8") as f:
