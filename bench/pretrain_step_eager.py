@@ -37,13 +37,16 @@ class Layer(nn.Module):
         self.query, self.key, self.value = nn.Linear(H, H), nn.Linear(H, H), nn.Linear(H, H)
         self.attn_out, self.attn_ln = nn.Linear(H, H), nn.LayerNorm(H, eps=eps)
         self.inter, self.out, self.out_ln = nn.Linear(H, I), nn.Linear(I, H), nn.LayerNorm(H, eps=eps)
+        self.keep_probs, self.probs = False, None  # tools/pretrain_probe.py reads the attention probabilities
 
     def forward(self, x, add_mask):
         B, T, H = x.shape
         split = lambda t: t.view(B, T, self.A, self.d).transpose(1, 2)
         q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
-        scores = q @ k.transpose(-1, -2) / math.sqrt(self.d) + add_mask
-        ctx = (scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, H)
+        probs = (q @ k.transpose(-1, -2) / math.sqrt(self.d) + add_mask).softmax(-1)
+        if self.keep_probs:
+            self.probs = probs.detach()
+        ctx = (probs @ v).transpose(1, 2).reshape(B, T, H)
         x = self.attn_ln(self.attn_out(ctx) + x)
         return self.out_ln(self.out(F.gelu(self.inter(x))) + x)
 

@@ -22,7 +22,6 @@ import struct
 import sys
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
 from pretrain_step_eager import Electra  # noqa: E402

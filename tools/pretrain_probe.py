@@ -16,7 +16,6 @@ Needs PyTorch (Debian: python3-torch); it reads safetensors itself (float32 tens
 import argparse
 import hashlib
 import json
-import math
 import os
 import struct
 import sys
@@ -25,7 +24,9 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
 from pretrain_eager_curve import read_shards  # noqa: E402
+from pretrain_step_eager import Encoder  # noqa: E402
 
 
 def load_safetensors(path):
@@ -45,36 +46,48 @@ def load_safetensors(path):
     return tensors
 
 
+# Hugging Face's names of one encoder layer's modules -> the names in bench/pretrain_step_eager.py's Layer
+LAYER_NAMES = {"attention.self.query": "query", "attention.self.key": "key", "attention.self.value": "value",
+               "attention.output.dense": "attn_out", "attention.output.LayerNorm": "attn_ln",
+               "intermediate.dense": "inter", "output.dense": "out", "output.LayerNorm": "out_ln"}
+
+
 def probe_encoder(sd, config, ids, position):
+    """The discriminator's encoder as bench/pretrain_step_eager.py's modules (the torch.nn twin of electra's, on which
+    the eager curve was checked), loaded from the export; returns the spread after each stage and [CLS]'s largest
+    attention weight per layer."""
+    if config.get("hidden_act", "gelu") != "gelu":
+        sys.exit(f"hidden_act {config['hidden_act']!r}: this probe runs the gelu encoder electra pre-trains")
     prefix = "electra." if "electra.embeddings.word_embeddings.weight" in sd else ""  # ElectraForPreTraining or bare
     p = lambda k: sd[prefix + k]  # noqa: E731
-    b, t = ids.shape
-    h, heads = config["hidden_size"], config["num_attention_heads"]
-    d = h // heads
-    eps = config.get("layer_norm_eps", 1e-12)
+    e, h = config["embedding_size"], config["hidden_size"]
+    encoder = Encoder(e, h, config["num_hidden_layers"], config["num_attention_heads"], config["intermediate_size"],
+                      config.get("layer_norm_eps", 1e-12))
+    weights = {}
+    if encoder.project is not None:
+        weights.update({f"project.{w}": p(f"embeddings_project.{w}") for w in ("weight", "bias")})
+    for layer in range(config["num_hidden_layers"]):
+        for hf_name, name in LAYER_NAMES.items():
+            for w in ("weight", "bias"):
+                weights[f"layers.{layer}.{name}.{w}"] = p(f"encoder.layer.{layer}.{hf_name}.{w}")
+    encoder.load_state_dict(weights)  # strict: a missing or extra tensor is an error
+
+    t = ids.shape[1]
     x = (p("embeddings.word_embeddings.weight")[ids] + p("embeddings.position_embeddings.weight")[torch.arange(t)][None]
          + p("embeddings.token_type_embeddings.weight")[torch.zeros_like(ids)])
-    x = F.layer_norm(x, (x.shape[-1],), p("embeddings.LayerNorm.weight"), p("embeddings.LayerNorm.bias"), eps)
+    x = F.layer_norm(x, (e,), p("embeddings.LayerNorm.weight"), p("embeddings.LayerNorm.bias"),
+                     config.get("layer_norm_eps", 1e-12))
     spread = [("embeddings", x[:, position].std(0).mean().item())]
-    if prefix + "embeddings_project.weight" in sd:
-        x = F.linear(x, p("embeddings_project.weight"), p("embeddings_project.bias"))
+    if encoder.project is not None:
+        x = encoder.project(x)
         spread.append(("projection", x[:, position].std(0).mean().item()))
+    no_padding = torch.zeros(1, 1, 1, t)  # every example is cut to t real tokens
     attention = []
-    for layer in range(config["num_hidden_layers"]):
-        q = lambda n: p(f"encoder.layer.{layer}.{n}")  # noqa: E731
-        split = lambda v: v.view(b, t, heads, d).transpose(1, 2)  # noqa: E731
-        query = split(F.linear(x, q("attention.self.query.weight"), q("attention.self.query.bias")))
-        key = split(F.linear(x, q("attention.self.key.weight"), q("attention.self.key.bias")))
-        value = split(F.linear(x, q("attention.self.value.weight"), q("attention.self.value.bias")))
-        probs = (query @ key.transpose(-1, -2) / math.sqrt(d)).softmax(-1)
-        attention.append(probs[:, :, 0, :].max(-1).values.mean().item())
-        context = (probs @ value).transpose(1, 2).reshape(b, t, h)
-        x = F.layer_norm(F.linear(context, q("attention.output.dense.weight"), q("attention.output.dense.bias")) + x,
-                         (h,), q("attention.output.LayerNorm.weight"), q("attention.output.LayerNorm.bias"), eps)
-        inner = F.gelu(F.linear(x, q("intermediate.dense.weight"), q("intermediate.dense.bias")))
-        x = F.layer_norm(F.linear(inner, q("output.dense.weight"), q("output.dense.bias")) + x, (h,),
-                         q("output.LayerNorm.weight"), q("output.LayerNorm.bias"), eps)
-        spread.append((f"layer {layer}", x[:, position].std(0).mean().item()))
+    for i, layer in enumerate(encoder.layers):
+        layer.keep_probs = True
+        x = layer(x, no_padding)
+        attention.append(layer.probs[:, :, 0, :].max(-1).values.mean().item())
+        spread.append((f"layer {i}", x[:, position].std(0).mean().item()))
     return spread, attention
 
 
@@ -90,6 +103,8 @@ def main():
     args = parser.parse_args()
     torch.set_grad_enabled(False)
 
+    if not os.path.isfile(os.path.join(args.shards, "shards.json")):
+        sys.exit(f"{args.shards}: no shards.json (give a folder `electra pretrain --prepare` wrote)")
     meta, examples = read_shards(args.shards)
     examples = [e for e in examples if len(e[0]) >= args.tokens][:args.examples]
     if len(examples) < 2:
