@@ -4,7 +4,27 @@
 
 #include <CLI/CLI.hpp>
 
+#include <string>
+
 namespace electra::cli {
+
+// --stop-after N: a step number >= 1. 0 would read as "no stop" downstream and run the whole schedule.
+inline CLI::Validator step_number() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        std::size_t used = 0;
+        long long step = 0;
+        try {
+          step = std::stoll(value, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used != value.size() || used == 0) return "not a whole number: " + value;
+        if (step < 1) return "a step number is at least 1, got " + value;
+        return {};
+      },
+      "STEP>=1");
+}
 
 void add_version_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);

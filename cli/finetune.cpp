@@ -330,8 +330,8 @@ void add_finetune_command(CLI::App& app) {
   cmd->add_option("--device", args->device, "cpu | cuda | auto (overrides `device`)")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   cmd->add_option("--resume", args->resume, "Continue the interrupted run in RUN_DIR");
-  // Hidden: save the training state and stop after this step (resume tests).
-  cmd->add_option("--stop-after", args->stop_after)->group("")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--stop-after", args->stop_after, "Save and stop after this step (resume later with --resume)")
+      ->check(step_number());
   cmd->add_option("--suite", args->suite, "Run every task config of a suite, then write its leaderboard")
       ->check(CLI::IsMember({"korean", "glue"}));
   cmd->add_option("--configs-dir", args->configs_dir, "Suite: folder holding <suite>/<task>.yaml (default: configs/)");

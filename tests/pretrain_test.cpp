@@ -418,6 +418,14 @@ TEST_CASE("pretrain command: end to end on the tiny config, and its errors", "[p
     CHECK(r.status != 0);
     CHECK(contains(r.err, "nope.txt"));
   }
+  SECTION("--stop-after 0 is refused, not taken as \"no stop\" (which would run the whole schedule)") {
+    const auto r = electra::test::run_electra(fmt::format("{} --corpus '{}' --output-dir '{}' --stop-after 0", common,
+                                                          (kFixtures / "corpus.txt").string(),
+                                                          (dir.path / "zero").string()));
+    CHECK(r.status != 0);
+    CHECK(contains(r.err, "--stop-after"));
+    CHECK_FALSE(fs::exists(dir.path / "zero" / "discriminator"));
+  }
   SECTION("an unknown YAML key names the file and key") {
     electra::write_file_atomic(dir.path / "bad.yaml", "model:\n  hiden_size: 5\n");
     const auto r = electra::test::run_electra(

@@ -334,6 +334,16 @@ TEST_CASE("data.max_seq_length beyond the model's positions is fitted with one w
   CHECK(data.max_seq_length == 64);
 }
 
+TEST_CASE("finetune --stop-after 0 is refused before anything is written", "[safety]") {
+  const Reference& ref = reference();
+  const fs::path run = ref.root / "stop-zero";
+  electra::remove_tree(run);
+  const auto r = finetune(ref.config, run, "", "--stop-after 0");
+  CHECK(r.status != 0);
+  CHECK(contains(r.err, "--stop-after: a step number is at least 1, got 0"));
+  CHECK_FALSE(fs::exists(run));
+}
+
 TEST_CASE("a header-only train file with dev_from_train names the file", "[safety]") {
   const electra::test::TempDir tmp("safety_header_only");
   std::ofstream(tmp.path / "ratings_train.txt") << "id\tdocument\tlabel\n";

@@ -8,9 +8,12 @@ writes `RUN/discriminator`), on the first --examples examples of a `--prepare` s
     (it learned to output the prior of "replaced") shows a value near 0; a random encoder keeps about 1.
   - attention: the mean over examples and heads of [CLS]'s largest attention weight, per layer; 1/tokens is uniform.
   - nearest neighbours (cosine) of --words in the word embedding table: semantic neighbours mean the embeddings
-    learned; the same list for two runs of one seed means they have not left their initialisation.
+    learned something a sentiment fine-tune can use.
+  - with --reference DIR (an export of the same run at its start, e.g. `electra pretrain ... --stop-after 1` with the
+    run's config and seed): how far the word embeddings moved (median and 90th percentile over the vocabulary of
+    |e - e_ref| / |e_ref| per token) and how many of each word's neighbours the reference table already had.
 
-  python3 tools/pretrain_probe.py SHARDS MODEL_DIR... [--words 최고 최악 재밌] [--examples 64] [--tokens 32]
+  python3 tools/pretrain_probe.py SHARDS MODEL_DIR... [--reference DIR] [--words 최고 최악 재밌] [--examples 64]
 Needs PyTorch (Debian: python3-torch); it reads safetensors itself (float32 tensors, as electra writes them).
 """
 import argparse
@@ -50,6 +53,13 @@ def load_safetensors(path):
 LAYER_NAMES = {"attention.self.query": "query", "attention.self.key": "key", "attention.self.value": "value",
                "attention.output.dense": "attn_out", "attention.output.LayerNorm": "attn_ln",
                "intermediate.dense": "inter", "output.dense": "out", "output.LayerNorm": "out_ln"}
+
+
+def word_embeddings(sd, folder):
+    for name in ("electra.embeddings.word_embeddings.weight", "embeddings.word_embeddings.weight"):
+        if name in sd:
+            return sd[name]
+    sys.exit(f"{folder}/model.safetensors: no word embeddings (electra.embeddings.word_embeddings.weight)")
 
 
 def probe_encoder(sd, config, ids, position):
@@ -100,6 +110,7 @@ def main():
     parser.add_argument("--examples", type=int, default=64)
     parser.add_argument("--tokens", type=int, default=32)
     parser.add_argument("--position", type=int, default=5)
+    parser.add_argument("--reference", help="an export of the same shape to measure the embeddings' movement against")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
 
@@ -112,10 +123,16 @@ def main():
     if not 0 <= args.position < args.tokens:
         sys.exit(f"--position {args.position} is outside the first {args.tokens} tokens")
     ids = torch.tensor([list(e[0][:args.tokens]) for e in examples], dtype=torch.long)
-    for folder in args.models:
+    reference = None
+    folders = args.models + ([args.reference] if args.reference else [])
+    for folder in folders:
         for name in ("config.json", "model.safetensors", "vocab.txt"):
             if not os.path.isfile(os.path.join(folder, name)):
                 sys.exit(f"{folder}: no {name} (give a folder electra exported, e.g. RUN/discriminator)")
+    if args.reference:
+        reference = word_embeddings(load_safetensors(os.path.join(args.reference, "model.safetensors")),
+                                    args.reference)
+    for folder in args.models:
         with open(os.path.join(folder, "config.json"), encoding="utf-8") as f:
             config = json.load(f)
         with open(os.path.join(folder, "vocab.txt"), encoding="utf-8") as f:
@@ -129,15 +146,26 @@ def main():
         print("  input dependence (std across examples): " + ", ".join(f"{n} {v:.3f}" for n, v in spread))
         print(f"  [CLS] max attention weight (uniform {1 / args.tokens:.3f}): "
               + ", ".join(f"layer {i} {v:.3f}" for i, v in enumerate(attention)))
-        table = F.normalize(sd.get("electra.embeddings.word_embeddings.weight",
-                                   sd.get("embeddings.word_embeddings.weight")), dim=1)
+        raw = word_embeddings(sd, folder)
+        table = F.normalize(raw, dim=1)
+        if reference is not None:
+            if reference.shape != raw.shape:
+                sys.exit(f"{args.reference}: word embeddings {tuple(reference.shape)}, {folder} has {tuple(raw.shape)}")
+            moved = ((raw - reference).norm(dim=1) / reference.norm(dim=1).clamp_min(1e-12))[1:]  # [PAD] stays 0
+            print(f"  word embeddings moved from {args.reference}: median {moved.median().item():.2f}, "
+                  f"90th percentile {moved.quantile(0.9).item():.2f} (|e - e_ref| / |e_ref| per token)")
+            reference_table = F.normalize(reference, dim=1)
         index = {token: i for i, token in enumerate(vocab)}
         for word in args.words:
             if word not in index:
                 print(f"  {word}: not in the vocabulary")
                 continue
             best = (table @ table[index[word]]).topk(args.neighbours + 1).indices.tolist()[1:]
-            print(f"  {word} -> " + " ".join(vocab[i] for i in best))
+            line = f"  {word} -> " + " ".join(vocab[i] for i in best)
+            if reference is not None:
+                before = (reference_table @ reference_table[index[word]]).topk(args.neighbours + 1).indices.tolist()[1:]
+                line += f"  ({len(set(best) & set(before))} of {args.neighbours} as in the reference)"
+            print(line)
 
 
 if __name__ == "__main__":
