@@ -9,6 +9,10 @@ writes `RUN/discriminator`), on the first --examples examples of a `--prepare` s
   - attention: the mean over examples and heads of [CLS]'s largest attention weight, per layer; 1/tokens is uniform.
   - nearest neighbours (cosine) of --words in the word embedding table: semantic neighbours mean the embeddings
     learned something a sentiment fine-tune can use.
+  - for a generator export (ElectraForMaskedLM, RUN/generator): its masked LM loss and accuracy on the first
+    --mlm-examples examples with every chosen token [MASK], beside the shards' unigram entropy and the share of their
+    most frequent token, and the held-out cross-entropy of a count unigram and left-neighbour bigram model of the
+    shards: a generator that has learned no context scores the unigram.
   - with --reference DIR (an export of the same run at its start, e.g. `electra pretrain ... --stop-after 1` with the
     run's config and seed): how far the word embeddings moved (median and 90th percentile over the vocabulary of
     |e - e_ref| / |e_ref| per token) and how many of each word's neighbours the reference table already had.
@@ -19,6 +23,7 @@ Needs PyTorch (Debian: python3-torch); it reads safetensors itself (float32 tens
 import argparse
 import hashlib
 import json
+import math
 import os
 import struct
 import sys
@@ -62,17 +67,44 @@ def word_embeddings(sd, folder):
     sys.exit(f"{folder}/model.safetensors: no word embeddings (electra.embeddings.word_embeddings.weight)")
 
 
-def probe_encoder(sd, config, ids, position):
-    """The discriminator's encoder as bench/pretrain_step_eager.py's modules (the torch.nn twin of electra's, on which
-    the eager curve was checked), loaded from the export; returns the spread after each stage and [CLS]'s largest
-    attention weight per layer."""
+def bigram_reference(corpus, special, vocab_size):
+    """Held-out cross-entropy of count models on the shards (the first 90 % counted, the last 10 % scored, special
+    tokens never predicted): the unigram, and a left-neighbour bigram interpolated with it (weight n / (n + 50),
+    n the left token's count). What a masked LM that used only the token before a masked one could reach."""
+    cut = len(corpus) * 9 // 10
+    unigram = torch.zeros(vocab_size, dtype=torch.float64)
+    pairs, left = {}, torch.zeros(vocab_size, dtype=torch.float64)
+    for tokens, _ in corpus[:cut]:
+        for a, b in zip(tokens, tokens[1:]):
+            if b not in special:
+                pairs[(a, b)] = pairs.get((a, b), 0) + 1
+                left[a] += 1
+        for t in tokens:
+            if t not in special:
+                unigram[t] += 1
+    unigram = (unigram + 0.5) / (unigram.sum() + 0.5 * vocab_size)
+    uni_nll = bi_nll = n = 0.0
+    for tokens, _ in corpus[cut:]:
+        for a, b in zip(tokens, tokens[1:]):
+            if b in special:
+                continue
+            weight = left[a].item() / (left[a].item() + 50)
+            p_bigram = weight * pairs.get((a, b), 0) / max(left[a].item(), 1) + (1 - weight) * unigram[b].item()
+            uni_nll -= math.log(unigram[b].item())
+            bi_nll -= math.log(p_bigram)
+            n += 1
+    return uni_nll / n, bi_nll / n
+
+
+def load_encoder(sd, config):
+    """An export's encoder as bench/pretrain_step_eager.py's modules (the torch.nn twin of electra's, on which the
+    eager curve was checked), and a lookup of its other tensors by Hugging Face name below `electra.`."""
     if config.get("hidden_act", "gelu") != "gelu":
         sys.exit(f"hidden_act {config['hidden_act']!r}: this probe runs the gelu encoder electra pre-trains")
-    prefix = "electra." if "electra.embeddings.word_embeddings.weight" in sd else ""  # ElectraForPreTraining or bare
+    prefix = "electra." if "electra.embeddings.word_embeddings.weight" in sd else ""  # ElectraFor... or bare
     p = lambda k: sd[prefix + k]  # noqa: E731
-    e, h = config["embedding_size"], config["hidden_size"]
-    encoder = Encoder(e, h, config["num_hidden_layers"], config["num_attention_heads"], config["intermediate_size"],
-                      config.get("layer_norm_eps", 1e-12))
+    encoder = Encoder(config["embedding_size"], config["hidden_size"], config["num_hidden_layers"],
+                      config["num_attention_heads"], config["intermediate_size"], config.get("layer_norm_eps", 1e-12))
     weights = {}
     if encoder.project is not None:
         weights.update({f"project.{w}": p(f"embeddings_project.{w}") for w in ("weight", "bias")})
@@ -81,12 +113,46 @@ def probe_encoder(sd, config, ids, position):
             for w in ("weight", "bias"):
                 weights[f"layers.{layer}.{name}.{w}"] = p(f"encoder.layer.{layer}.{hf_name}.{w}")
     encoder.load_state_dict(weights)  # strict: a missing or extra tensor is an error
+    return encoder, p
 
+
+def embed(p, config, ids, types):
+    x = (p("embeddings.word_embeddings.weight")[ids]
+         + p("embeddings.position_embeddings.weight")[torch.arange(ids.shape[1])][None]
+         + p("embeddings.token_type_embeddings.weight")[types])
+    return F.layer_norm(x, (config["embedding_size"],), p("embeddings.LayerNorm.weight"),
+                        p("embeddings.LayerNorm.bias"), config.get("layer_norm_eps", 1e-12))
+
+
+def masked_lm(sd, config, examples, special, mask_id, mask_prob=0.15, seed=0):
+    """A generator export (ElectraForMaskedLM) on the examples with every chosen position [MASK]: the loss and
+    accuracy the masked positions alone have (the run's mlm_loss also counts the chosen tokens kept as they are,
+    which a model learns to copy)."""
+    encoder, p = load_encoder(sd, config)
+    length = max(len(e[0]) for e in examples)
+    ids = torch.zeros(len(examples), length, dtype=torch.long)
+    types, mask = torch.zeros_like(ids), torch.zeros_like(ids)
+    for row, (tokens, first) in enumerate(examples):
+        ids[row, :len(tokens)] = torch.tensor(tokens)
+        mask[row, :len(tokens)] = 1
+        types[row, first:len(tokens)] = 1
+    eligible = mask.bool() & ~torch.isin(ids, torch.tensor(sorted(special)))
+    chosen = eligible & (torch.rand(ids.shape, generator=torch.Generator().manual_seed(seed)) < mask_prob)
+    hidden = encoder(embed(p, config, ids.masked_fill(chosen, mask_id), types), mask)[chosen]
+    eps = config.get("layer_norm_eps", 1e-12)
+    x = F.linear(hidden, sd["generator_predictions.dense.weight"], sd["generator_predictions.dense.bias"])
+    x = F.layer_norm(F.gelu(x), (config["embedding_size"],), sd["generator_predictions.LayerNorm.weight"],
+                     sd["generator_predictions.LayerNorm.bias"], eps)
+    logits = F.linear(x, p("embeddings.word_embeddings.weight"), sd["generator_lm_head.bias"])
+    targets = ids[chosen]
+    return F.cross_entropy(logits, targets).item(), (logits.argmax(-1) == targets).float().mean().item(), len(targets)
+
+
+def probe_encoder(sd, config, ids, position):
+    """The spread after each stage of the export's encoder and [CLS]'s largest attention weight per layer."""
+    encoder, p = load_encoder(sd, config)
     t = ids.shape[1]
-    x = (p("embeddings.word_embeddings.weight")[ids] + p("embeddings.position_embeddings.weight")[torch.arange(t)][None]
-         + p("embeddings.token_type_embeddings.weight")[torch.zeros_like(ids)])
-    x = F.layer_norm(x, (e,), p("embeddings.LayerNorm.weight"), p("embeddings.LayerNorm.bias"),
-                     config.get("layer_norm_eps", 1e-12))
+    x = embed(p, config, ids, torch.zeros_like(ids))
     spread = [("embeddings", x[:, position].std(0).mean().item())]
     if encoder.project is not None:
         x = encoder.project(x)
@@ -111,19 +177,20 @@ def main():
     parser.add_argument("--tokens", type=int, default=32)
     parser.add_argument("--position", type=int, default=5)
     parser.add_argument("--reference", help="an export of the same shape to measure the embeddings' movement against")
+    parser.add_argument("--mlm-examples", type=int, default=256, help="examples for a generator's masked LM loss")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
 
     if not os.path.isfile(os.path.join(args.shards, "shards.json")):
         sys.exit(f"{args.shards}: no shards.json (give a folder `electra pretrain --prepare` wrote)")
-    meta, examples = read_shards(args.shards)
-    examples = [e for e in examples if len(e[0]) >= args.tokens][:args.examples]
+    meta, corpus = read_shards(args.shards)
+    examples = [e for e in corpus if len(e[0]) >= args.tokens][:args.examples]
     if len(examples) < 2:
         sys.exit(f"{args.shards}: fewer than 2 examples of {args.tokens}+ tokens")
     if not 0 <= args.position < args.tokens:
         sys.exit(f"--position {args.position} is outside the first {args.tokens} tokens")
     ids = torch.tensor([list(e[0][:args.tokens]) for e in examples], dtype=torch.long)
-    reference = None
+    reference = bigram = None
     folders = args.models + ([args.reference] if args.reference else [])
     for folder in folders:
         for name in ("config.json", "model.safetensors", "vocab.txt"):
@@ -146,6 +213,24 @@ def main():
         print("  input dependence (std across examples): " + ", ".join(f"{n} {v:.3f}" for n, v in spread))
         print(f"  [CLS] max attention weight (uniform {1 / args.tokens:.3f}): "
               + ", ".join(f"layer {i} {v:.3f}" for i, v in enumerate(attention)))
+        if "generator_lm_head.bias" in sd:
+            special = {vocab.index(t) for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]") if t in vocab}
+            if "[MASK]" not in vocab:
+                sys.exit(f"{folder}/vocab.txt has no [MASK]")
+            counts = torch.zeros(len(vocab))
+            for tokens, _ in corpus:
+                counts += torch.bincount(torch.tensor(tokens), minlength=len(vocab)).float()
+            counts[sorted(special)] = 0
+            unigram = counts[counts > 0] / counts.sum()
+            loss, accuracy, n = masked_lm(sd, config, corpus[:args.mlm_examples], special, vocab.index("[MASK]"))
+            print(f"  masked LM, every chosen token [MASK] ({n} positions in {min(len(corpus), args.mlm_examples)} examples): "
+                  f"loss {loss:.3f}, accuracy {accuracy:.3f}; the shards' unigram entropy "
+                  f"{-(unigram * unigram.log()).sum().item():.3f}, its most frequent token "
+                  f"{unigram.max().item():.3f}")
+            if bigram is None:
+                bigram = bigram_reference(corpus, special, len(vocab))
+            print(f"  count models, 90 % of the shards counted, 10 % scored: unigram {bigram[0]:.3f}, left-neighbour "
+                  f"bigram {bigram[1]:.3f}")
         raw = word_embeddings(sd, folder)
         table = F.normalize(raw, dim=1)
         if reference is not None:
