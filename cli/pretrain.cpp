@@ -115,7 +115,7 @@ void add_pretrain_command(CLI::App& app) {
   cmd->add_option("--dist-backend", args->dist.backend, "Data-parallel backend: auto | gloo | nccl")
       ->check(CLI::IsMember({"auto", "gloo", "nccl"}));
   cmd->add_option("--dist-timeout", args->dist.timeout_s, "Seconds a rank waits for the others")
-      ->check(step_number());
+      ->check(CLI::PositiveNumber);
   cmd->callback([args] {
     if (args->nproc > 1 && !launched_rank() && !args->dump_config && args->prepare.empty()) {
       if (read_dist_env().distributed())

@@ -304,7 +304,7 @@ TEST_CASE("pretrain: the generator learns a masked token from its neighbours", "
   REQUIRE(words.size() > 50);
   std::mt19937 rng(7);
   {
-    std::ofstream corpus(dir.path / "chains.txt");
+    std::ofstream corpus(dir.path / "pairs.txt");
     for (int line = 0; line < 2000; ++line) {
       const size_t a = rng() % words.size(), b = (a + 1 + rng() % (words.size() - 1)) % words.size();
       for (int i = 0; i < 24; ++i) corpus << (i ? " " : "") << words[i % 2 ? b : a];
@@ -312,7 +312,7 @@ TEST_CASE("pretrain: the generator learns a masked token from its neighbours", "
     }
   }
   auto o = tiny_options();
-  o.data.corpus = {(dir.path / "chains.txt").string()};
+  o.data.corpus = {(dir.path / "pairs.txt").string()};
   o.data.document_format = "line";
   o.data.max_seq_length = 32;
   o.objective.disc_weight = 0;          // the masked LM alone
