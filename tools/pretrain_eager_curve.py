@@ -41,6 +41,18 @@ def read_shards(folder):
     return meta, examples
 
 
+def pad_batch(examples):
+    """(ids, attention mask, token types) of shard examples, padded to the longest: type 1 from each example's
+    first-segment length on."""
+    ids = torch.zeros(len(examples), max(len(tokens) for tokens, _ in examples), dtype=torch.long)
+    mask, types = torch.zeros_like(ids), torch.zeros_like(ids)
+    for row, (tokens, first) in enumerate(examples):
+        ids[row, :len(tokens)] = torch.tensor(tokens)
+        mask[row, :len(tokens)] = 1
+        types[row, first:len(tokens)] = 1
+    return ids, mask, types
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("shards")
@@ -94,14 +106,9 @@ def main():
                 pos = 0
             batch.append(examples[order[pos]])
             pos += 1
-        T = max(len(ids) for ids, _ in batch)
-        ids = torch.zeros(a.batch, T, dtype=torch.long)
-        mask, types = torch.zeros_like(ids), torch.zeros_like(ids)
+        ids, mask, types = pad_batch(batch)
         chosen = torch.zeros_like(ids, dtype=torch.bool)
-        for i, (e, first) in enumerate(batch):
-            ids[i, :len(e)] = torch.tensor(e)
-            mask[i, :len(e)] = 1
-            types[i, first:len(e)] = 1
+        for i, (e, _) in enumerate(batch):
             candidates = [j for j, t in enumerate(e) if t not in special]
             k = min(max_predictions, max(1, round(len(e) * 0.15)), len(candidates))
             for j in rng.sample(candidates, k):

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
-from pretrain_eager_curve import read_shards  # noqa: E402
+from pretrain_eager_curve import pad_batch, read_shards  # noqa: E402
 from pretrain_step_eager import Encoder  # noqa: E402
 
 
@@ -85,13 +85,8 @@ def main():
     for step in range(1, a.steps + 1):
         batch = [examples[order[(taken + i) % len(order)]] for i in range(a.batch)]
         taken += a.batch
-        length = max(len(ids) for ids, _ in batch)
-        ids = torch.zeros(a.batch, length, dtype=torch.long)
-        types, mask = torch.zeros_like(ids), torch.zeros_like(ids)
-        for row, (tokens, first) in enumerate(batch):
-            ids[row, :len(tokens)] = torch.tensor(tokens)
-            mask[row, :len(tokens)] = 1
-            types[row, first:len(tokens)] = 1
+        ids, mask, types = pad_batch(batch)
+        length = ids.shape[1]
         chosen = (torch.rand(ids.shape) < 0.15) & (ids > a.mask_id)
         x = embeddings_ln(word(ids.masked_fill(chosen, a.mask_id)) + position(torch.arange(length))[None]
                           + token_type(types))

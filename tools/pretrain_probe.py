@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
-from pretrain_eager_curve import read_shards  # noqa: E402
+from pretrain_eager_curve import pad_batch, read_shards  # noqa: E402
 from pretrain_step_eager import Encoder  # noqa: E402
 
 
@@ -129,13 +129,7 @@ def masked_lm(sd, config, examples, special, mask_id, mask_prob=0.15, seed=0):
     accuracy the masked positions alone have (the run's mlm_loss also counts the chosen tokens kept as they are,
     which a model learns to copy)."""
     encoder, p = load_encoder(sd, config)
-    length = max(len(e[0]) for e in examples)
-    ids = torch.zeros(len(examples), length, dtype=torch.long)
-    types, mask = torch.zeros_like(ids), torch.zeros_like(ids)
-    for row, (tokens, first) in enumerate(examples):
-        ids[row, :len(tokens)] = torch.tensor(tokens)
-        mask[row, :len(tokens)] = 1
-        types[row, first:len(tokens)] = 1
+    ids, mask, types = pad_batch(examples)
     eligible = mask.bool() & ~torch.isin(ids, torch.tensor(sorted(special)))
     chosen = eligible & (torch.rand(ids.shape, generator=torch.Generator().manual_seed(seed)) < mask_prob)
     hidden = encoder(embed(p, config, ids.masked_fill(chosen, mask_id), types), mask)[chosen]
@@ -190,7 +184,7 @@ def main():
     if not 0 <= args.position < args.tokens:
         sys.exit(f"--position {args.position} is outside the first {args.tokens} tokens")
     ids = torch.tensor([list(e[0][:args.tokens]) for e in examples], dtype=torch.long)
-    reference = bigram = None
+    reference = shard_stats = None
     folders = args.models + ([args.reference] if args.reference else [])
     for folder in folders:
         for name in ("config.json", "model.safetensors", "vocab.txt"):
@@ -214,23 +208,25 @@ def main():
         print(f"  [CLS] max attention weight (uniform {1 / args.tokens:.3f}): "
               + ", ".join(f"layer {i} {v:.3f}" for i, v in enumerate(attention)))
         if "generator_lm_head.bias" in sd:
-            special = {vocab.index(t) for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]") if t in vocab}
             if "[MASK]" not in vocab:
                 sys.exit(f"{folder}/vocab.txt has no [MASK]")
-            counts = torch.zeros(len(vocab))
-            for tokens, _ in corpus:
-                counts += torch.bincount(torch.tensor(tokens), minlength=len(vocab)).float()
-            counts[sorted(special)] = 0
-            unigram = counts[counts > 0] / counts.sum()
+            # every model's vocabulary is the shards' (checked above), so the special ids and the shards' count
+            # models are the same for all of them: computed for the first generator only
+            special = {vocab.index(t) for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]") if t in vocab}
+            if shard_stats is None:
+                counts = torch.zeros(len(vocab))
+                for tokens, _ in corpus:
+                    counts += torch.bincount(torch.tensor(tokens), minlength=len(vocab)).float()
+                counts[sorted(special)] = 0
+                unigram = counts[counts > 0] / counts.sum()
+                shard_stats = (-(unigram * unigram.log()).sum().item(), unigram.max().item(),
+                               *bigram_reference(corpus, special, len(vocab)))
             loss, accuracy, n = masked_lm(sd, config, corpus[:args.mlm_examples], special, vocab.index("[MASK]"))
             print(f"  masked LM, every chosen token [MASK] ({n} positions in {min(len(corpus), args.mlm_examples)} examples): "
-                  f"loss {loss:.3f}, accuracy {accuracy:.3f}; the shards' unigram entropy "
-                  f"{-(unigram * unigram.log()).sum().item():.3f}, its most frequent token "
-                  f"{unigram.max().item():.3f}")
-            if bigram is None:
-                bigram = bigram_reference(corpus, special, len(vocab))
-            print(f"  count models, 90 % of the shards counted, 10 % scored: unigram {bigram[0]:.3f}, left-neighbour "
-                  f"bigram {bigram[1]:.3f}")
+                  f"loss {loss:.3f}, accuracy {accuracy:.3f}; the shards' unigram entropy {shard_stats[0]:.3f}, "
+                  f"its most frequent token {shard_stats[1]:.3f}")
+            print(f"  count models, 90 % of the shards counted, 10 % scored: unigram {shard_stats[2]:.3f}, "
+                  f"left-neighbour bigram {shard_stats[3]:.3f}")
         raw = word_embeddings(sd, folder)
         table = F.normalize(raw, dim=1)
         if reference is not None:
