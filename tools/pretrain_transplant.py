@@ -9,7 +9,8 @@ model (`tools/pretrain_learning.sh build/electra OUT 42` compares it with FRESH'
 
   python3 tools/pretrain_transplant.py PRETRAINED FRESH OUT PREFIX...
   e.g. ... RUN/discriminator runs/fresh runs/embeddings-only embeddings.        (pre-trained embeddings only)
-       ... RUN/discriminator runs/fresh runs/reinit-top embeddings encoder.layer.0.  (top layer re-initialised)
+       ... RUN/discriminator runs/fresh runs/reinit-top embeddings encoder.layer.0.  (embeddings, projection, layer 0;
+                                                                                   the top layer re-initialised)
 Needs PyTorch (Debian: python3-torch).
 """
 import json
