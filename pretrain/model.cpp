@@ -134,6 +134,15 @@ std::vector<std::pair<std::string, at::Tensor>> ElectraPretrainingModelImpl::uni
   return out;
 }
 
+std::vector<std::string> ElectraPretrainingModelImpl::discriminator_only_parameter_names() const {
+  std::set<const void*> shared;
+  for (const auto& p : embeddings->parameters(/*recurse=*/true)) shared.insert(p.unsafeGetTensorImpl());
+  std::vector<std::string> out;
+  for (const auto& p : discriminator->named_parameters(/*recurse=*/true))
+    if (shared.count(p.value().unsafeGetTensorImpl()) == 0) out.push_back("discriminator." + p.key());
+  return out;
+}
+
 TensorMap ElectraPretrainingModelImpl::discriminator_state_dict() const { return hf_state_dict(*discriminator); }
 
 TensorMap ElectraPretrainingModelImpl::generator_state_dict() const {

@@ -85,6 +85,9 @@ class ElectraPretrainingModelImpl : public torch::nn::Module {
   // Every trainable tensor once (the shared embeddings under their discriminator name), in a fixed order:
   // "discriminator.<HF key>", "generator.<HF key>".
   std::vector<std::pair<std::string, at::Tensor>> unique_named_parameters() const;
+  // The names (as unique_named_parameters spells them) of the tensors only the discriminator uses: its encoder
+  // layers, embedding projection and head, not the embeddings it shares with the generator.
+  std::vector<std::string> discriminator_only_parameter_names() const;
   // Hugging Face state dicts of ElectraForPreTraining and ElectraForMaskedLM (generator_lm_head.weight included,
   // equal to the word embeddings), detached, on the CPU as float32.
   TensorMap discriminator_state_dict() const;

@@ -34,6 +34,7 @@ FieldTable fields(PretrainOptions& o) {
       {"objective.max_predictions_per_seq", &o.objective.max_predictions_per_seq},
       {"objective.mask_token_prob", &o.objective.mask_token_prob},
       {"objective.disc_weight", &o.objective.disc_weight},
+      {"objective.disc_lr_scale", &o.objective.disc_lr_scale},
       {"objective.temperature", &o.objective.temperature},
       {"objective.disallow_correct", &o.objective.disallow_correct},
       {"data.corpus", &o.data.corpus},
@@ -95,6 +96,8 @@ void validate_pretrain_options(const PretrainOptions& o) {
   if (o.objective.max_predictions_per_seq < 0)
     fail("objective.max_predictions_per_seq", o.objective.max_predictions_per_seq, "must not be negative");
   if (o.objective.disc_weight < 0) fail("objective.disc_weight", o.objective.disc_weight, "must not be negative");
+  if (o.objective.disc_lr_scale <= 0)
+    fail("objective.disc_lr_scale", o.objective.disc_lr_scale, "must be positive");
   if (o.objective.temperature <= 0) fail("objective.temperature", o.objective.temperature, "must be positive");
   if (o.data.max_seq_length < 8) fail("data.max_seq_length", o.data.max_seq_length, "must be at least 8");
   if (o.data.max_seq_length > o.model.max_position_embeddings)

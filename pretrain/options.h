@@ -34,6 +34,9 @@ struct ObjectiveOptions {
   int64_t max_predictions_per_seq = 0;  // 0: int((mask_prob + 0.005) * data.max_seq_length), as google's
   double mask_token_prob = 0.85;        // of the chosen tokens, the fraction that becomes [MASK] (the rest stay)
   double disc_weight = 50.0;            // lambda: loss = mlm + disc_weight * rtd
+  // Learning-rate multiplier of the parameters only the discriminator has (its encoder layers, embedding projection
+  // and head; not the shared embeddings). 1 = google's single learning rate.
+  double disc_lr_scale = 1.0;
   double temperature = 1.0;             // replacements drawn from softmax(generator logits / temperature)
   bool disallow_correct = false;        // never draw the original token (every chosen position is replaced)
 };

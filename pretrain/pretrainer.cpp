@@ -127,6 +127,9 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
   model->to(device);
   model->train();
   AdamW optimizer(model->unique_named_parameters(), options.optimizer);
+  if (options.objective.disc_lr_scale != 1.0)
+    for (const std::string& name : model->discriminator_only_parameter_names())
+      optimizer.scale_lr(name, options.objective.disc_lr_scale);
 
   const fs::path out(options.output_dir);
   const fs::path state_dir = out / "state";

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <numeric>
 #include <random>
 #include <set>
@@ -158,6 +159,94 @@ TEST_CASE("pretrain model shares one embeddings module and ties the generator lm
   // The optimizer sees each tensor once.
   electra::AdamW optimizer(model->unique_named_parameters(), o.optimizer);
   CHECK(optimizer.slots().size() == model->unique_named_parameters().size());
+}
+
+TEST_CASE("pretrain objective.disc_lr_scale scales the discriminator's own parameters, not the shared embeddings",
+          "[pretrain]") {
+  auto o = tiny_options();
+  auto model = tiny_model(o);
+  const std::vector<std::string> own = model->discriminator_only_parameter_names();
+  const std::set<std::string> own_set(own.begin(), own.end());
+  size_t discriminator_total = 0;
+  for (const auto& [name, p] : model->unique_named_parameters()) {
+    if (name.rfind("discriminator.", 0) == 0) ++discriminator_total;
+    if (name.rfind("discriminator.electra.embeddings.", 0) == 0 || name.rfind("generator.", 0) == 0)
+      CHECK(own_set.count(name) == 0);
+  }
+  CHECK(own.size() == discriminator_total - 5);  // all but the 5 shared embedding tensors
+  CHECK(own_set.count("discriminator.electra.embeddings_project.weight") == 1);
+  CHECK(own_set.count("discriminator.electra.encoder.layer.0.attention.self.query.weight") == 1);
+  CHECK(own_set.count("discriminator.discriminator_predictions.dense_prediction.weight") == 1);
+
+  SECTION("AdamW: the same step from the same start moves the scaled tensors 0.1 as far, the others the same") {
+    const electra::Tokenizer tokenizer = electra::Tokenizer::from_dir(kFixtures);
+    const electra::PretrainBatch batch = electra::collate(fixture_examples(8), tokenizer.pad_id());
+    std::vector<uint64_t> mask_seeds, sample_seeds;
+    for (int64_t i = 0; i < 8; ++i) {
+      mask_seeds.push_back(electra::draw_seed(1, 0, i, 0, 0));
+      sample_seeds.push_back(electra::draw_seed(1, 0, i, 0, 1));
+    }
+    const auto masked = electra::mask_examples(batch.input_ids, batch.attention_mask, fixture_masking(), mask_seeds);
+    std::map<std::string, at::Tensor> start, moved[2];
+    for (int scaled = 0; scaled < 2; ++scaled) {
+      at::manual_seed(5);
+      auto m = tiny_model(o);
+      electra::AdamW optimizer(m->unique_named_parameters(), o.optimizer);
+      if (scaled)
+        for (const auto& name : m->discriminator_only_parameter_names()) optimizer.scale_lr(name, 0.1);
+      CHECK_THROWS_AS(optimizer.scale_lr("discriminator.no.such.weight", 0.1), std::invalid_argument);
+      for (const auto& [name, p] : m->unique_named_parameters()) start[name] = p.detach().clone();
+      electra::electra_objective(*m, batch.input_ids, batch.attention_mask, batch.token_type_ids, masked, 50.0,
+                                 sample_seeds)
+          .loss.backward();
+      optimizer.step(1e-3);
+      for (const auto& [name, p] : m->unique_named_parameters()) moved[scaled][name] = p.detach() - start.at(name);
+    }
+    int compared = 0;
+    for (const auto& [name, full] : moved[0]) {
+      if (full.abs().max().item<double>() < 1e-5) continue;  // a tensor without a real gradient in this batch
+      INFO(name);
+      const double factor = own_set.count(name) ? 0.1 : 1.0;
+      CHECK(at::allclose(moved[1].at(name), full * factor, 1e-3, 1e-6));  // float32 steps of about 1e-4 on weights near 1
+      ++compared;
+    }
+    CHECK(compared > 30);
+  }
+
+  SECTION("a run applies it; 0 is refused") {
+    o.train.max_steps = 1;
+    o.train.batch_size = 8;
+    o.train.save_every = 100;
+    o.schedule.warmup_steps = 0;
+    o.objective.disc_lr_scale = 1e-9;
+    electra::test::TempDir dir("pretrain_disc_lr");
+    o.output_dir = dir.path.string();
+    at::manual_seed(static_cast<uint64_t>(o.train.seed));
+    const auto initial = tiny_model(o)->discriminator_state_dict();
+    std::ostringstream log;
+    electra::PretrainControl control;
+    control.log = &log;
+    REQUIRE(electra::run_pretraining(o, control).finished);
+    const auto trained = electra::read_safetensors(dir.path / "discriminator" / "model.safetensors");
+    for (const char* name : {"electra.encoder.layer.0.attention.self.query.weight",
+                             "discriminator_predictions.dense_prediction.weight"}) {
+      INFO(name);
+      CHECK((trained.at(name) - initial.at(name)).abs().max().item<double>() < 1e-9);
+    }
+    const double embeddings_moved = (trained.at("electra.embeddings.word_embeddings.weight") -
+                                     initial.at("electra.embeddings.word_embeddings.weight"))
+                                        .abs()
+                                        .max()
+                                        .item<double>();
+    CHECK(embeddings_moved > 0.5 * o.optimizer.learning_rate);
+    o.objective.disc_lr_scale = 0;
+    try {
+      electra::validate_pretrain_options(o);
+      FAIL("no error");
+    } catch (const std::invalid_argument& e) {
+      CHECK(contains(e.what(), "objective.disc_lr_scale"));
+    }
+  }
 }
 
 TEST_CASE("pretrain objective labels exactly the replaced tokens and the loss falls on a fixed batch", "[pretrain]") {

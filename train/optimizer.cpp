@@ -54,6 +54,15 @@ AdamW::AdamW(const std::vector<std::pair<std::string, at::Tensor>>& named_parame
   }
 }
 
+void AdamW::scale_lr(const std::string& name, double scale) {
+  for (auto& s : slots_) {
+    if (s.name != name) continue;
+    s.lr_scale *= scale;
+    return;
+  }
+  throw std::invalid_argument(fmt::format("AdamW: no parameter named '{}'", name));
+}
+
 bool AdamW::uses_fused_kernel() const {
 #if ELECTRA_FUSED_KERNELS
   if (!options_.fused || slots_.empty()) return false;

@@ -38,6 +38,9 @@ class AdamW {
   // Whether step() takes the fused kernel for these parameters.
   bool uses_fused_kernel() const;
   void zero_grad();
+  // Multiplies the learning rate of the parameter named `name` by `scale` (on top of its layer scale); throws
+  // std::invalid_argument when no parameter has that name.
+  void scale_lr(const std::string& name, double scale);
   int64_t steps() const { return step_; }
   const std::vector<ParamSlot>& slots() const { return slots_; }
 
