@@ -404,6 +404,16 @@ TEST_CASE("shipped experiment configs are valid and carry the published setups",
         CHECK(o.train.epochs == ((o.task == "rte" || o.task == "stsb") ? 10.0 : 3.0));
         CHECK(o.data.swap_pairs == (o.task == "mrpc" || o.task == "stsb"));
       }
+      if (suite == "demo") {  // the shipped model that `electra pretrain` made, with room for the demo's lengths
+        CHECK(o.model == "examples/electra-nsmc-tiny");
+        const fs::path model = fs::path(ELECTRA_SOURCE_DIR) / o.model;
+        REQUIRE(fs::exists(model / "model.safetensors"));
+        std::ifstream in(model / "config.json");
+        const auto config = nlohmann::json::parse(in);
+        CHECK(config.at("architectures").at(0) == "ElectraForPreTraining");
+        CHECK(config.at("max_position_embeddings").get<int64_t>() >= o.data.max_seq_length);
+        CHECK(fs::exists(model / "pretrain_config.yaml"));
+      }
       ++count;
     }
   }
