@@ -80,6 +80,13 @@ electra::MaskingOptions fixture_masking() {
   return m;
 }
 
+// Per-example seeds of one step's draws (site 0: masks, site 1: samples), seed 1, rank 0, as the run derives them.
+std::vector<uint64_t> step_seeds(int64_t step, int64_t examples, int64_t site) {
+  std::vector<uint64_t> out;
+  for (int64_t i = 0; i < examples; ++i) out.push_back(electra::draw_seed(1, step, i, 0, site));
+  return out;
+}
+
 bool same_tensors(const electra::TensorMap& a, const electra::TensorMap& b) {
   if (a.size() != b.size()) return false;
   for (const auto& [name, t] : a) {
@@ -181,11 +188,7 @@ TEST_CASE("pretrain objective.disc_lr_scale scales the discriminator's own param
   SECTION("AdamW: the same step from the same start moves the scaled tensors 0.1 as far, the others the same") {
     const electra::Tokenizer tokenizer = electra::Tokenizer::from_dir(kFixtures);
     const electra::PretrainBatch batch = electra::collate(fixture_examples(8), tokenizer.pad_id());
-    std::vector<uint64_t> mask_seeds, sample_seeds;
-    for (int64_t i = 0; i < 8; ++i) {
-      mask_seeds.push_back(electra::draw_seed(1, 0, i, 0, 0));
-      sample_seeds.push_back(electra::draw_seed(1, 0, i, 0, 1));
-    }
+    const std::vector<uint64_t> mask_seeds = step_seeds(0, 8, 0), sample_seeds = step_seeds(0, 8, 1);
     const auto masked = electra::mask_examples(batch.input_ids, batch.attention_mask, fixture_masking(), mask_seeds);
     std::map<std::string, at::Tensor> start, moved[2];
     for (int scaled = 0; scaled < 2; ++scaled) {
@@ -259,11 +262,7 @@ TEST_CASE("pretrain objective labels exactly the replaced tokens and the loss fa
   electra::AdamW optimizer(model->unique_named_parameters(), o.optimizer);
   std::vector<double> losses;
   for (int step = 0; step < 30; ++step) {
-    std::vector<uint64_t> mask_seeds, sample_seeds;
-    for (int64_t i = 0; i < 16; ++i) {
-      mask_seeds.push_back(electra::draw_seed(1, step, i, 0, 0));
-      sample_seeds.push_back(electra::draw_seed(1, step, i, 0, 1));
-    }
+    const std::vector<uint64_t> mask_seeds = step_seeds(step, 16, 0), sample_seeds = step_seeds(step, 16, 1);
     const electra::MaskedInput masked = electra::mask_examples(batch.input_ids, batch.attention_mask, m, mask_seeds);
     electra::ObjectiveResult r = electra::electra_objective(*model, batch.input_ids, batch.attention_mask,
                                                             batch.token_type_ids, masked, 50.0, sample_seeds);
