@@ -344,6 +344,55 @@ TEST_CASE("finetune --stop-after 0 is refused before anything is written", "[saf
   CHECK_FALSE(fs::exists(run));
 }
 
+TEST_CASE("data.max_train_examples keeps the first train examples before the dev carve-out", "[safety]") {
+  const electra::test::TempDir tmp("safety_max_train");
+  {
+    std::ofstream train(tmp.path / "ratings_train.txt");
+    train << "id\tdocument\tlabel\n";
+    for (int i = 0; i < 10; ++i) train << i << "\treview " << i << "\t" << i % 2 << "\n";
+  }
+  std::ofstream(tmp.path / "ratings_test.txt") << "id\tdocument\tlabel\n1\tgood\t1\n";
+  electra::DatasetOptions data;
+  data.data_dir = tmp.path.string();
+  const auto& nsmc = electra::find_task("nsmc");
+  auto ids = [](const std::vector<electra::Example>& examples) {
+    std::vector<std::string> out;
+    for (const auto& e : examples) out.push_back(e.id);
+    return out;
+  };
+
+  data.max_train_examples = 4;
+  auto d = electra::load_task_data(nsmc, data);
+  CHECK(ids(d.train) == std::vector<std::string>{"0", "1", "2", "3"});
+  CHECK(d.train_source == "the first 4 of 10 (data.max_train_examples)");
+
+  data.dev_from_train = 0.25;  // carved from the 4 kept: 1 dev, 3 train, none of them past the 4th
+  d = electra::load_task_data(nsmc, data);
+  REQUIRE(d.dev.size() == 1);
+  REQUIRE(d.train.size() == 3);
+  for (const auto& id : ids(d.train)) CHECK(std::stoi(id) < 4);
+  CHECK(std::stoi(d.dev[0].id) < 4);
+
+  data.dev_from_train = 0;
+  for (const int64_t all : {0, 10, 50}) {  // 0, or at least as many as there are: every example
+    data.max_train_examples = all;
+    d = electra::load_task_data(nsmc, data);
+    CHECK(d.train.size() == 10);
+    CHECK(d.train_source == "all 10");
+  }
+
+  electra::ExperimentOptions o;
+  o.model = "m";
+  o.task = "nsmc";
+  electra::apply_setting(o, "data.max_train_examples=-1");
+  try {
+    electra::validate(o);
+    FAIL("no error");
+  } catch (const std::invalid_argument& e) {
+    CHECK(contains(e.what(), "key 'data.max_train_examples' has value -1"));
+  }
+}
+
 TEST_CASE("a header-only train file with dev_from_train names the file", "[safety]") {
   const electra::test::TempDir tmp("safety_header_only");
   std::ofstream(tmp.path / "ratings_train.txt") << "id\tdocument\tlabel\n";

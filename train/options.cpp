@@ -26,6 +26,7 @@ FieldTable fields(ExperimentOptions& o) {
       {"data.doc_stride", &o.data.doc_stride},
       {"data.max_query_length", &o.data.max_query_length},
       {"data.dev_from_train", &o.data.dev_from_train},
+      {"data.max_train_examples", &o.data.max_train_examples},
       {"data.swap_pairs", &o.data.swap_pairs},
       {"data.skip_bad_rows", &o.data.skip_bad_rows},
       {"data.bucket_multiple", &o.data.bucket_multiple},
@@ -95,6 +96,8 @@ void validate(const ExperimentOptions& o) {
   if (o.data.max_query_length < 1) fail("data.max_query_length", o.data.max_query_length, "must be positive");
   if (o.data.dev_from_train < 0 || o.data.dev_from_train >= 1)
     fail("data.dev_from_train", o.data.dev_from_train, "must be in [0, 1)");
+  if (o.data.max_train_examples < 0)
+    fail("data.max_train_examples", o.data.max_train_examples, "must be >= 0 (0: every train example)");
   if (o.data.bucket_multiple < 1) fail("data.bucket_multiple", o.data.bucket_multiple, "must be positive");
   if (o.optimizer.learning_rate <= 0) fail("optimizer.learning_rate", o.optimizer.learning_rate, "must be > 0");
   if (o.optimizer.weight_decay < 0) fail("optimizer.weight_decay", o.optimizer.weight_decay, "must be >= 0");

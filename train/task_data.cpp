@@ -96,6 +96,13 @@ TaskData load_task_data(const Task& task, const DatasetOptions& data) {
     throw std::runtime_error(fmt::format("task '{}': no training examples in {}", task.name(),
                                          split_files(task, Split::train, data)));
   }
+  const size_t read = out.train.size();
+  if (data.max_train_examples > 0 && static_cast<size_t>(data.max_train_examples) < read) {
+    out.train.resize(static_cast<size_t>(data.max_train_examples));
+    out.train_source = fmt::format("the first {} of {} (data.max_train_examples)", out.train.size(), read);
+  } else {
+    out.train_source = fmt::format("all {}", read);
+  }
   if (files.count(Split::test)) {
     out.test = read_split(task, Split::test, data, out.warnings);
     out.has_test = true;

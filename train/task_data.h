@@ -19,6 +19,7 @@ struct TaskData {
   bool has_dev = false, has_test = false;
   bool dev_carved = false;  // dev came from train (data.dev_from_train)
   std::string dev_source;   // "dev", "train (10% carved, seed 20231)", or "none: <task> has no dev split"
+  std::string train_source;  // "all 4000" or "the first 1000 of 4000 (data.max_train_examples)", before any carve
   std::vector<std::string> warnings;
 };
 
@@ -27,7 +28,8 @@ struct TaskData {
 std::vector<Example> read_split(const Task& task, Split split, const DatasetOptions& data,
                                 std::vector<std::string>& warnings);
 
-// Train, dev (or its carve-out, seed 20231) and test of a run, with data.swap_pairs applied to train.
+// Train (its first data.max_train_examples when > 0), dev (or its carve-out of that train, seed 20231) and test of a
+// run, with data.swap_pairs applied to train.
 // Throws std::runtime_error naming a missing file or train files that hold no example, std::invalid_argument
 // (naming the train files) for a carve-out that leaves nothing.
 TaskData load_task_data(const Task& task, const DatasetOptions& data);

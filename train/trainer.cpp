@@ -81,9 +81,9 @@ RunData prepare_data(const Task& task, const DatasetOptions& options, const Toke
   if (d.examples.has_dev) d.dev = featurize(task, d.examples.dev, tokenizer, options);
   const double featurize_seconds = stopwatch.seconds();
   const TaskData& e = d.examples;
-  log << fmt::format("task {}: {} train examples ({} features), dev: {} ({} examples), test: {}; read in {:.2f} s, "
-                     "train and dev tokenized in {:.2f} s\n",
-                     task.name(), e.train.size(), d.train.size(), e.dev_source, e.dev.size(),
+  log << fmt::format("task {}: {} train examples ({} features; read: {}), dev: {} ({} examples), test: {}; read in "
+                     "{:.2f} s, train and dev tokenized in {:.2f} s\n",
+                     task.name(), e.train.size(), d.train.size(), e.train_source, e.dev_source, e.dev.size(),
                      e.has_test ? std::to_string(e.test.size()) + " examples" : "none", read_seconds,
                      featurize_seconds);
   return d;
@@ -366,6 +366,7 @@ RunOutcome SeedRun::finish(const Stopwatch& wall) {
   results["wall_time_s"] = wall.seconds();
   results["throughput"] = {{"train_examples_per_s", train_seconds > 0 ? s_.examples_seen / train_seconds : 0.0}};
   results["versions"] = versions_json();
+  results["train_source"] = data.train_source;
   results["dev_source"] = data.dev_source;
   results["selection"] = selection;
   results["best_step"] = sel.best_step;
