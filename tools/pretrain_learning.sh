@@ -6,6 +6,8 @@
 #   tools/pretrain_learning.sh [ELECTRA] [PRETRAINED_DIR] [SEEDS] [KEY=VALUE...]
 #   defaults: build/electra examples/electra-nsmc-tiny "42"
 #   e.g. tools/pretrain_learning.sh build/electra runs/pt/discriminator "42 43" optimizer.learning_rate=3e-4
+#   on the demo's first 1,000 train reviews, as many steps as the demo's:
+#   tools/pretrain_learning.sh build/electra examples/electra-nsmc-tiny "42 43 44" data.max_train_examples=1000 train.epochs=16
 set -euo pipefail
 electra="$(realpath "${1:-build/electra}")"
 pretrained="$(realpath "${2:-examples/electra-nsmc-tiny}")"
