@@ -10,15 +10,15 @@
 namespace electra {
 
 struct DatasetOptions {
-  std::string data_dir;           // folder with the task's upstream files; empty: the hub's task data folder
-  int64_t max_seq_length = 128;   // tokens per feature, specials included
-  int64_t doc_stride = 128;       // span extraction: stride of the sliding windows
-  int64_t max_query_length = 64;  // span extraction: question tokens kept
-  double dev_from_train = 0.0;    // > 0: carve this fraction of train into a dev split (fixed seed)
-  int64_t max_train_examples = 0; // > 0: only the first this many train examples (file order), before any carve
-  bool swap_pairs = false;        // also train on every pair with its two sentences swapped (ELECTRA MRPC/STS)
-  bool skip_bad_rows = false;     // skip (and count) malformed rows instead of stopping at the first
-  int64_t bucket_multiple = 32;   // batches are padded to the smallest multiple of this that holds them
+  std::string data_dir;            // folder with the task's upstream files; empty: the hub's task data folder
+  int64_t max_seq_length = 128;    // tokens per feature, specials included
+  int64_t doc_stride = 128;        // span extraction: stride of the sliding windows
+  int64_t max_query_length = 64;   // span extraction: question tokens kept
+  double dev_from_train = 0.0;     // > 0: carve this fraction of train into a dev split (fixed seed)
+  int64_t max_train_examples = 0;  // > 0: only the first this many train examples (file order), before any carve
+  bool swap_pairs = false;         // also train on every pair with its two sentences swapped (ELECTRA MRPC/STS)
+  bool skip_bad_rows = false;      // skip (and count) malformed rows instead of stopping at the first
+  int64_t bucket_multiple = 32;    // batches are padded to the smallest multiple of this that holds them
 };
 
 struct OptimizerOptions {

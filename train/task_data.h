@@ -17,8 +17,8 @@ struct TaskData {
   std::vector<Example> train, dev, test;
   std::optional<std::vector<Example>> task_dev;  // the task's own dev split when dev was carved from train
   bool has_dev = false, has_test = false;
-  bool dev_carved = false;  // dev came from train (data.dev_from_train)
-  std::string dev_source;   // "dev", "train (10% carved, seed 20231)", or "none: <task> has no dev split"
+  bool dev_carved = false;   // dev came from train (data.dev_from_train)
+  std::string dev_source;    // "dev", "train (10% carved, seed 20231)", or "none: <task> has no dev split"
   std::string train_source;  // "all 4000" or "the first 1000 of 4000 (data.max_train_examples)", before any carve
   std::vector<std::string> warnings;
 };
