@@ -1,6 +1,7 @@
 // electra predict: runs a checkpoint on JSON lines (pre-tokenised ids, or text tokenised with the model
 // directory's vocab.txt) and writes one JSON line per input line, in order. A malformed line gets
-// {"error": "line N: ..."} in its place; the others are still predicted.
+// {"error": "line N: ..."} in its place; the others are still predicted. Pre-training checkpoints run their own
+// heads: ElectraForPreTraining says which tokens look replaced, ElectraForMaskedLM gives each position's top k.
 #include <fmt/core.h>
 
 #include <fstream>
@@ -29,12 +30,21 @@ struct PredictOptions {
   int64_t batch_size = 32;
   std::string device = "cpu";
   int64_t max_length = 0;  // text input: tokens per line after truncation; 0: min(max positions, 512)
+  int64_t top_k = 0;       // masked LM: entries per position; 0: not given (5)
 };
 
 // The model directory's tokenizer, read when the first text line arrives (a run on ids needs no vocab.txt).
 class LazyTokenizer {
  public:
   explicit LazyTokenizer(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  // The tokenizer, or nullptr when the model directory has none that loads.
+  const Tokenizer* find() {
+    try {
+      return &get();
+    } catch (const std::invalid_argument&) {
+      return nullptr;
+    }
+  }
   const Tokenizer& get() {
     if (!tokenizer_ && error_.empty()) {
       try {
@@ -154,16 +164,17 @@ Item parse_item(const std::string& text, const ElectraConfig& config, LazyTokeni
 }
 
 // [rows * columns] row-major -> [[...], ...]
-OutJson matrix(const std::vector<float>& flat, int64_t columns) {
+template <typename T>
+OutJson matrix(const std::vector<T>& flat, int64_t columns) {
   OutJson out = OutJson::array();
   for (size_t at = 0; at + columns <= flat.size(); at += columns) {
-    out.push_back(std::vector<float>(flat.begin() + at, flat.begin() + at + columns));
+    out.push_back(std::vector<T>(flat.begin() + at, flat.begin() + at + columns));
   }
   return out;
 }
 
-// Runs the items of `batch` and fills their results.
-void run_batch(const Predictor& predictor, std::vector<Entry*>& batch) {
+// Runs the items of `batch` and fills their results; `tokenizer` (may be null) names the masked LM's top ids.
+void run_batch(const Predictor& predictor, std::vector<Entry*>& batch, const Tokenizer* tokenizer, int64_t top_k) {
   const ElectraConfig& config = predictor.config();
   std::vector<const PredictInput*> inputs;
   for (const Entry* e : batch) inputs.push_back(&*e->item);
@@ -193,6 +204,32 @@ void run_batch(const Predictor& predictor, std::vector<Entry*>& batch) {
         r["start_logits"] = o.start_logits;
         r["end_logits"] = o.end_logits;
         break;
+      case Architecture::pretraining: {
+        OutJson replaced = OutJson::array();
+        for (const float logit : o.logits) replaced.push_back(logit > 0.0F);
+        r["replaced"] = replaced;
+        r["probabilities"] = o.probabilities;
+        r["logits"] = o.logits;
+        break;
+      }
+      case Architecture::masked_lm: {
+        r["top_ids"] = matrix(o.top_ids, top_k);
+        if (tokenizer) {
+          OutJson tokens = OutJson::array();
+          for (size_t at = 0; at < o.top_ids.size(); at += top_k) {
+            OutJson row = OutJson::array();
+            for (int64_t j = 0; j < top_k; ++j) {  // null: an id past the end of vocab.txt (padded embeddings)
+              const int64_t id = o.top_ids[at + j];
+              row.push_back(id < tokenizer->vocab_size() ? OutJson(tokenizer->id_to_token(id)) : OutJson(nullptr));
+            }
+            tokens.push_back(row);
+          }
+          r["top_tokens"] = tokens;
+        }
+        r["top_probabilities"] = matrix(o.top_probabilities, top_k);
+        r["top_logits"] = matrix(o.top_logits, top_k);
+        break;
+      }
       default:
         r["last_hidden_state"] = matrix(o.hidden, config.hidden_size);
         break;
@@ -220,13 +257,22 @@ void run_predict(const PredictOptions& options) {
     out = &out_file;
   }
 
-  const Predictor predictor(options.model_dir, options.device);
+  PredictorOptions predictor_options;
+  predictor_options.device = options.device;
+  if (options.top_k > 0) predictor_options.top_k = options.top_k;
+  const Predictor predictor(options.model_dir, predictor_options);
+  if (options.top_k > 0 && predictor.config().architecture != Architecture::masked_lm)
+    throw std::invalid_argument(fmt::format("--top-k applies to masked LM checkpoints (ElectraForMaskedLM); {} is {}",
+                                            options.model_dir.string(), to_hf_class(predictor.config().architecture)));
   const int64_t positions = predictor.config().max_position_embeddings;
   if (options.max_length < 0 || options.max_length > positions)
     throw std::invalid_argument(fmt::format("--max-length: {} is outside 1..{} (the model's max_position_embeddings)",
                                             options.max_length, positions));
   const int64_t max_length = options.max_length > 0 ? options.max_length : std::min<int64_t>(positions, 512);
   LazyTokenizer tokenizer(options.model_dir);
+  // The masked LM's top ids are also given as tokens when the model directory has its vocabulary.
+  const Tokenizer* names =
+      predictor.config().architecture == Architecture::masked_lm ? tokenizer.find() : nullptr;
 
   std::vector<Entry> pending;
   int64_t lines = 0, errors = 0;
@@ -234,7 +280,7 @@ void run_predict(const PredictOptions& options) {
     std::vector<Entry*> batch;
     for (auto& e : pending)
       if (e.item) batch.push_back(&e);
-    if (!batch.empty()) run_batch(predictor, batch);
+    if (!batch.empty()) run_batch(predictor, batch, names, predictor_options.top_k);
     for (auto& e : pending) {
       if (!e.item) e.result = OutJson{{"error", fmt::format("line {}: {}", e.line, e.error)}};
       *out << e.result.dump() << '\n';
@@ -286,6 +332,9 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--max-length", options->max_length,
                   "Text input: truncate [CLS] A [SEP] (B [SEP]) to N tokens, longest first (default: the model's "
                   "max_position_embeddings, 512 at most)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--top-k", options->top_k,
+                  "Masked LM checkpoints (ElectraForMaskedLM): vocabulary entries reported per position (default 5)")
       ->check(CLI::PositiveNumber);
   cmd->callback([options] { run_predict(*options); });
 }

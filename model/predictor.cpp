@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "heads/pretraining.h"
 #include "model/electra.h"
+#include "model/encoder.h"
 #include "model/runtime.h"
 
 namespace electra {
@@ -28,27 +30,104 @@ at::Device parse_device(const std::string& name) {
   }
 }
 
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Copies `prefix` + each parameter name of `head` from `tensors` (LayerNorm gamma/beta accepted, any float dtype).
+void load_head(torch::nn::Module& head, const std::string& prefix, const TensorMap& tensors, const std::string& file,
+               Architecture architecture) {
+  at::NoGradGuard no_grad;
+  for (auto& p : head.named_parameters(/*recurse=*/true)) {
+    const std::string key = prefix + p.key();
+    auto it = tensors.find(key);
+    if (it == tensors.end() && ends_with(key, "LayerNorm.weight"))
+      it = tensors.find(key.substr(0, key.size() - 6) + "gamma");
+    if (it == tensors.end() && ends_with(key, "LayerNorm.bias")) it = tensors.find(key.substr(0, key.size() - 4) + "beta");
+    if (it == tensors.end())
+      throw std::runtime_error(fmt::format("{}: missing key '{}' of the {} head that config.json names", file, key,
+                                           to_hf_class(architecture)));
+    const at::Tensor& tensor = it->second;
+    if (tensor.sizes() != p.value().sizes())
+      throw std::runtime_error(fmt::format("{}: key '{}': expected shape {}, found {}", file, it->first,
+                                           shape_string(p.value().sizes()), shape_string(tensor.sizes())));
+    if (!at::isFloatingType(tensor.scalar_type()))
+      throw std::runtime_error(fmt::format("{}: key '{}': expected floating-point weights", file, it->first));
+    p.value().copy_(tensor.to(p.value().scalar_type()));
+  }
+}
+
+// The bare encoder's word embedding matrix [V, E] (the masked LM's output weights).
+at::Tensor word_embeddings(const ElectraModel& model) {
+  for (const auto& [name, tensor] : model.named_parameters())
+    if (ends_with(name, "embeddings.word_embeddings.weight")) return tensor;
+  throw std::logic_error("the encoder has no word embeddings");
+}
+
 }  // namespace
 
 struct Predictor::State {
   ElectraModel model;
   at::Device device;
+  ElectraConfig config;  // the model's, with the checkpoint's architecture
+  int64_t top_k = 5;
+  DiscriminatorPredictions discriminator_head{nullptr};  // ElectraForPreTraining
+  GeneratorPredictions generator_head{nullptr};          // ElectraForMaskedLM, with:
+  GeneratorLmHead generator_lm_head{nullptr};            //   its bias; its weight is the word embeddings
 };
 
 void Predictor::check_device(const std::string& device) { parse_device(device); }
 
-Predictor::Predictor(const std::filesystem::path& model_dir, const std::string& device)
-    : state_(std::make_unique<State>(State{load_pretrained(model_dir), parse_device(device)})) {
-  state_->model.module()->to(state_->device);
-  state_->model.module()->eval();
+Predictor::Predictor(const std::filesystem::path& model_dir, const PredictorOptions& options) {
+  const at::Device device = parse_device(options.device);
+  LoadReport report;
+  ElectraModel model = load_pretrained(model_dir, {}, &report);
+  ElectraConfig config = model.config();
+  config.architecture = report.checkpoint_architecture;
+  state_ = std::make_unique<State>(State{std::move(model), device, config, options.top_k, nullptr, nullptr, nullptr});
+  State& s = *state_;
+  if (config.architecture == Architecture::pretraining || config.architecture == Architecture::masked_lm) {
+    const TensorMap tensors = read_weights(model_dir);
+    const std::string file = report.weights_file.string();
+    if (config.architecture == Architecture::pretraining) {
+      s.discriminator_head = DiscriminatorPredictions(config);
+      load_head(*s.discriminator_head, "discriminator_predictions.", tensors, file, config.architecture);
+      s.discriminator_head->to(device);
+      s.discriminator_head->eval();
+    } else {
+      if (options.top_k < 1 || options.top_k > config.vocab_size)
+        throw std::invalid_argument(
+            fmt::format("--top-k: {} is outside 1..{} (the model's vocab_size)", options.top_k, config.vocab_size));
+      s.generator_head = GeneratorPredictions(config);
+      s.generator_lm_head = GeneratorLmHead(config.vocab_size);
+      load_head(*s.generator_head, "generator_predictions.", tensors, file, config.architecture);
+      load_head(*s.generator_lm_head, "generator_lm_head.", tensors, file, config.architecture);
+      // Hugging Face ties generator_lm_head.weight to the word embeddings; a file that stores a different matrix
+      // there describes a model this head would not reproduce.
+      if (auto it = tensors.find("generator_lm_head.weight"); it != tensors.end()) {
+        const at::Tensor embeddings = word_embeddings(s.model).detach();
+        const at::Tensor stored = it->second.to(at::kFloat);
+        if (stored.sizes() != embeddings.sizes() || !at::allclose(stored, embeddings.to(at::kFloat), 0.0, 0.0))
+          throw std::runtime_error(fmt::format(
+              "{}: key 'generator_lm_head.weight' is not the word embedding matrix (an untied generator head, which "
+              "electra does not run: transformers ties the two)",
+              file));
+      }
+      s.generator_head->to(device);
+      s.generator_lm_head->to(device);
+      s.generator_head->eval();
+    }
+  }
+  s.model.module()->to(device);
+  s.model.module()->eval();
 }
 
 Predictor::~Predictor() = default;
 
-const ElectraConfig& Predictor::config() const { return state_->model.config(); }
+const ElectraConfig& Predictor::config() const { return state_->config; }
 
 std::vector<PredictOutput> Predictor::run(const std::vector<const PredictInput*>& inputs) const {
-  const ElectraConfig& config = state_->model.config();
+  const ElectraConfig& config = state_->config;
   const auto size = static_cast<int64_t>(inputs.size());
   int64_t longest = 0;
   for (const PredictInput* in : inputs) longest = std::max<int64_t>(longest, in->input_ids.size());
@@ -68,6 +147,8 @@ std::vector<PredictOutput> Predictor::run(const std::vector<const PredictInput*>
   auto cpu = [](const at::Tensor& t) { return t.defined() ? t.to(at::kCPU, at::kFloat) : t; };
   const auto logits = cpu(out.logits), start = cpu(out.start_logits), end = cpu(out.end_logits);
   const auto hidden = config.architecture == Architecture::model ? cpu(out.last_hidden_state) : at::Tensor();
+  const auto replaced =
+      state_->discriminator_head ? cpu(state_->discriminator_head->forward(out.last_hidden_state)) : at::Tensor();
 
   std::vector<PredictOutput> results(inputs.size());
   for (int64_t b = 0; b < size; ++b) {
@@ -94,6 +175,25 @@ std::vector<PredictOutput> Predictor::run(const std::vector<const PredictInput*>
         r.start_logits = float_values(start[b].narrow(0, 0, n));
         r.end_logits = float_values(end[b].narrow(0, 0, n));
         break;
+      case Architecture::pretraining: {
+        const auto positions = replaced[b].narrow(0, 0, n);
+        r.logits = float_values(positions);
+        r.probabilities = float_values(at::sigmoid(positions));
+        break;
+      }
+      case Architecture::masked_lm: {
+        // One input at a time: [n, V] logits of a whole batch would be batch x n x V floats.
+        const at::Tensor projected = state_->generator_head->forward(out.last_hidden_state[b].narrow(0, 0, n));
+        const at::Tensor vocab_logits =
+            at::linear(projected, word_embeddings(state_->model), state_->generator_lm_head->bias).to(at::kFloat);
+        const auto [top_logits, top_ids] = vocab_logits.topk(state_->top_k, /*dim=*/1);
+        const at::Tensor top_probabilities = (top_logits - vocab_logits.logsumexp(1, /*keepdim=*/true)).exp();
+        r.top_logits = float_values(top_logits);
+        r.top_probabilities = float_values(top_probabilities);
+        const at::Tensor ids = top_ids.to(at::kCPU).contiguous();
+        r.top_ids.assign(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel());
+        break;
+      }
       default:
         r.hidden = float_values(hidden[b].narrow(0, 0, n));
         break;

@@ -1,5 +1,7 @@
 // Batched inference of a checkpoint (`electra predict`) with no tensor in the interface: token ids in, each
-// input's outputs as float vectors out, padding removed.
+// input's outputs as float vectors out, padding removed. Every head Hugging Face saves an ELECTRA with runs: the
+// fine-tuning heads, the bare encoder, and the pre-training heads (ElectraForPreTraining's replaced-token
+// detection, ElectraForMaskedLM's vocabulary logits, reported as the top k per position).
 #pragma once
 
 #include <cstdint>
@@ -18,23 +20,37 @@ struct PredictInput {
 
 // What the model gave for one input of n tokens.
 struct PredictOutput {
-  std::vector<float> logits;         // sequence classification / regression [C]; token classification [n * C]
-  std::vector<float> probabilities;  // single-label sequence classification: softmax of logits [C]
+  // sequence classification / regression [C]; token classification [n * C]; replaced-token detection [n]
+  std::vector<float> logits;
+  // single-label sequence classification: softmax of logits [C]; replaced-token detection: sigmoid of logits [n]
+  std::vector<float> probabilities;
   std::vector<int64_t> best;         // argmax: sequence classification [1], token classification [n]
   std::vector<float> start_logits, end_logits;  // question answering [n]
   std::vector<float> hidden;         // bare encoder: last hidden state [n * H]
+  // masked LM: per position the k most likely vocabulary ids, best first, their logits and softmax [n * k]
+  std::vector<int64_t> top_ids;
+  std::vector<float> top_logits, top_probabilities;
+};
+
+struct PredictorOptions {
+  std::string device = "cpu";  // cpu, cuda or cuda:N
+  int64_t top_k = 5;           // masked LM: vocabulary entries reported per position (1..vocab_size)
 };
 
 class Predictor {
  public:
   // Throws std::invalid_argument naming --device when `device` is not cpu, cuda or cuda:N, or CUDA is missing.
   static void check_device(const std::string& device);
-  // Loads the checkpoint as load_pretrained() does, in eval mode, onto `device`.
-  Predictor(const std::filesystem::path& model_dir, const std::string& device);
+  // Loads the checkpoint as load_pretrained() does, in eval mode, onto `options.device`; for a pre-training
+  // checkpoint (config.json's ElectraForPreTraining / ElectraForMaskedLM) also its head, from the same weights file.
+  // Throws std::runtime_error naming the file and key of a missing or misshapen head tensor, std::invalid_argument
+  // naming --top-k when it is outside 1..vocab_size.
+  Predictor(const std::filesystem::path& model_dir, const PredictorOptions& options);
   ~Predictor();
   Predictor(const Predictor&) = delete;
   Predictor& operator=(const Predictor&) = delete;
 
+  // The encoder's config; its `architecture` is the checkpoint's class, pre-training heads included.
   const ElectraConfig& config() const;
   // Pads the inputs to the longest (pad_token_id, mask 0) and runs them as one batch without gradients.
   std::vector<PredictOutput> run(const std::vector<const PredictInput*>& inputs) const;

@@ -57,29 +57,6 @@ void save_pretraining_pair(const ElectraPretrainingModelImpl& model, const fs::p
   export_model(dir / "generator", model.generator_config(), model.generator_state_dict(), vocab_dir);
 }
 
-DiscriminatorPredictionsImpl::DiscriminatorPredictionsImpl(const ElectraConfig& c) : activation_(c.hidden_act) {
-  dense = register_module("dense", torch::nn::Linear(c.hidden_size, c.hidden_size));
-  dense_prediction = register_module("dense_prediction", torch::nn::Linear(c.hidden_size, 1));
-}
-
-at::Tensor DiscriminatorPredictionsImpl::forward(const at::Tensor& hidden) {
-  return dense_prediction(apply_activation(dense(hidden), activation_)).squeeze(-1);
-}
-
-GeneratorPredictionsImpl::GeneratorPredictionsImpl(const ElectraConfig& c) {
-  dense = register_module("dense", torch::nn::Linear(c.hidden_size, c.embedding_size));
-  LayerNorm = register_module(
-      "LayerNorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.embedding_size}).eps(c.layer_norm_eps)));
-}
-
-at::Tensor GeneratorPredictionsImpl::forward(const at::Tensor& hidden) {
-  return LayerNorm(apply_activation(dense(hidden), "gelu"));  // HF: get_activation("gelu"), whatever hidden_act
-}
-
-GeneratorLmHeadImpl::GeneratorLmHeadImpl(int64_t vocab_size) {
-  bias = register_parameter("bias", at::zeros({vocab_size}));
-}
-
 ElectraDiscriminatorImpl::ElectraDiscriminatorImpl(const ElectraConfig& c, ElectraEmbeddings shared) {
   electra = register_module("electra", ElectraEncoder(c, std::move(shared)));
   discriminator_predictions = register_module("discriminator_predictions", DiscriminatorPredictions(c));

@@ -5,51 +5,18 @@
 #pragma once
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/linear.h>
-#include <torch/nn/modules/normalization.h>
 
 #include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "heads/pretraining.h"
 #include "model/config.h"
 #include "model/encoder.h"
 #include "model/tensor_io.h"
 
 namespace electra {
-
-// discriminator_predictions: dense (H->H), hidden_act, dense_prediction (H->1).
-class DiscriminatorPredictionsImpl : public torch::nn::Module {
- public:
-  explicit DiscriminatorPredictionsImpl(const ElectraConfig& config);
-  at::Tensor forward(const at::Tensor& hidden);  // [B, T, H] -> logits [B, T]
-
-  torch::nn::Linear dense{nullptr}, dense_prediction{nullptr};
-
- private:
-  std::string activation_;
-};
-TORCH_MODULE(DiscriminatorPredictions);
-
-// generator_predictions: dense (H_g->E), gelu, LayerNorm(E).
-class GeneratorPredictionsImpl : public torch::nn::Module {
- public:
-  explicit GeneratorPredictionsImpl(const ElectraConfig& config);
-  at::Tensor forward(const at::Tensor& hidden);
-
-  torch::nn::Linear dense{nullptr};
-  torch::nn::LayerNorm LayerNorm{nullptr};  // NOLINT: Hugging Face's name
-};
-TORCH_MODULE(GeneratorPredictions);
-
-// generator_lm_head: its weight is the word embedding matrix; only the bias is its own.
-class GeneratorLmHeadImpl : public torch::nn::Module {
- public:
-  explicit GeneratorLmHeadImpl(int64_t vocab_size);
-  at::Tensor bias;
-};
-TORCH_MODULE(GeneratorLmHead);
 
 class ElectraDiscriminatorImpl : public torch::nn::Module {
  public:

@@ -19,6 +19,7 @@
 #include "common/files.h"
 #include "model/checkpoint.h"
 #include "model/electra.h"
+#include "model/predictor.h"
 #include "model/tensor_io.h"
 #include "pretrain/model.h"
 #include "pretrain/objective.h"
@@ -346,6 +347,120 @@ TEST_CASE("pretrain exports load as the bare encoder with the same outputs; conf
   }
   const auto gen = electra::read_safetensors(dir.path / "generator" / "model.safetensors");
   CHECK(at::equal(gen.at("generator_lm_head.weight"), gen.at("electra.embeddings.word_embeddings.weight")));
+}
+
+TEST_CASE("predict runs the exported pre-training heads: replaced-token logits and the masked LM's top k", "[pretrain][predict]") {
+  auto model = tiny_model(tiny_options());
+  model->eval();
+  electra::test::TempDir dir("pretrain_predict");
+  electra::save_pretraining_pair(*model, dir.path, kFixtures);
+  const electra::Tokenizer tokenizer = electra::Tokenizer::from_dir(kFixtures);
+  const electra::PretrainBatch batch = electra::collate(fixture_examples(3), tokenizer.pad_id());
+  std::vector<electra::PredictInput> inputs;  // each example without its padding
+  for (int64_t b = 0; b < batch.input_ids.size(0); ++b) {
+    const int64_t n = batch.attention_mask[b].sum().item<int64_t>();
+    auto row = [&](const at::Tensor& t) {
+      const at::Tensor r = t[b].narrow(0, 0, n).contiguous();
+      return std::vector<int64_t>(r.data_ptr<int64_t>(), r.data_ptr<int64_t>() + n);
+    };
+    inputs.push_back({row(batch.input_ids), row(batch.attention_mask), row(batch.token_type_ids)});
+  }
+  std::vector<const electra::PredictInput*> pointers;
+  for (const auto& in : inputs) pointers.push_back(&in);
+  at::NoGradGuard no_grad;
+
+  SECTION("the discriminator: ElectraForPreTraining's logits per token, and their sigmoid") {
+    const electra::Predictor predictor(dir.path / "discriminator", {});
+    CHECK(predictor.config().architecture == electra::Architecture::pretraining);
+    const auto outputs = predictor.run(pointers);
+    const at::Tensor expected = model->discriminator(batch.input_ids, batch.attention_mask, batch.token_type_ids);
+    for (size_t b = 0; b < inputs.size(); ++b) {
+      const auto n = static_cast<int64_t>(inputs[b].input_ids.size());
+      REQUIRE(static_cast<int64_t>(outputs[b].logits.size()) == n);
+      const at::Tensor got = at::tensor(outputs[b].logits);
+      CHECK(at::allclose(got, expected[b].narrow(0, 0, n), 1e-5, 1e-5));
+      CHECK(at::allclose(at::tensor(outputs[b].probabilities), at::sigmoid(got), 1e-6, 1e-7));
+    }
+  }
+  SECTION("the generator: ElectraForMaskedLM's k best ids per position, their logits and softmax") {
+    const int64_t k = 4;
+    const electra::Predictor predictor(dir.path / "generator", {"cpu", k});
+    CHECK(predictor.config().architecture == electra::Architecture::masked_lm);
+    const auto outputs = predictor.run(pointers);
+    const at::Tensor all = model->generator(batch.input_ids, batch.attention_mask, batch.token_type_ids,
+                                            batch.attention_mask.to(at::kBool));  // [real positions, V]
+    int64_t at_row = 0;
+    for (size_t b = 0; b < inputs.size(); ++b) {
+      const auto n = static_cast<int64_t>(inputs[b].input_ids.size());
+      const at::Tensor logits = all.narrow(0, at_row, n);
+      at_row += n;
+      const auto [top_logits, top_ids] = logits.topk(k, 1);
+      REQUIRE(static_cast<int64_t>(outputs[b].top_ids.size()) == n * k);
+      CHECK(at::equal(at::tensor(outputs[b].top_ids).view({n, k}), top_ids));
+      CHECK(at::allclose(at::tensor(outputs[b].top_logits).view({n, k}), top_logits, 1e-5, 1e-5));
+      CHECK(at::allclose(at::tensor(outputs[b].top_probabilities).view({n, k}),
+                         at::softmax(logits, 1).gather(1, top_ids), 1e-5, 1e-7));
+    }
+  }
+  SECTION("electra predict writes them as JSON lines") {
+    std::string lines;
+    for (const auto& in : inputs) lines += json{{"input_ids", in.input_ids}}.dump() + "\n";
+    lines += "{\"text\": \"the sea holds a ball\"}\n";
+    electra::write_file_atomic(dir.path / "in.jsonl", lines);
+    const auto key_order = [](const std::string& line) {
+      std::vector<std::string> keys;
+      const auto parsed = nlohmann::ordered_json::parse(line);
+      for (const auto& item : parsed.items()) keys.push_back(item.key());
+      return keys;
+    };
+    auto r = electra::test::run_electra(
+        fmt::format("predict --model '{}' --input '{}' --top-k 3", (dir.path / "generator").string(),
+                    (dir.path / "in.jsonl").string()));
+    REQUIRE(r.status == 0);
+    std::istringstream out(r.out);
+    std::string line;
+    int count = 0;
+    while (std::getline(out, line)) {
+      ++count;
+      CHECK(key_order(line) == std::vector<std::string>{"top_ids", "top_tokens", "top_probabilities", "top_logits"});
+      const json j = json::parse(line);
+      REQUIRE(j["top_ids"][0].size() == 3);
+      CHECK(j["top_tokens"][1][0] == tokenizer.id_to_token(j["top_ids"][1][0].get<int64_t>()));
+      CHECK(j["top_probabilities"][1][0].get<double>() >= j["top_probabilities"][1][2].get<double>());
+    }
+    CHECK(count == 4);
+    r = electra::test::run_electra(fmt::format("predict --model '{}' --input '{}'",
+                                               (dir.path / "discriminator").string(), (dir.path / "in.jsonl").string()));
+    REQUIRE(r.status == 0);
+    std::istringstream disc(r.out);
+    REQUIRE(std::getline(disc, line));
+    CHECK(key_order(line) == std::vector<std::string>{"replaced", "probabilities", "logits"});
+    const json j = json::parse(line);
+    REQUIRE(j["replaced"].size() == inputs[0].input_ids.size());
+    for (size_t i = 0; i < j["logits"].size(); ++i)
+      CHECK(j["replaced"][i].get<bool>() == (j["logits"][i].get<double>() > 0));
+  }
+  SECTION("bad heads and options are refused by file, key or flag") {
+    auto refused = [&](const fs::path& model_dir, const std::string& extra, const std::vector<std::string>& words) {
+      electra::write_file_atomic(dir.path / "one.jsonl", json{{"input_ids", inputs[0].input_ids}}.dump() + "\n");
+      const auto r = electra::test::run_electra(fmt::format("predict --model '{}' --input '{}' {}", model_dir.string(),
+                                                            (dir.path / "one.jsonl").string(), extra));
+      CHECK(r.status != 0);
+      for (const auto& w : words) CHECK(contains(r.err, w));
+    };
+    refused(dir.path / "generator", "--top-k 127", {"--top-k", "127", "1..126"});
+    refused(dir.path / "discriminator", "--top-k 2", {"--top-k", "ElectraForPreTraining"});
+    const fs::path weights = dir.path / "discriminator" / "model.safetensors";
+    auto tensors = electra::read_safetensors(weights);
+    tensors.erase("discriminator_predictions.dense_prediction.bias");
+    electra::write_safetensors(weights, tensors);
+    refused(dir.path / "discriminator", "", {"model.safetensors", "discriminator_predictions.dense_prediction.bias"});
+    const fs::path generator = dir.path / "generator" / "model.safetensors";
+    tensors = electra::read_safetensors(generator);
+    tensors["generator_lm_head.weight"] = tensors["generator_lm_head.weight"] * 2;
+    electra::write_safetensors(generator, tensors);
+    refused(dir.path / "generator", "", {"generator_lm_head.weight", "untied"});
+  }
 }
 
 TEST_CASE("pretrain options: YAML, --set, unknown keys, the papers' configs", "[pretrain]") {

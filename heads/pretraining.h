@@ -1,0 +1,49 @@
+// The heads of Hugging Face's pre-training classes, by their names there: ElectraForPreTraining's
+// `discriminator_predictions` (is each token the original or a replacement?) and ElectraForMaskedLM's
+// `generator_predictions` + `generator_lm_head` (which token belongs at each position?). `electra pretrain` trains
+// them (pretrain/model.h); `electra predict` runs them on a checkpoint (model/predictor.h).
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+
+#include <string>
+
+#include "model/config.h"
+
+namespace electra {
+
+// discriminator_predictions: dense (H->H), hidden_act, dense_prediction (H->1).
+class DiscriminatorPredictionsImpl : public torch::nn::Module {
+ public:
+  explicit DiscriminatorPredictionsImpl(const ElectraConfig& config);
+  at::Tensor forward(const at::Tensor& hidden);  // [B, T, H] -> logits [B, T]
+
+  torch::nn::Linear dense{nullptr}, dense_prediction{nullptr};
+
+ private:
+  std::string activation_;
+};
+TORCH_MODULE(DiscriminatorPredictions);
+
+// generator_predictions: dense (H_g->E), gelu, LayerNorm(E).
+class GeneratorPredictionsImpl : public torch::nn::Module {
+ public:
+  explicit GeneratorPredictionsImpl(const ElectraConfig& config);
+  at::Tensor forward(const at::Tensor& hidden);
+
+  torch::nn::Linear dense{nullptr};
+  torch::nn::LayerNorm LayerNorm{nullptr};  // NOLINT: Hugging Face's name
+};
+TORCH_MODULE(GeneratorPredictions);
+
+// generator_lm_head: its weight is the word embedding matrix; only the bias is its own.
+class GeneratorLmHeadImpl : public torch::nn::Module {
+ public:
+  explicit GeneratorLmHeadImpl(int64_t vocab_size);
+  at::Tensor bias;
+};
+TORCH_MODULE(GeneratorLmHead);
+
+}  // namespace electra
