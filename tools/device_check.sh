@@ -5,7 +5,8 @@
 #   2. the whole test suite (electra_core_tests, electra_tests) in this world;
 #   3. `electra finetune` of the demo on CUDA (fp32 and bf16), and tools/hf_check.py: Python transformers loads the
 #      saved model and gives electra's logits;
-#   4. Python transformers loads the models `electra init` writes (tiny, small) and `electra pretrain` exports;
+#   4. Python transformers loads the models `electra init` writes (tiny, small) and `electra pretrain` exports, and
+#      gives the logits `electra predict` gives for the exports (discriminator per token, generator top 5);
 #   5. tokenizer_bench against Hugging Face tokenizers on this machine's CPU.
 # Libraries missing there (utf8proc, libcurl/libarchive headers) come as Debian .debs in .deps-debs, carried:
 # `bash tools/fetch_device_debs.sh` here first, then run this with carry [".deps-debs"].
@@ -113,22 +114,48 @@ step "Python transformers loads what electra pretrain exports (ElectraForPreTrai
 rm -rf /tmp/gpu-pretrain
 ./build-gpu/electra pretrain --config configs/pretrain/tiny.yaml --corpus tests/fixtures/pretrain/corpus.txt \
   --vocab tests/fixtures/pretrain --output-dir /tmp/gpu-pretrain --set train.max_steps=20 --set device=cuda | tail -2
-PYTHONUNBUFFERED=1 timeout 60 python3 - /tmp/gpu-pretrain <<'PY'
-import sys
+PYTHONUNBUFFERED=1 timeout 120 python3 - /tmp/gpu-pretrain ./build-gpu/electra "$OUT" <<'PY'
+# transformers loads both exports; electra predict (CPU) gives its logits: the discriminator's per token, the
+# generator's top 5 per position, compared on the same input_ids within 1e-4 of the largest |logit|.
+import json, subprocess, sys
 import torch
 from transformers import AutoTokenizer, ElectraForMaskedLM, ElectraForPreTraining
-run = sys.argv[1]
+run, electra, out = sys.argv[1:4]
+texts = ["the movie was good", "a sea holds the ball and [MASK] sister", "the the the"]
 bad = 0
 for cls, sub in ((ElectraForPreTraining, "discriminator"), (ElectraForMaskedLM, "generator")):
-    model, info = cls.from_pretrained(f"{run}/{sub}", output_loading_info=True)
+    path = f"{run}/{sub}"
+    model, info = cls.from_pretrained(path, output_loading_info=True)
+    model.eval()
     problems = {k: v for k, v in info.items() if v}
-    tokens = AutoTokenizer.from_pretrained(f"{run}/{sub}")("the movie was good", return_tensors="pt")
-    with torch.no_grad():
-        logits = model(**tokens).logits
     tied = sub != "generator" or model.generator_lm_head.weight.data_ptr() == model.electra.embeddings.word_embeddings.weight.data_ptr()
-    print(f"{sub}: {cls.__name__} loading info {problems or 'clean'}; logits {tuple(logits.shape)} finite "
-          f"{bool(torch.isfinite(logits).all())}; lm head tied {tied}")
-    bad += bool(problems) or not bool(torch.isfinite(logits).all()) or not tied
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    ids = [tokenizer(t)["input_ids"] for t in texts]
+    with open(f"{out}/{sub}_in.jsonl", "w") as f:
+        for row in ids:
+            f.write(json.dumps({"input_ids": row}) + "\n")
+    ours = subprocess.run([electra, "predict", "--model", path, "--input", f"{out}/{sub}_in.jsonl", "--device", "cpu"]
+                          + (["--top-k", "5"] if sub == "generator" else []), capture_output=True, text=True)
+    if ours.returncode != 0:
+        print(f"{sub}: electra predict failed: {ours.stderr.strip()}"); bad += 1; continue
+    worst = 0.0
+    for row, line in zip(ids, ours.stdout.splitlines()):
+        got = json.loads(line)
+        with torch.no_grad():
+            logits = model(input_ids=torch.tensor([row])).logits[0]
+        if sub == "discriminator":
+            ref, mine = logits, torch.tensor(got["logits"])
+        else:
+            # The same top-5 values, and transformers' logits at electra's ids equal to electra's (ids may swap only
+            # where two logits tie).
+            mine = torch.tensor(got["top_logits"])
+            at_ours = logits.gather(1, torch.tensor(got["top_ids"]))
+            worst = max(worst, ((mine - at_ours).abs().max() / logits.abs().max()).item())
+            ref = logits.topk(5, dim=-1).values
+        worst = max(worst, ((mine - ref).abs().max() / ref.abs().max()).item())
+    print(f"{sub}: {cls.__name__} loading info {problems or 'clean'}; lm head tied {tied}; electra predict vs "
+          f"transformers on {len(texts)} lines: max |diff| / max |logit| = {worst:.2e} (bound 1e-4)")
+    bad += bool(problems) or not tied or worst > 1e-4
 sys.exit(1 if bad else 0)
 PY
 echo "pretrain exports transformers check exit status $?"
