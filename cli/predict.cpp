@@ -4,6 +4,7 @@
 // heads: ElectraForPreTraining says which tokens look replaced, ElectraForMaskedLM gives each position's top k.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -112,7 +113,7 @@ Item encode_text(const nlohmann::json& j, LazyTokenizer& tokenizer, int64_t max_
       throw std::invalid_argument(fmt::format("token '{}' has id {}, outside the model's vocabulary of {} (vocab.txt "
                                               "and config.json disagree)",
                                               tokenizer.get().id_to_token(id), id, config.vocab_size));
-  return {encoding.input_ids, encoding.attention_mask, encoding.token_type_ids};
+  return {encoding.input_ids, encoding.attention_mask, encoding.token_type_ids, {}};
 }
 
 // Parses and checks one line against the model's limits; throws std::invalid_argument with the reason.
@@ -126,9 +127,9 @@ Item parse_item(const std::string& text, const ElectraConfig& config, LazyTokeni
   if (!j.is_object()) throw std::invalid_argument("expected a JSON object");
   if (j.contains("text")) return encode_text(j, tokenizer, max_length, config);
   for (const auto& [key, value] : j.items())
-    if (key != "input_ids" && key != "attention_mask" && key != "token_type_ids")
+    if (key != "input_ids" && key != "attention_mask" && key != "token_type_ids" && key != "labels")
       throw std::invalid_argument(fmt::format(
-          "unknown key '{}' (expected input_ids, attention_mask, token_type_ids; or text, text_pair)", key));
+          "unknown key '{}' (expected input_ids, attention_mask, token_type_ids, labels; or text, text_pair)", key));
   if (!j.contains("input_ids")) throw std::invalid_argument("missing 'input_ids' (or 'text')");
   Item item;
   item.input_ids = read_int_list(j["input_ids"], "input_ids");
@@ -159,6 +160,25 @@ Item parse_item(const std::string& text, const ElectraConfig& config, LazyTokeni
       if (t < 0 || t >= config.type_vocab_size)
         throw std::invalid_argument(
             fmt::format("token_type_ids: {} is outside 0..{}", t, config.type_vocab_size - 1));
+  }
+  if (j.contains("labels")) {
+    const bool discriminator = config.architecture == Architecture::pretraining;
+    if (!discriminator && config.architecture != Architecture::masked_lm)
+      throw std::invalid_argument(fmt::format("'labels': only pre-training checkpoints (ElectraForPreTraining, "
+                                              "ElectraForMaskedLM) report a loss; this one is {}",
+                                              to_hf_class(config.architecture)));
+    item.labels = read_int_list(j["labels"], "labels");
+    if (static_cast<int64_t>(item.labels.size()) != n)
+      throw std::invalid_argument(fmt::format("labels has {} entries, input_ids {}", item.labels.size(), n));
+    for (int64_t l : item.labels) {
+      if (discriminator && l != 0 && l != 1)
+        throw std::invalid_argument(fmt::format("labels: {} is not 0 (original) or 1 (replaced)", l));
+      if (!discriminator && l != -100 && (l < 0 || l >= config.vocab_size))
+        throw std::invalid_argument(
+            fmt::format("labels: {} is neither -100 (not scored) nor a token id (0..{})", l, config.vocab_size - 1));
+    }
+    if (!discriminator && std::all_of(item.labels.begin(), item.labels.end(), [](int64_t l) { return l == -100; }))
+      throw std::invalid_argument("labels: every entry is -100, no position to score");
   }
   return item;
 }
@@ -210,6 +230,7 @@ void run_batch(const Predictor& predictor, std::vector<Entry*>& batch, const Tok
         r["replaced"] = replaced;
         r["probabilities"] = o.probabilities;
         r["logits"] = o.logits;
+        if (o.loss) r["loss"] = static_cast<float>(*o.loss);
         break;
       }
       case Architecture::masked_lm: {
@@ -228,6 +249,7 @@ void run_batch(const Predictor& predictor, std::vector<Entry*>& batch, const Tok
         }
         r["top_probabilities"] = matrix(o.top_probabilities, top_k);
         r["top_logits"] = matrix(o.top_logits, top_k);
+        if (o.loss) r["loss"] = static_cast<float>(*o.loss);
         break;
       }
       default:
@@ -322,9 +344,10 @@ void add_predict_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("predict", "Run a checkpoint on JSON lines of token ids or text, one JSON line out per line in");
   cmd->add_option("--model", options->model_dir, "Checkpoint directory (config.json + weights)")->required();
   cmd->add_option("--input", options->input,
-                  "JSON lines: {\"input_ids\": [...], \"attention_mask\": [...], \"token_type_ids\": [...]} "
-                  "(the last two optional) or {\"text\": \"...\", \"text_pair\": \"...\"} (pair optional, "
-                  "tokenised with the model directory's vocab.txt); - reads standard input")
+                  "JSON lines: {\"input_ids\": [...], \"attention_mask\": [...], \"token_type_ids\": [...], "
+                  "\"labels\": [...]} (all but input_ids optional; labels, for a pre-training checkpoint, add its "
+                  "loss) or {\"text\": \"...\", \"text_pair\": \"...\"} (pair optional, tokenised with the model "
+                  "directory's vocab.txt); - reads standard input")
       ->required();
   cmd->add_option("--output", options->output, "Output file (default: standard output)");
   cmd->add_option("--batch-size", options->batch_size, "Lines per batch, padded to the longest")->capture_default_str();

@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+
 #include "model/encoder.h"
 
 namespace electra {
@@ -27,6 +29,22 @@ at::Tensor GeneratorPredictionsImpl::forward(const at::Tensor& hidden) {
 
 GeneratorLmHeadImpl::GeneratorLmHeadImpl(int64_t vocab_size) {
   bias = register_parameter("bias", at::zeros({vocab_size}));
+}
+
+at::Tensor masked_lm_loss(const at::Tensor& logits, const at::Tensor& targets, double denominator) {
+  const int64_t m = targets.size(0);
+  if (m == 0) return logits.sum() * 0.0;
+  const double den = denominator > 0 ? denominator : static_cast<double>(m);
+  return at::cross_entropy_loss(logits.to(at::kFloat), targets, {}, at::Reduction::Sum) / den;
+}
+
+at::Tensor replaced_token_loss(const at::Tensor& logits, const at::Tensor& labels, const at::Tensor& attention_mask,
+                               double denominator) {
+  const at::Tensor weights = attention_mask.to(at::kFloat);
+  const at::Tensor per_token = at::binary_cross_entropy_with_logits(logits.to(at::kFloat), labels.to(at::kFloat), {},
+                                                                    {}, at::Reduction::None);
+  const at::Tensor sum = (per_token * weights).sum();
+  return denominator > 0 ? sum / denominator : sum / weights.sum().clamp_min(1.0);
 }
 
 }  // namespace electra

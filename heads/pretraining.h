@@ -46,4 +46,14 @@ class GeneratorLmHeadImpl : public torch::nn::Module {
 };
 TORCH_MODULE(GeneratorLmHead);
 
+// ElectraForMaskedLM's loss: cross-entropy of `logits` [M, V] against the original ids `targets` [M], summed and
+// divided by `denominator` (<= 0: M; with M = 0 a zero that keeps the graph). Hugging Face's mean over the labels
+// that are not -100 is the denominator M; pre-training passes the global batch's count.
+at::Tensor masked_lm_loss(const at::Tensor& logits, const at::Tensor& targets, double denominator = 0);
+// ElectraForPreTraining's loss: binary cross-entropy with logits of `logits` [B, T] against `labels` [B, T] (1:
+// replaced), summed over the tokens `attention_mask` keeps and divided by `denominator` (<= 0: their number, at
+// least 1), as Hugging Face's mean over the active tokens.
+at::Tensor replaced_token_loss(const at::Tensor& logits, const at::Tensor& labels, const at::Tensor& attention_mask,
+                               double denominator = 0);
+
 }  // namespace electra

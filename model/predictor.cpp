@@ -1,6 +1,7 @@
 #include "model/predictor.h"
 
 #include <ATen/ATen.h>
+#include <ATen/TensorIndexing.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -150,6 +151,19 @@ std::vector<PredictOutput> Predictor::run(const std::vector<const PredictInput*>
   const auto replaced =
       state_->discriminator_head ? cpu(state_->discriminator_head->forward(out.last_hidden_state)) : at::Tensor();
 
+  for (const PredictInput* in : inputs) {
+    if (in->labels.empty()) continue;
+    if (config.architecture != Architecture::pretraining && config.architecture != Architecture::masked_lm)
+      throw std::invalid_argument(fmt::format("labels: only pre-training checkpoints (ElectraForPreTraining, "
+                                              "ElectraForMaskedLM) report a loss; this one is {}",
+                                              to_hf_class(config.architecture)));
+    if (in->labels.size() != in->input_ids.size())
+      throw std::invalid_argument(
+          fmt::format("labels has {} entries, input_ids {}", in->labels.size(), in->input_ids.size()));
+    if (config.architecture == Architecture::masked_lm &&
+        std::all_of(in->labels.begin(), in->labels.end(), [](int64_t l) { return l == -100; }))
+      throw std::invalid_argument("labels: every entry is -100, no position to score");
+  }
   std::vector<PredictOutput> results(inputs.size());
   for (int64_t b = 0; b < size; ++b) {
     const auto n = static_cast<int64_t>(inputs[b]->input_ids.size());
@@ -179,6 +193,10 @@ std::vector<PredictOutput> Predictor::run(const std::vector<const PredictInput*>
         const auto positions = replaced[b].narrow(0, 0, n);
         r.logits = float_values(positions);
         r.probabilities = float_values(at::sigmoid(positions));
+        if (!inputs[b]->labels.empty())
+          r.loss = replaced_token_loss(positions.unsqueeze(0), at::tensor(inputs[b]->labels, at::kLong).unsqueeze(0),
+                                       at::tensor(inputs[b]->attention_mask, at::kLong).unsqueeze(0))
+                       .item<double>();
         break;
       }
       case Architecture::masked_lm: {
@@ -192,6 +210,11 @@ std::vector<PredictOutput> Predictor::run(const std::vector<const PredictInput*>
         r.top_probabilities = float_values(top_probabilities);
         const at::Tensor ids = top_ids.to(at::kCPU).contiguous();
         r.top_ids.assign(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel());
+        if (!inputs[b]->labels.empty()) {
+          const at::Tensor labels = at::tensor(inputs[b]->labels, at::kLong).to(vocab_logits.device());
+          const at::Tensor scored = labels.ne(-100);
+          r.loss = masked_lm_loss(vocab_logits.index({scored}), labels.index({scored})).item<double>();
+        }
         break;
       }
       default:

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,9 @@ namespace electra {
 
 struct PredictInput {
   std::vector<int64_t> input_ids, attention_mask, token_type_ids;  // one length
+  // Pre-training heads only, empty or one per token, as transformers' `labels`: ElectraForPreTraining 1 (replaced)
+  // / 0 (original); ElectraForMaskedLM the original id where the position is scored, -100 elsewhere.
+  std::vector<int64_t> labels;
 };
 
 // What the model gave for one input of n tokens.
@@ -30,6 +34,9 @@ struct PredictOutput {
   // masked LM: per position the k most likely vocabulary ids, best first, their logits and softmax [n * k]
   std::vector<int64_t> top_ids;
   std::vector<float> top_logits, top_probabilities;
+  // Pre-training heads given labels: transformers' loss of this input alone (ElectraForPreTraining: BCE averaged over
+  // the attended tokens; ElectraForMaskedLM: cross-entropy averaged over the labels that are not -100).
+  std::optional<double> loss;
 };
 
 struct PredictorOptions {
@@ -52,7 +59,9 @@ class Predictor {
 
   // The encoder's config; its `architecture` is the checkpoint's class, pre-training heads included.
   const ElectraConfig& config() const;
-  // Pads the inputs to the longest (pad_token_id, mask 0) and runs them as one batch without gradients.
+  // Pads the inputs to the longest (pad_token_id, mask 0) and runs them as one batch without gradients. Throws
+  // std::invalid_argument for labels on a head without a loss here, of another length than the input, or (masked LM)
+  // with no position to score.
   std::vector<PredictOutput> run(const std::vector<const PredictInput*>& inputs) const;
 
  private:

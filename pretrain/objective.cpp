@@ -9,6 +9,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "heads/pretraining.h"
+
 namespace electra {
 namespace {
 
@@ -135,9 +137,7 @@ ObjectiveResult electra_objective(ElectraPretrainingModelImpl& model, const at::
   const at::Tensor targets = input_ids.index({masked.positions});  // [M]
   const at::Tensor logits = model.generator(masked.input_ids, attention_mask, token_type_ids, masked.positions);
   const int64_t m = targets.size(0);
-  const double mlm_den = mlm_denominator > 0 ? mlm_denominator : std::max<double>(1.0, static_cast<double>(m));
-  r.mlm_loss = m > 0 ? at::cross_entropy_loss(logits.to(at::kFloat), targets, {}, at::Reduction::Sum) / mlm_den
-                     : logits.sum() * 0.0;
+  r.mlm_loss = masked_lm_loss(logits, targets, mlm_denominator);
 
   {
     at::NoGradGuard no_grad;
@@ -148,11 +148,7 @@ ObjectiveResult electra_objective(ElectraPretrainingModelImpl& model, const at::
     r.labels = r.discriminator_input.ne(input_ids).to(at::kFloat);
   }
   const at::Tensor disc_logits = model.discriminator(r.discriminator_input, attention_mask, token_type_ids);  // [B, T]
-  const at::Tensor weights = attention_mask.to(at::kFloat);
-  const at::Tensor per_token = at::binary_cross_entropy_with_logits(disc_logits.to(at::kFloat), r.labels, {}, {},
-                                                                    at::Reduction::None);
-  r.rtd_loss = rtd_denominator > 0 ? (per_token * weights).sum() / rtd_denominator
-                                   : (per_token * weights).sum() / weights.sum().clamp_min(1.0);
+  r.rtd_loss = replaced_token_loss(disc_logits, r.labels, attention_mask, rtd_denominator);
   r.loss = r.mlm_loss + disc_weight * r.rtd_loss;
 
   at::NoGradGuard no_grad;

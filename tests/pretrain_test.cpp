@@ -363,7 +363,7 @@ TEST_CASE("predict runs the exported pre-training heads: replaced-token logits a
       const at::Tensor r = t[b].narrow(0, 0, n).contiguous();
       return std::vector<int64_t>(r.data_ptr<int64_t>(), r.data_ptr<int64_t>() + n);
     };
-    inputs.push_back({row(batch.input_ids), row(batch.attention_mask), row(batch.token_type_ids)});
+    inputs.push_back({row(batch.input_ids), row(batch.attention_mask), row(batch.token_type_ids), {}});
   }
   std::vector<const electra::PredictInput*> pointers;
   for (const auto& in : inputs) pointers.push_back(&in);
@@ -439,6 +439,67 @@ TEST_CASE("predict runs the exported pre-training heads: replaced-token logits a
     REQUIRE(j["replaced"].size() == inputs[0].input_ids.size());
     for (size_t i = 0; i < j["logits"].size(); ++i)
       CHECK(j["replaced"][i].get<bool>() == (j["logits"][i].get<double>() > 0));
+  }
+  SECTION("labels give the loss: the objective's on the same masks and replacements, and transformers' formula") {
+    const electra::PretrainBatch one = electra::collate(fixture_examples(1), tokenizer.pad_id());
+    const electra::MaskedInput masked =
+        electra::mask_examples(one.input_ids, one.attention_mask, fixture_masking(), {11});
+    const electra::ObjectiveResult r = electra::electra_objective(*model, one.input_ids, one.attention_mask,
+                                                                  one.token_type_ids, masked, 50.0, {12});
+    REQUIRE(r.labels.sum().item<double>() > 0);  // this seed replaces at least one token
+    auto ids = [](const at::Tensor& t) {
+      const at::Tensor c = t.to(at::kLong).contiguous();
+      return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
+    };
+    const auto mask = ids(one.attention_mask[0]), types = ids(one.token_type_ids[0]);
+    const electra::PredictInput generator_line{ids(masked.input_ids[0]), mask, types,
+                                               ids(one.input_ids[0].masked_fill(~masked.positions[0], -100))};
+    const electra::PredictInput discriminator_line{ids(r.discriminator_input[0]), mask, types, ids(r.labels[0])};
+    const auto generated = electra::Predictor(dir.path / "generator", {}).run({&generator_line});
+    const auto judged = electra::Predictor(dir.path / "discriminator", {}).run({&discriminator_line});
+    REQUIRE(generated[0].loss);
+    REQUIRE(judged[0].loss);
+    CHECK(*generated[0].loss == Approx(r.mlm_loss.item<double>()).epsilon(1e-5));
+    CHECK(*judged[0].loss == Approx(r.rtd_loss.item<double>()).epsilon(1e-5));
+    // Written out: mean cross-entropy at the scored positions; mean BCE with logits over the tokens.
+    const at::Tensor logits = model->generator(masked.input_ids, one.attention_mask, one.token_type_ids, masked.positions);
+    const at::Tensor targets = one.input_ids.index({masked.positions});
+    CHECK(*generated[0].loss == Approx((-at::log_softmax(logits, 1).gather(1, targets.unsqueeze(1))).mean().item<double>()).epsilon(1e-5));
+    double bce = 0;
+    for (size_t i = 0; i < judged[0].logits.size(); ++i) {
+      const double x = judged[0].logits[i], y = static_cast<double>(discriminator_line.labels[i]);
+      bce += std::max(x, 0.0) - x * y + std::log1p(std::exp(-std::abs(x)));
+    }
+    CHECK(*judged[0].loss == Approx(bce / static_cast<double>(judged[0].logits.size())).epsilon(1e-5));
+    // The command writes "loss" last; a line whose labels do not fit is refused in place, naming the reason.
+    const json gen_line = {{"input_ids", generator_line.input_ids}, {"labels", generator_line.labels}};
+    std::vector<int64_t> unscored(generator_line.labels.size(), -100), wrong_length{0, 1};
+    electra::write_file_atomic(dir.path / "labels.jsonl",
+                               gen_line.dump() + "\n" +
+                                   json{{"input_ids", generator_line.input_ids}, {"labels", unscored}}.dump() + "\n" +
+                                   json{{"input_ids", generator_line.input_ids}, {"labels", wrong_length}}.dump() + "\n");
+    const auto out = electra::test::run_electra(fmt::format("predict --model '{}' --input '{}'",
+                                                            (dir.path / "generator").string(),
+                                                            (dir.path / "labels.jsonl").string()));
+    CHECK(out.status != 0);
+    std::istringstream lines(out.out);
+    std::string line;
+    REQUIRE(std::getline(lines, line));
+    const auto parsed = nlohmann::ordered_json::parse(line);
+    CHECK(std::prev(parsed.end()).key() == "loss");
+    CHECK(parsed["loss"].get<double>() == Approx(*generated[0].loss).epsilon(1e-6));
+    REQUIRE(std::getline(lines, line));
+    CHECK(contains(line, "line 2: labels: every entry is -100"));
+    REQUIRE(std::getline(lines, line));
+    CHECK(contains(line, "line 3: labels has 2 entries"));
+    electra::write_file_atomic(dir.path / "labels.jsonl",
+                               json{{"input_ids", discriminator_line.input_ids},
+                                    {"labels", std::vector<int64_t>(discriminator_line.labels.size(), 2)}}.dump() + "\n");
+    const auto bad = electra::test::run_electra(fmt::format("predict --model '{}' --input '{}'",
+                                                            (dir.path / "discriminator").string(),
+                                                            (dir.path / "labels.jsonl").string()));
+    CHECK(bad.status != 0);
+    CHECK(contains(bad.out, "labels: 2 is not 0 (original) or 1 (replaced)"));
   }
   SECTION("bad heads and options are refused by file, key or flag") {
     auto refused = [&](const fs::path& model_dir, const std::string& extra, const std::vector<std::string>& words) {

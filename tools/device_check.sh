@@ -6,7 +6,7 @@
 #   3. `electra finetune` of the demo on CUDA (fp32 and bf16), and tools/hf_check.py: Python transformers loads the
 #      saved model and gives electra's logits;
 #   4. Python transformers loads the models `electra init` writes (tiny, small) and `electra pretrain` exports, and
-#      gives the logits `electra predict` gives for the exports (discriminator per token, generator top 5);
+#      on fixed inputs, masks and replacements gives the logits and losses `electra predict` gives for the exports;
 #   5. tokenizer_bench against Hugging Face tokenizers on this machine's CPU.
 # Libraries missing there (utf8proc, libcurl/libarchive headers) come as Debian .debs in .deps-debs, carried:
 # `bash tools/fetch_device_debs.sh` here first, then run this with carry [".deps-debs"].
@@ -115,13 +115,32 @@ rm -rf /tmp/gpu-pretrain
 ./build-gpu/electra pretrain --config configs/pretrain/tiny.yaml --corpus tests/fixtures/pretrain/corpus.txt \
   --vocab tests/fixtures/pretrain --output-dir /tmp/gpu-pretrain --set train.max_steps=20 --set device=cuda | tail -2
 PYTHONUNBUFFERED=1 timeout 120 python3 - /tmp/gpu-pretrain ./build-gpu/electra "$OUT" <<'PY'
-# transformers loads both exports; electra predict (CPU) gives its logits: the discriminator's per token, the
-# generator's top 5 per position, compared on the same input_ids within 1e-4 of the largest |logit|.
+# transformers loads both exports. On fixed inputs, masks and replacements (seeded here, written to
+# $OUT/pretrain_parity.json as a fixture), `electra predict --device cpu` with the same labels gives transformers'
+# logits and loss: the discriminator's logits per token and BCE loss, the generator's top 5 logits per position and
+# MLM loss; bound: 1e-4 relative (logits: of the largest |logit|).
 import json, subprocess, sys
 import torch
 from transformers import AutoTokenizer, ElectraForMaskedLM, ElectraForPreTraining
 run, electra, out = sys.argv[1:4]
-texts = ["the movie was good", "a sea holds the ball and [MASK] sister", "the the the"]
+texts = ["the movie was good", "a sea holds the ball and her sister", "the the the in a sea", "ball"]
+tokenizer = AutoTokenizer.from_pretrained(f"{run}/discriminator")
+specials = set(tokenizer.all_special_ids)
+g = torch.Generator().manual_seed(20231)
+cases = []
+for text in texts:
+    ids = tokenizer(text)["input_ids"]
+    candidates = [i for i, t in enumerate(ids) if t not in specials]
+    k = max(1, round(0.15 * len(candidates)))
+    chosen = [candidates[i] for i in torch.randperm(len(candidates), generator=g)[:k].tolist()]
+    masked = list(ids)
+    replaced = list(ids)
+    for i in chosen:
+        masked[i] = tokenizer.mask_token_id
+        replaced[i] = int(torch.randint(len(specials), tokenizer.vocab_size, (1,), generator=g))
+    cases.append({"text": text, "input_ids": ids, "chosen": chosen,
+                  "generator": {"input_ids": masked, "labels": [ids[i] if i in chosen else -100 for i in range(len(ids))]},
+                  "discriminator": {"input_ids": replaced, "labels": [int(replaced[i] != ids[i]) for i in range(len(ids))]}})
 bad = 0
 for cls, sub in ((ElectraForPreTraining, "discriminator"), (ElectraForMaskedLM, "generator")):
     path = f"{run}/{sub}"
@@ -129,33 +148,38 @@ for cls, sub in ((ElectraForPreTraining, "discriminator"), (ElectraForMaskedLM, 
     model.eval()
     problems = {k: v for k, v in info.items() if v}
     tied = sub != "generator" or model.generator_lm_head.weight.data_ptr() == model.electra.embeddings.word_embeddings.weight.data_ptr()
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    ids = [tokenizer(t)["input_ids"] for t in texts]
     with open(f"{out}/{sub}_in.jsonl", "w") as f:
-        for row in ids:
-            f.write(json.dumps({"input_ids": row}) + "\n")
+        for c in cases:
+            f.write(json.dumps(c[sub]) + "\n")
     ours = subprocess.run([electra, "predict", "--model", path, "--input", f"{out}/{sub}_in.jsonl", "--device", "cpu"]
                           + (["--top-k", "5"] if sub == "generator" else []), capture_output=True, text=True)
     if ours.returncode != 0:
         print(f"{sub}: electra predict failed: {ours.stderr.strip()}"); bad += 1; continue
-    worst = 0.0
-    for row, line in zip(ids, ours.stdout.splitlines()):
+    worst_logits = worst_loss = 0.0
+    for c, line in zip(cases, ours.stdout.splitlines()):
         got = json.loads(line)
         with torch.no_grad():
-            logits = model(input_ids=torch.tensor([row])).logits[0]
+            hf = model(input_ids=torch.tensor([c[sub]["input_ids"]]), labels=torch.tensor([c[sub]["labels"]]))
+        logits = hf.logits[0]
+        c[sub]["hf_loss"] = hf.loss.item()
+        c[sub]["electra_loss"] = got["loss"]
         if sub == "discriminator":
-            ref, mine = logits, torch.tensor(got["logits"])
+            c[sub]["hf_logits"] = logits.tolist()
+            diff = (torch.tensor(got["logits"]) - logits).abs().max()
         else:
-            # The same top-5 values, and transformers' logits at electra's ids equal to electra's (ids may swap only
+            # The same top-5 values, and transformers' logits at electra's ids equal electra's (ids may swap only
             # where two logits tie).
+            top = logits.topk(5, dim=-1)
+            c[sub]["hf_top_ids"], c[sub]["hf_top_logits"] = top.indices.tolist(), top.values.tolist()
             mine = torch.tensor(got["top_logits"])
-            at_ours = logits.gather(1, torch.tensor(got["top_ids"]))
-            worst = max(worst, ((mine - at_ours).abs().max() / logits.abs().max()).item())
-            ref = logits.topk(5, dim=-1).values
-        worst = max(worst, ((mine - ref).abs().max() / ref.abs().max()).item())
+            diff = max((mine - top.values).abs().max(), (mine - logits.gather(1, torch.tensor(got["top_ids"]))).abs().max())
+        worst_logits = max(worst_logits, (diff / logits.abs().max()).item())
+        worst_loss = max(worst_loss, abs(got["loss"] - hf.loss.item()) / abs(hf.loss.item()))
     print(f"{sub}: {cls.__name__} loading info {problems or 'clean'}; lm head tied {tied}; electra predict vs "
-          f"transformers on {len(texts)} lines: max |diff| / max |logit| = {worst:.2e} (bound 1e-4)")
-    bad += bool(problems) or not tied or worst > 1e-4
+          f"transformers on {len(cases)} lines: logits max |diff| / max |logit| {worst_logits:.2e}, loss relative "
+          f"difference {worst_loss:.2e} (bound 1e-4 each)")
+    bad += bool(problems) or not tied or worst_logits > 1e-4 or worst_loss > 1e-4
+json.dump({"made_by": "tools/device_check.sh step 4", "model": run, "cases": cases}, open(f"{out}/pretrain_parity.json", "w"), indent=1)
 sys.exit(1 if bad else 0)
 PY
 echo "pretrain exports transformers check exit status $?"
