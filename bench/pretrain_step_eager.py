@@ -9,7 +9,7 @@ sampled from the generator's softmax, loss = MLM + 50 * RTD, backward, global-no
 Written with torch.nn only (Debian's python3-torch; `transformers` is not needed): the modules are the Hugging Face
 ones, operation for operation.
 
-    python3 bench/pretrain_step_eager.py --size small --batch 32 --seq 128 --steps 5 --threads 2
+    python3 bench/pretrain_step_eager.py --size small --batch 32 --seq 128 --steps 5 --threads 2 [--device cuda]
 
 prints one JSON line: {"impl": "pytorch-eager", "ms_per_step": ..., "tokens_per_s": ...}.
 """
@@ -128,13 +128,16 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
     args = ap.parse_args()
+    device = torch.device(args.device)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = Electra(args.vocab, **SIZES[args.size])
+    model = Electra(args.vocab, **SIZES[args.size]).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=5e-4, eps=1e-6, weight_decay=0.01)
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator().manual_seed(0)  # masking, on the CPU as electra's
+    sample_g = g if device.type == "cpu" else torch.Generator(device=device).manual_seed(0)  # replacements
     ids = torch.randint(5, args.vocab, (args.batch, args.seq), generator=g)
     ids[:, 0], ids[:, -1] = 2, 3
     types = torch.zeros_like(ids)
@@ -148,17 +151,18 @@ def main():
         chosen = candidates < 0.15
         masked_ids = torch.where(chosen & (torch.rand(ids.shape, generator=g) < 0.85), torch.full_like(ids, 4), ids)
         mlm_labels = torch.where(chosen, ids, torch.full_like(ids, -100))
+        on = lambda t: t.to(device, non_blocking=True)  # noqa: E731
         opt.zero_grad(set_to_none=True)
-        loss = model(ids, types, mask, masked_ids, mlm_labels, g)
+        loss = model(on(ids), on(types), on(mask), on(masked_ids), on(mlm_labels), sample_g)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        float(loss)
+        float(loss)  # waits for the device
         if step >= args.warmup:
             times.append(time.perf_counter() - start)
     times.sort()
     ms = 1000 * times[len(times) // 2]
-    print(json.dumps({"impl": "pytorch-eager", "torch": torch.__version__, "size": args.size, "batch": args.batch,
+    print(json.dumps({"impl": "pytorch-eager", "torch": torch.__version__, "device": str(device), "size": args.size, "batch": args.batch,
                       "seq": args.seq, "threads": torch.get_num_threads(), "ms_per_step": round(ms, 1),
                       "tokens_per_s": round(args.batch * args.seq / ms * 1000)}))
 

@@ -7,7 +7,8 @@
 #      saved model and gives electra's logits;
 #   4. Python transformers loads the models `electra init` writes (tiny, small) and `electra pretrain` exports, and
 #      on fixed inputs, masks and replacements gives the logits and losses `electra predict` gives for the exports;
-#   5. tokenizer_bench against Hugging Face tokenizers on this machine's CPU.
+#   5. pre-training throughput (tokens/s): electra pretrain against the same step in PyTorch eager, on CUDA;
+#   6. tokenizer_bench against Hugging Face tokenizers on this machine's CPU.
 # Libraries missing there (utf8proc, libcurl/libarchive headers) come as Debian .debs in .deps-debs, carried:
 # `bash tools/fetch_device_debs.sh` here first, then run this with carry [".deps-debs"].
 # usage (on the GPU machine, from the project root): bash tools/device_check.sh [quick]
@@ -183,6 +184,9 @@ json.dump({"made_by": "tools/device_check.sh step 4", "model": run, "cases": cas
 sys.exit(1 if bad else 0)
 PY
 echo "pretrain exports transformers check exit status $?"
+
+step "pre-training throughput on the GPU: electra pretrain vs the same step in PyTorch eager (small, batch 128 x 128)"
+timeout 150 bash bench/pretrain_throughput.sh build-gpu/electra small 128 20 "$(nproc)" cuda
 
 step "tokenizer: electra tokenizer_bench vs tokenizers (1 thread, then all threads)"
 timeout 60 ./build-gpu/tokenizer_bench
