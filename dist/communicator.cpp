@@ -8,6 +8,7 @@
 #include <torch/version.h>
 
 #include <chrono>
+#include <csignal>
 #include <map>
 #include <stdexcept>
 #include <utility>
@@ -64,6 +65,11 @@ std::shared_ptr<Communicator> Communicator::join(const DistEnv& env, const DistO
   comm->local_rank_ = env.local_rank;
   comm->backend_ = resolve_backend(options, cuda);
   comm->timeout_s_ = options.timeout_s;
+  // A rank that dies mid-collective leaves its peers' sockets closed. Gloo writes with writev, and a write to a closed
+  // TCP socket raises SIGPIPE, whose default action ends a C++ process without a word (Python ignores SIGPIPE, so
+  // PyTorch never meets this). Ignored, the write fails with EPIPE, the collective throws, and this rank says which
+  // collective failed and why.
+  std::signal(SIGPIPE, SIG_IGN);
   auto group = std::make_unique<Group>();
   group->timeout = std::chrono::milliseconds(static_cast<int64_t>(options.timeout_s * 1000));
   const std::string where = fmt::format("{}:{}", env.master_addr, env.master_port);

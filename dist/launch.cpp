@@ -117,6 +117,9 @@ void launch_local_ranks(const std::vector<std::string>& args, const LaunchOption
     *it = -1;
     --running;
     const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (!ok && !failure.empty() && !terminated)  // a later failure: say it too (its own message, if any, is above)
+      std::fprintf(stderr, "electra: then rank %d of %d (pid %d) %s\n", rank, options.nproc, static_cast<int>(pid),
+                   describe(status).c_str());
     if (!ok && failure.empty()) {
       failure = fmt::format("rank {} of {} (pid {}) {}", rank, options.nproc, pid, describe(status));
       std::fprintf(stderr, "electra: %s; waiting at most %.0f s for the other ranks to stop\n", failure.c_str(),
