@@ -115,74 +115,8 @@ step "Python transformers loads what electra pretrain exports (ElectraForPreTrai
 rm -rf /tmp/gpu-pretrain
 ./build-gpu/electra pretrain --config configs/pretrain/tiny.yaml --corpus tests/fixtures/pretrain/corpus.txt \
   --vocab tests/fixtures/pretrain --output-dir /tmp/gpu-pretrain --set train.max_steps=20 --set device=cuda | tail -2
-PYTHONUNBUFFERED=1 timeout 120 python3 - /tmp/gpu-pretrain ./build-gpu/electra "$OUT" <<'PY'
-# transformers loads both exports. On fixed inputs, masks and replacements (seeded here, written to
-# $OUT/pretrain_parity.json as a fixture), `electra predict --device cpu` with the same labels gives transformers'
-# logits and loss: the discriminator's logits per token and BCE loss, the generator's top 5 logits per position and
-# MLM loss; bound: 1e-4 relative (logits: of the largest |logit|).
-import json, subprocess, sys
-import torch
-from transformers import AutoTokenizer, ElectraForMaskedLM, ElectraForPreTraining
-run, electra, out = sys.argv[1:4]
-texts = ["the movie was good", "a sea holds the ball and her sister", "the the the in a sea", "ball"]
-tokenizer = AutoTokenizer.from_pretrained(f"{run}/discriminator")
-specials = set(tokenizer.all_special_ids)
-g = torch.Generator().manual_seed(20231)
-cases = []
-for text in texts:
-    ids = tokenizer(text)["input_ids"]
-    candidates = [i for i, t in enumerate(ids) if t not in specials]
-    k = max(1, round(0.15 * len(candidates)))
-    chosen = [candidates[i] for i in torch.randperm(len(candidates), generator=g)[:k].tolist()]
-    masked = list(ids)
-    replaced = list(ids)
-    for i in chosen:
-        masked[i] = tokenizer.mask_token_id
-        replaced[i] = int(torch.randint(len(specials), tokenizer.vocab_size, (1,), generator=g))
-    cases.append({"text": text, "input_ids": ids, "chosen": chosen,
-                  "generator": {"input_ids": masked, "labels": [ids[i] if i in chosen else -100 for i in range(len(ids))]},
-                  "discriminator": {"input_ids": replaced, "labels": [int(replaced[i] != ids[i]) for i in range(len(ids))]}})
-bad = 0
-for cls, sub in ((ElectraForPreTraining, "discriminator"), (ElectraForMaskedLM, "generator")):
-    path = f"{run}/{sub}"
-    model, info = cls.from_pretrained(path, output_loading_info=True)
-    model.eval()
-    problems = {k: v for k, v in info.items() if v}
-    tied = sub != "generator" or model.generator_lm_head.weight.data_ptr() == model.electra.embeddings.word_embeddings.weight.data_ptr()
-    with open(f"{out}/{sub}_in.jsonl", "w") as f:
-        for c in cases:
-            f.write(json.dumps(c[sub]) + "\n")
-    ours = subprocess.run([electra, "predict", "--model", path, "--input", f"{out}/{sub}_in.jsonl", "--device", "cpu"]
-                          + (["--top-k", "5"] if sub == "generator" else []), capture_output=True, text=True)
-    if ours.returncode != 0:
-        print(f"{sub}: electra predict failed: {ours.stderr.strip()}"); bad += 1; continue
-    worst_logits = worst_loss = 0.0
-    for c, line in zip(cases, ours.stdout.splitlines()):
-        got = json.loads(line)
-        with torch.no_grad():
-            hf = model(input_ids=torch.tensor([c[sub]["input_ids"]]), labels=torch.tensor([c[sub]["labels"]]))
-        logits = hf.logits[0]
-        c[sub]["hf_loss"] = hf.loss.item()
-        c[sub]["electra_loss"] = got["loss"]
-        if sub == "discriminator":
-            c[sub]["hf_logits"] = logits.tolist()
-            diff = (torch.tensor(got["logits"]) - logits).abs().max()
-        else:
-            # The same top-5 values, and transformers' logits at electra's ids equal electra's (ids may swap only
-            # where two logits tie).
-            top = logits.topk(5, dim=-1)
-            c[sub]["hf_top_ids"], c[sub]["hf_top_logits"] = top.indices.tolist(), top.values.tolist()
-            mine = torch.tensor(got["top_logits"])
-            diff = max((mine - top.values).abs().max(), (mine - logits.gather(1, torch.tensor(got["top_ids"]))).abs().max())
-        worst_logits = max(worst_logits, (diff / logits.abs().max()).item())
-        worst_loss = max(worst_loss, abs(got["loss"] - hf.loss.item()) / abs(hf.loss.item()))
-    print(f"{sub}: {cls.__name__} loading info {problems or 'clean'}; lm head tied {tied}; electra predict vs "
-          f"transformers on {len(cases)} lines: logits max |diff| / max |logit| {worst_logits:.2e}, loss relative "
-          f"difference {worst_loss:.2e} (bound 1e-4 each)")
-    bad += bool(problems) or not tied or worst_logits > 1e-4 or worst_loss > 1e-4
-json.dump({"made_by": "tools/device_check.sh step 4", "model": run, "cases": cases}, open(f"{out}/pretrain_parity.json", "w"), indent=1)
-sys.exit(1 if bad else 0)
-PY
+PYTHONUNBUFFERED=1 timeout 120 python3 tools/pretrain_parity.py /tmp/gpu-pretrain ./build-gpu/electra "$OUT" \
+  --reference transformers
 echo "pretrain exports transformers check exit status $?"
 
 step "pre-training throughput on the GPU: electra pretrain vs the same step in PyTorch eager (small, batch 128 x 128)"
