@@ -4,7 +4,6 @@
 // heads: ElectraForPreTraining says which tokens look replaced, ElectraForMaskedLM gives each position's top k.
 #include <fmt/core.h>
 
-#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -162,23 +161,10 @@ Item parse_item(const std::string& text, const ElectraConfig& config, LazyTokeni
             fmt::format("token_type_ids: {} is outside 0..{}", t, config.type_vocab_size - 1));
   }
   if (j.contains("labels")) {
-    const bool discriminator = config.architecture == Architecture::pretraining;
-    if (!discriminator && config.architecture != Architecture::masked_lm)
-      throw std::invalid_argument(fmt::format("'labels': only pre-training checkpoints (ElectraForPreTraining, "
-                                              "ElectraForMaskedLM) report a loss; this one is {}",
-                                              to_hf_class(config.architecture)));
     item.labels = read_int_list(j["labels"], "labels");
-    if (static_cast<int64_t>(item.labels.size()) != n)
-      throw std::invalid_argument(fmt::format("labels has {} entries, input_ids {}", item.labels.size(), n));
-    for (int64_t l : item.labels) {
-      if (discriminator && l != 0 && l != 1)
-        throw std::invalid_argument(fmt::format("labels: {} is not 0 (original) or 1 (replaced)", l));
-      if (!discriminator && l != -100 && (l < 0 || l >= config.vocab_size))
-        throw std::invalid_argument(
-            fmt::format("labels: {} is neither -100 (not scored) nor a token id (0..{})", l, config.vocab_size - 1));
-    }
-    if (!discriminator && std::all_of(item.labels.begin(), item.labels.end(), [](int64_t l) { return l == -100; }))
-      throw std::invalid_argument("labels: every entry is -100, no position to score");
+    if (item.labels.empty())  // an empty list is not "no labels"
+      throw std::invalid_argument(fmt::format("labels has 0 entries, input_ids {}", n));
+    if (std::string error = labels_error(config, item); !error.empty()) throw std::invalid_argument(error);
   }
   return item;
 }

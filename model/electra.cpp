@@ -391,7 +391,8 @@ int64_t ElectraModel::parameter_depth(const std::string& hf_name) const {
                                           to_hf_class(impl_->config().architecture)));
 }
 
-ElectraModel load_pretrained(const std::filesystem::path& dir, const LoadOptions& options, LoadReport* report) {
+ElectraModel load_pretrained(const std::filesystem::path& dir, const LoadOptions& options, LoadReport* report,
+                             TensorMap* ignored) {
   if (!std::filesystem::is_directory(dir))
     throw std::runtime_error(fmt::format("{}: not a model directory (it does not exist or is not a directory)",
                                          dir.string()));
@@ -411,6 +412,8 @@ ElectraModel load_pretrained(const std::filesystem::path& dir, const LoadOptions
   apply_weights(*std::dynamic_pointer_cast<ElectraModelImpl>(model.module()), tensors, local.weights_file.string(),
                 reuse_head, local);
   model.module()->eval();
+  if (ignored)
+    for (const auto& key : local.ignored) ignored->insert_or_assign(key, tensors.at(key));
   if (report) *report = std::move(local);
   return model;
 }

@@ -62,8 +62,10 @@ int64_t encoder_parameter_count(const ElectraModel& model);
 // are converted to F32. Throws std::runtime_error naming the file and key (missing config.json, missing
 // encoder key, unexpected key, shape mismatch with expected vs found shape, a head whose keys do not match the
 // expected layout, unsupported model_type / hidden_act, bad file).
+// `ignored`, when given, receives the tensors of report->ignored by their file keys (a pre-training checkpoint's
+// heads, for a caller that runs them), so that nothing reads the weights file a second time.
 ElectraModel load_pretrained(const std::filesystem::path& dir, const LoadOptions& options = {},
-                             LoadReport* report = nullptr);
+                             LoadReport* report = nullptr, TensorMap* ignored = nullptr);
 // Writes config.json (architectures, id2label, label2id, problem_type) + model.safetensors, and copies the
 // tokenizer files (vocab.txt, tokenizer_config.json, special_tokens_map.json, tokenizer.json) from tokenizer_dir.
 void save_pretrained(const ElectraModel& model, const std::filesystem::path& dir,

@@ -74,21 +74,41 @@ struct Predictor::State {
   int64_t top_k = 5;
   DiscriminatorPredictions discriminator_head{nullptr};  // ElectraForPreTraining
   GeneratorPredictions generator_head{nullptr};          // ElectraForMaskedLM, with:
-  GeneratorLmHead generator_lm_head{nullptr};            //   its bias; its weight is the word embeddings
+  GeneratorLmHead generator_lm_head{nullptr};            //   its bias; its weight is the word embeddings:
+  at::Tensor lm_weight;                                  //   the encoder's, on the device (found once)
 };
+
+std::string labels_error(const ElectraConfig& config, const PredictInput& input) {
+  if (input.labels.empty()) return "";
+  const bool discriminator = config.architecture == Architecture::pretraining;
+  if (!discriminator && config.architecture != Architecture::masked_lm)
+    return fmt::format("labels: only pre-training checkpoints (ElectraForPreTraining, ElectraForMaskedLM) report a "
+                       "loss; this one is {}",
+                       to_hf_class(config.architecture));
+  if (input.labels.size() != input.input_ids.size())
+    return fmt::format("labels has {} entries, input_ids {}", input.labels.size(), input.input_ids.size());
+  for (const int64_t l : input.labels) {
+    if (discriminator && l != 0 && l != 1) return fmt::format("labels: {} is not 0 (original) or 1 (replaced)", l);
+    if (!discriminator && l != -100 && (l < 0 || l >= config.vocab_size))
+      return fmt::format("labels: {} is neither -100 (not scored) nor a token id (0..{})", l, config.vocab_size - 1);
+  }
+  if (!discriminator && std::all_of(input.labels.begin(), input.labels.end(), [](int64_t l) { return l == -100; }))
+    return "labels: every entry is -100, no position to score";
+  return "";
+}
 
 void Predictor::check_device(const std::string& device) { parse_device(device); }
 
 Predictor::Predictor(const std::filesystem::path& model_dir, const PredictorOptions& options) {
   const at::Device device = parse_device(options.device);
   LoadReport report;
-  ElectraModel model = load_pretrained(model_dir, {}, &report);
+  TensorMap tensors;  // the keys the encoder did not use: the pre-training heads
+  ElectraModel model = load_pretrained(model_dir, {}, &report, &tensors);
   ElectraConfig config = model.config();
   config.architecture = report.checkpoint_architecture;
-  state_ = std::make_unique<State>(State{std::move(model), device, config, options.top_k, nullptr, nullptr, nullptr});
+  state_ = std::make_unique<State>(State{std::move(model), device, config, options.top_k, nullptr, nullptr, nullptr, {}});
   State& s = *state_;
   if (config.architecture == Architecture::pretraining || config.architecture == Architecture::masked_lm) {
-    const TensorMap tensors = read_weights(model_dir);
     const std::string file = report.weights_file.string();
     if (config.architecture == Architecture::pretraining) {
       s.discriminator_head = DiscriminatorPredictions(config);
@@ -121,6 +141,7 @@ Predictor::Predictor(const std::filesystem::path& model_dir, const PredictorOpti
   }
   s.model.module()->to(device);
   s.model.module()->eval();
+  if (s.generator_head) s.lm_weight = word_embeddings(s.model);  // after the move to the device
 }
 
 Predictor::~Predictor() = default;
@@ -151,19 +172,8 @@ std::vector<PredictOutput> Predictor::run(const std::vector<const PredictInput*>
   const auto replaced =
       state_->discriminator_head ? cpu(state_->discriminator_head->forward(out.last_hidden_state)) : at::Tensor();
 
-  for (const PredictInput* in : inputs) {
-    if (in->labels.empty()) continue;
-    if (config.architecture != Architecture::pretraining && config.architecture != Architecture::masked_lm)
-      throw std::invalid_argument(fmt::format("labels: only pre-training checkpoints (ElectraForPreTraining, "
-                                              "ElectraForMaskedLM) report a loss; this one is {}",
-                                              to_hf_class(config.architecture)));
-    if (in->labels.size() != in->input_ids.size())
-      throw std::invalid_argument(
-          fmt::format("labels has {} entries, input_ids {}", in->labels.size(), in->input_ids.size()));
-    if (config.architecture == Architecture::masked_lm &&
-        std::all_of(in->labels.begin(), in->labels.end(), [](int64_t l) { return l == -100; }))
-      throw std::invalid_argument("labels: every entry is -100, no position to score");
-  }
+  for (const PredictInput* in : inputs)
+    if (std::string error = labels_error(config, *in); !error.empty()) throw std::invalid_argument(error);
   std::vector<PredictOutput> results(inputs.size());
   for (int64_t b = 0; b < size; ++b) {
     const auto n = static_cast<int64_t>(inputs[b]->input_ids.size());
@@ -203,7 +213,7 @@ std::vector<PredictOutput> Predictor::run(const std::vector<const PredictInput*>
         // One input at a time: [n, V] logits of a whole batch would be batch x n x V floats.
         const at::Tensor projected = state_->generator_head->forward(out.last_hidden_state[b].narrow(0, 0, n));
         const at::Tensor vocab_logits =
-            at::linear(projected, word_embeddings(state_->model), state_->generator_lm_head->bias).to(at::kFloat);
+            at::linear(projected, state_->lm_weight, state_->generator_lm_head->bias).to(at::kFloat);
         const auto [top_logits, top_ids] = vocab_logits.topk(state_->top_k, /*dim=*/1);
         const at::Tensor top_probabilities = (top_logits - vocab_logits.logsumexp(1, /*keepdim=*/true)).exp();
         r.top_logits = float_values(top_logits);

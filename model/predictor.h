@@ -39,6 +39,11 @@ struct PredictOutput {
   std::optional<double> loss;
 };
 
+// Why `input`'s labels cannot be scored by a checkpoint of `config`, or "" when they can (or there are none): a head
+// without a loss here, another length than input_ids, a value that is not 0/1 (ElectraForPreTraining) or -100 / a
+// token id (ElectraForMaskedLM), or no position to score.
+std::string labels_error(const ElectraConfig& config, const PredictInput& input);
+
 struct PredictorOptions {
   std::string device = "cpu";  // cpu, cuda or cuda:N
   int64_t top_k = 5;           // masked LM: vocabulary entries reported per position (1..vocab_size)
@@ -60,8 +65,7 @@ class Predictor {
   // The encoder's config; its `architecture` is the checkpoint's class, pre-training heads included.
   const ElectraConfig& config() const;
   // Pads the inputs to the longest (pad_token_id, mask 0) and runs them as one batch without gradients. Throws
-  // std::invalid_argument for labels on a head without a loss here, of another length than the input, or (masked LM)
-  // with no position to score.
+  // std::invalid_argument with labels_error() for an input whose labels cannot be scored.
   std::vector<PredictOutput> run(const std::vector<const PredictInput*>& inputs) const;
 
  private:
