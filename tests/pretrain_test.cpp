@@ -97,6 +97,12 @@ bool same_tensors(const electra::TensorMap& a, const electra::TensorMap& b) {
   return true;
 }
 
+// A tensor's elements as int64 (any dtype), row-major: what a PredictInput holds.
+std::vector<int64_t> long_values(const at::Tensor& t) {
+  const at::Tensor c = t.to(at::kLong).contiguous();
+  return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
+}
+
 }  // namespace
 
 TEST_CASE("pretrain masking chooses round(15% of the tokens) positions, never [CLS]/[SEP]/[PAD]", "[pretrain]") {
@@ -359,10 +365,7 @@ TEST_CASE("predict runs the exported pre-training heads: replaced-token logits a
   std::vector<electra::PredictInput> inputs;  // each example without its padding
   for (int64_t b = 0; b < batch.input_ids.size(0); ++b) {
     const int64_t n = batch.attention_mask[b].sum().item<int64_t>();
-    auto row = [&](const at::Tensor& t) {
-      const at::Tensor r = t[b].narrow(0, 0, n).contiguous();
-      return std::vector<int64_t>(r.data_ptr<int64_t>(), r.data_ptr<int64_t>() + n);
-    };
+    auto row = [&](const at::Tensor& t) { return long_values(t[b].narrow(0, 0, n)); };
     inputs.push_back({row(batch.input_ids), row(batch.attention_mask), row(batch.token_type_ids), {}});
   }
   std::vector<const electra::PredictInput*> pointers;
@@ -447,10 +450,7 @@ TEST_CASE("predict runs the exported pre-training heads: replaced-token logits a
     const electra::ObjectiveResult r = electra::electra_objective(*model, one.input_ids, one.attention_mask,
                                                                   one.token_type_ids, masked, 50.0, {12});
     REQUIRE(r.labels.sum().item<double>() > 0);  // this seed replaces at least one token
-    auto ids = [](const at::Tensor& t) {
-      const at::Tensor c = t.to(at::kLong).contiguous();
-      return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
-    };
+    const auto ids = long_values;
     const auto mask = ids(one.attention_mask[0]), types = ids(one.token_type_ids[0]);
     const electra::PredictInput generator_line{ids(masked.input_ids[0]), mask, types,
                                                ids(one.input_ids[0].masked_fill(~masked.positions[0], -100))};
