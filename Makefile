@@ -1,7 +1,6 @@
 # The two commands of README: `make demo` (the main job on shipped tiny data) and `make test`.
 # Both install the Debian packages they need first (apt-get; sudo when not root).
-# Another LibTorch (e.g. a PyTorch wheel's, with CUDA):
-#   make build BUILD_DIR=build-cuda CMAKE_ARGS="-DCMAKE_PREFIX_PATH=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')"
+# The LibTorch 2.x world (the pinned PyTorch wheel's LibTorch, CUDA on): make test-torch2 (README "Building with CUDA").
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_ARGS ?=
@@ -11,7 +10,8 @@ DEB_PACKAGES = build-essential cmake ninja-build ccache libtorch-dev libopenblas
 # make test-real compares `electra score` with scikit-learn and scipy themselves
 REAL_DEB_PACKAGES = python3-sklearn python3-scipy
 
-.PHONY: all deps deps-real install-packages configure build test test-sanitize test-real demo bench fuzz clean
+.PHONY: all deps deps-real deps-venv install-packages configure build test test-sanitize test-real demo bench fuzz clean \
+  venv build-torch2 test-torch2 test-hf
 
 all: build
 
@@ -53,6 +53,46 @@ test-real: build deps-real
 	@test -n "$(DATA)" || { echo "usage: make test-real DATA=DIR (laid out as ../shared/real-data)"; exit 2; }
 	@test -d "$(DATA)" || { echo "make test-real: $(DATA) is not a folder"; exit 2; }
 	ELECTRA_REAL_DATA="$$(realpath "$(DATA)")" $(BUILD_DIR)/electra_real_tests --durations yes
+
+# The Python side (references and peers, never needed to run electra): requirements.txt's pins in $(VENV), pip's
+# download cache in ~/.cache/pip. Reinstalled when requirements.txt changes.
+VENV ?= .venv
+VENV_DEB_PACKAGES = python3 python3-venv
+deps-venv:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(VENV_DEB_PACKAGES)"
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt
+	@$(MAKE) --no-print-directory deps-venv
+	python3 -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+# The LibTorch 2.x world: electra built against the pinned PyTorch wheel's LibTorch (through its CMake prefix) with
+# CUDA on, against this machine's CUDA toolkit (nvcc; CUDA_HOME, default /usr/local/cuda), so that every CUDA-only
+# path compiles and links; then the whole test suite, which runs on the CPU when no GPU is here.
+TORCH2_BUILD_DIR ?= build-torch2
+CUDA_HOME ?= /usr/local/cuda
+build-torch2: deps venv
+	@test -x "$(CUDA_HOME)/bin/nvcc" || command -v nvcc >/dev/null || \
+	  { echo "make build-torch2: no CUDA toolkit (nvcc) at CUDA_HOME=$(CUDA_HOME) or on PATH; set CUDA_HOME"; exit 2; }
+	PATH="$(CUDA_HOME)/bin:$$PATH" cmake -S . -B $(TORCH2_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_PREFIX_PATH="$$($(VENV)/bin/python -c 'import torch; print(torch.utils.cmake_prefix_path)')" \
+	  -DELECTRA_REQUIRE_CUDA=ON $(CMAKE_ARGS)
+	cmake --build $(TORCH2_BUILD_DIR) -j $(JOBS)
+	$(TORCH2_BUILD_DIR)/electra version
+
+test-torch2: build-torch2
+	cd $(TORCH2_BUILD_DIR) && ctest --output-on-failure
+
+# Parity with the real transformers / tokenizers (requirements.txt's pins, on the CPU), for the electra that
+# `make test` builds (ELECTRA=path for another): make test-hf DATA=../shared/real-data (README "Parity with transformers").
+ELECTRA ?= $(BUILD_DIR)/electra
+HF_WORK ?= $(BUILD_DIR)/hf-parity
+test-hf: build venv
+	@test -n "$(DATA)" || { echo "usage: make test-hf DATA=DIR (laid out as ../shared/real-data)"; exit 2; }
+	@test -d "$(DATA)" || { echo "make test-hf: $(DATA) is not a folder"; exit 2; }
+	HF_HUB_OFFLINE=1 tests/hf/run.sh "$(VENV)/bin/python" "$(ELECTRA)" "$$(realpath "$(DATA)")" "$(HF_WORK)"
 
 demo: build
 	./tools/demo.sh $(BUILD_DIR)/electra

@@ -14,7 +14,7 @@ namespace electra::cli {
 void add_version_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("version", "Print the versions of electra and LibTorch, and the CUDA devices seen");
   cmd->callback([] {
-    fmt::print("electra {} (LibTorch {})\n", ELECTRA_VERSION, libtorch_version());
+    fmt::print("electra {} (LibTorch {}, built with {})\n", ELECTRA_VERSION, libtorch_version(), libtorch_backends());
     fmt::print("CUDA devices: {}; fast paths: {}; CPU threads: {}\n", cuda_device_count(), fast_paths_description(),
                cpu_threads());
   });

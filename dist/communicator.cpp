@@ -6,6 +6,10 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/version.h>
+// LibTorch builds with CUDA and NCCL (the PyTorch wheels) define USE_C10D_NCCL through the torch_cuda target.
+#ifdef USE_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include <chrono>
 #include <csignal>
@@ -25,17 +29,26 @@ std::string first_line(const std::string& text) {
 }
 
 std::string resolve_backend(const DistOptions& options, bool cuda) {
+#ifdef USE_C10D_NCCL
+  constexpr bool kHasNccl = true;
+#else
+  constexpr bool kHasNccl = false;
+#endif
   if (options.backend == "gloo") return "gloo";
   if (options.backend == "nccl") {
-    throw std::invalid_argument(
-        "--dist-backend nccl: this electra is built against a LibTorch without NCCL; use --dist-backend gloo");
+    if (!kHasNccl) {
+      throw std::invalid_argument(
+          "--dist-backend nccl: this electra is built against a LibTorch without NCCL; use --dist-backend gloo");
+    }
+    if (!cuda) throw std::invalid_argument("--dist-backend nccl: NCCL needs CUDA ranks (--device cuda)");
+    return "nccl";
   }
   if (options.backend != "auto") {
     throw std::invalid_argument(fmt::format("unknown distributed backend '{}' (known: auto, gloo, nccl)",
                                             options.backend));
   }
-  (void)cuda;  // CUDA tensors go through Gloo (host copies) while no NCCL is built in
-  return "gloo";
+  // CUDA ranks sum over NCCL where it is built in; CPU ranks (and CUDA ranks without NCCL: host copies) over Gloo.
+  return cuda && kHasNccl ? "nccl" : "gloo";
 }
 
 }  // namespace
@@ -82,6 +95,15 @@ std::shared_ptr<Communicator> Communicator::join(const DistEnv& env, const DistO
     so.timeout = group->timeout;
     auto tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
     group->store = c10::make_intrusive<c10d::PrefixStore>("electra", tcp);
+#ifdef USE_C10D_NCCL
+    if (comm->backend_ == "nccl") {
+      auto no = c10d::ProcessGroupNCCL::Options::create();
+      no->timeout = group->timeout;
+      group->pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(group->store, env.rank, env.world_size, no);
+      comm->group_ = std::move(group);
+      return comm;
+    }
+#endif
     auto po = c10d::ProcessGroupGloo::Options::create(group->timeout);
     // The address other ranks reach this one at: the loopback for a one-machine job, else this host's name.
     const bool local = env.master_addr == "127.0.0.1" || env.master_addr == "localhost";

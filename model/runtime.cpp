@@ -28,6 +28,16 @@ std::string fast_paths_description() {
 #endif
 }
 
+std::string libtorch_backends() {
+#if defined(ELECTRA_TORCH_CUDA) && defined(USE_C10D_NCCL)
+  return "CUDA + NCCL";
+#elif defined(ELECTRA_TORCH_CUDA)
+  return "CUDA";
+#else
+  return "CPU only";
+#endif
+}
+
 std::string resolve_device(const std::string& device) {
   if (device == "cpu") return "cpu";
   if (device == "cuda" || device == "auto") {

@@ -11,6 +11,8 @@ std::string libtorch_version();  // "1.13.1"
 int cuda_device_count();         // 0 without CUDA
 // Whether this build uses LibTorch 2's fused kernels (fused attention, fused AdamW), and why not when it does not.
 std::string fast_paths_description();
+// What the LibTorch this was built against can run besides the CPU: "CUDA + NCCL", "CUDA", or "CPU only".
+std::string libtorch_backends();
 // The device a run uses for `device` (cpu | cuda | auto: cuda when LibTorch sees one); throws
 // std::invalid_argument for cuda without CUDA, or an unknown name.
 std::string resolve_device(const std::string& device);
