@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Regenerates tokenizer/unicode_tokenizers_table.inc and the test sample, then checks that electra now matches
-# tokenizers on every code point. Needs node + npm (the npm registry) and libutf8proc-dev.
+# tokenizers on every code point. Needs Hugging Face tokenizers' Python package (`make venv`: .venv from
+# requirements.txt, or PYTHON=/path/to/python with tokenizers installed) and libutf8proc-dev.
 #   bash tools/unicode/regenerate.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=$(mktemp -d)
-if [ -d "${TOKENIZERS_NODE_MODULES:-}" ]; then ln -s "$TOKENIZERS_NODE_MODULES" "$work/node_modules"; else (cd "$work" && npm install --silent tokenizers@0.23.2 >/dev/null); fi
-node tools/unicode/tokenizers_reference.js "$work/node_modules" "$work/tokenizers.tsv"
+python=${PYTHON:-.venv/bin/python}
+version=$("$python" -c 'import tokenizers; print(tokenizers.__version__)')
+"$python" tools/unicode/tokenizers_reference.py "$work/tokenizers.tsv" >/dev/null
 g++ -std=c++17 -O2 -I. -DELECTRA_UNICODE_UTF8PROC_ONLY tools/unicode/electra_probe.cpp tokenizer/unicode.cpp \
   -lutf8proc -o "$work/probe_utf8proc_only"
 "$work/probe_utf8proc_only" >"$work/utf8proc_only.tsv"
-python3 tools/unicode/make_table.py "$work/tokenizers.tsv" "$work/utf8proc_only.tsv" tokenizer/unicode_tokenizers_table.inc
+python3 tools/unicode/make_table.py "$work/tokenizers.tsv" "$work/utf8proc_only.tsv" tokenizer/unicode_tokenizers_table.inc \
+  "$version"
 g++ -std=c++17 -O2 -I. tools/unicode/electra_probe.cpp tokenizer/unicode.cpp -lutf8proc -o "$work/probe"
 "$work/probe" >"$work/electra.tsv"
 if cmp -s "$work/tokenizers.tsv" "$work/electra.tsv"; then
