@@ -60,6 +60,7 @@ FieldTable fields(PretrainOptions& o) {
       {"train.save_every", &o.train.save_every},
       {"train.logging_every", &o.train.logging_every},
       {"train.seed", &o.train.seed},
+      {"train.dump_first_step", &o.train.dump_first_step},
   };
   return table;
 }

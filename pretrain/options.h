@@ -58,6 +58,12 @@ struct PretrainTrainOptions {
   int64_t save_every = 10000;               // steps between training states + exports
   int64_t logging_every = 100;              // steps between metrics.jsonl lines
   int64_t seed = 42;
+  // Writes what the first step computed, for a comparison with another implementation
+  // (tests/hf/train_parity.py): initial/discriminator and initial/generator (the weights before it, Hugging Face
+  // layout) and first_step.safetensors (per micro-batch m: input_ids.m, attention_mask.m, token_type_ids.m,
+  // masked_input_ids.m, positions.m, discriminator_input.m; the losses mlm_loss, rtd_loss, loss; and grad.<name>,
+  // every parameter's gradient before clipping, named as the training state names it).
+  bool dump_first_step = false;
 };
 
 struct PretrainOptions {

@@ -186,6 +186,11 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
     saved_step = s.step;
   };
 
+  // train.dump_first_step: what the first step of a fresh run computed.
+  const bool dump_first = options.train.dump_first_step && writer && !control.resume;
+  TensorMap first_step;
+  if (dump_first) save_pretraining_pair(*model, out / "initial", vocab_dir);
+
   std::vector<PretrainingExample> batch;
   while (s.step < stop) {
     const auto step_start = Clock::now();
@@ -265,6 +270,15 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
         break;
       }
       r.loss.backward();
+      if (dump_first && s.step == 0) {
+        const std::string tag = std::to_string(micro);
+        first_step["input_ids." + tag] = m.batch.input_ids;
+        first_step["attention_mask." + tag] = m.batch.attention_mask;
+        first_step["token_type_ids." + tag] = m.batch.token_type_ids;
+        first_step["masked_input_ids." + tag] = m.masked.input_ids;
+        first_step["positions." + tag] = m.masked.positions.to(at::kLong);
+        first_step["discriminator_input." + tag] = r.discriminator_input.cpu();
+      }
       sums[0] += loss;
       sums[1] += r.mlm_loss.item<double>();
       sums[2] += r.rtd_loss.item<double>();
@@ -297,6 +311,14 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
     }
     if (control.comm && control.comm->distributed()) {
       control.comm->all_reduce_sum(grads, "gradients");  // the shares' gradients add up to the batch's
+    }
+    if (dump_first && s.step == 0) {
+      for (const auto& slot : optimizer.slots()) first_step["grad." + slot.name] = slot.param.grad().detach().cpu().clone();
+      first_step["loss"] = at::scalar_tensor(total_sums[0], at::kDouble);
+      first_step["mlm_loss"] = at::scalar_tensor(total_sums[1], at::kDouble);
+      first_step["rtd_loss"] = at::scalar_tensor(total_sums[2], at::kDouble);
+      write_safetensors(out / "first_step.safetensors", first_step);
+      first_step.clear();
     }
     const double grad_norm = clip_grad_norm(optimizer.slots(), options.optimizer.max_grad_norm);
     const double lr = options.optimizer.learning_rate * schedule_factor(options.schedule.name, s.step, warmup, total);

@@ -1,7 +1,9 @@
 #include <nlohmann/json.hpp>
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -290,4 +292,61 @@ TEST_CASE("electra finetune --suite runs every task on the tiny samples and rend
   REQUIRE(second.status == 0);
   const std::string log = second.output;
   CHECK(log.find("nsmc: already finished") != std::string::npos);
+}
+
+TEST_CASE("train.dump_batches writes the initial weights, the features and each step's batches", "[finetune]") {
+  const fs::path root = fresh_dir("dump_batches");
+  write_marker_data(root / "data", 60, 20);
+  electra::RunControl control;
+  control.model_dir = make_tiny_model(root);
+  std::ostringstream log;
+  control.log = &log;
+  auto options = marker_options(root / "data", root / "run");
+  options.data.dev_from_train = 0;
+  options.train.epochs = 2;
+  options.train.batch_size = 16;
+  options.train.gradient_accumulation_steps = 2;
+  options.train.dump_batches = true;
+  const auto before = weights(control.model_dir);
+  electra::run_experiment(electra::find_task(options.task), options, control);
+  const fs::path run = root / "run";
+  // initial/: the model at step 0 (the encoder as loaded; the new head included).
+  const auto initial = weights(run / "initial");
+  CHECK(initial.count("classifier.out_proj.weight") == 1);
+  for (const auto& [name, tensor] : before) {  // the bare encoder's names, under `electra.` in the head model
+    INFO(name);
+    REQUIRE(initial.count("electra." + name) == 1);
+    CHECK(at::equal(tensor, initial.at("electra." + name)));
+  }
+  // features_train.jsonl: one line per training feature; features_test.jsonl: the scored split.
+  std::istringstream features(electra::read_file(run / "features_train.jsonl"));
+  std::string line;
+  int n_features = 0;
+  while (std::getline(features, line)) {
+    const json f = json::parse(line);
+    CHECK(f["input_ids"].size() == f["token_type_ids"].size());
+    ++n_features;
+  }
+  CHECK(n_features == 60);
+  CHECK(fs::exists(run / "features_test.jsonl"));
+  // batches.jsonl: steps 1..8 (2 epochs of 4), two micro-batches of 8 (the last step's: 4 + 4 rows)
+  // covering every feature once per epoch, the lr logged for the step, padded to a multiple of 8.
+  std::istringstream batches(electra::read_file(run / "batches.jsonl"));
+  int step = 0;
+  std::map<int64_t, std::vector<int64_t>> seen;
+  while (std::getline(batches, line)) {
+    const json b = json::parse(line);
+    CHECK(b["step"] == ++step);
+    REQUIRE(b["micro_batches"].size() == 2);
+    for (const auto& m : b["micro_batches"]) {
+      CHECK(m["length"].get<int64_t>() % 8 == 0);
+      for (const auto& i : m["feature_indices"]) seen[b["epoch"].get<int64_t>()].push_back(i.get<int64_t>());
+    }
+  }
+  CHECK(step == 8);
+  for (auto& [epoch, indices] : seen) {
+    std::sort(indices.begin(), indices.end());
+    CHECK(indices.size() == 60);
+    CHECK(std::adjacent_find(indices.begin(), indices.end()) == indices.end());
+  }
 }

@@ -759,3 +759,50 @@ TEST_CASE("pretrain command: end to end on the tiny config, and its errors", "[p
     CHECK(contains(r.out, "disc_weight: 10"));
   }
 }
+
+TEST_CASE("pretrain train.dump_first_step writes the initial pair, the first step's inputs, losses and gradients",
+          "[pretrain]") {
+  auto o = tiny_options();
+  o.train.max_steps = 2;
+  o.train.batch_size = 8;
+  o.train.gradient_accumulation_steps = 2;
+  o.train.logging_every = 1;
+  o.train.dump_first_step = true;
+  electra::test::TempDir dir("pretrain_dump_first");
+  o.output_dir = dir.path.string();
+  std::ostringstream log;
+  electra::PretrainControl control;
+  control.log = &log;
+  REQUIRE(electra::run_pretraining(o, control).finished);
+  // initial/: the pair as it was before step 1 (the exports at the end differ from it).
+  for (const char* which : {"discriminator", "generator"}) {
+    CHECK(fs::exists(dir.path / "initial" / which / "model.safetensors"));
+    CHECK_FALSE(same_tensors(electra::read_safetensors(dir.path / "initial" / which / "model.safetensors"),
+                             electra::read_safetensors(dir.path / which / "model.safetensors")));
+  }
+  const auto t = electra::read_safetensors(dir.path / "first_step.safetensors");
+  // The losses are step 1's metrics.jsonl line.
+  std::ifstream metrics(dir.path / "metrics.jsonl");
+  std::string line;
+  REQUIRE(std::getline(metrics, line));
+  const json first = json::parse(line);
+  CHECK(t.at("loss").item<double>() == Approx(first.at("loss").get<double>()).epsilon(1e-12));
+  CHECK(t.at("mlm_loss").item<double>() == Approx(first.at("mlm_loss").get<double>()).epsilon(1e-12));
+  CHECK(t.at("rtd_loss").item<double>() == Approx(first.at("rtd_loss").get<double>()).epsilon(1e-12));
+  for (const char* m : {"0", "1"}) {
+    const auto& ids = t.at(std::string("input_ids.") + m);
+    const auto positions = t.at(std::string("positions.") + m).to(at::kBool);
+    const auto& disc = t.at(std::string("discriminator_input.") + m);
+    CHECK(ids.size(0) == 4);
+    CHECK(positions.sum().item<int64_t>() > 0);
+    // The discriminator sees the originals outside the chosen positions.
+    CHECK(at::equal(disc.masked_select(positions.logical_not()), ids.masked_select(positions.logical_not())));
+  }
+  // One gradient per trainable tensor, the shared embeddings once under the discriminator's name.
+  int grads = 0;
+  for (const auto& [name, tensor] : t) grads += name.rfind("grad.", 0) == 0 ? 1 : 0;
+  CHECK(grads == static_cast<int>(tiny_model(o)->unique_named_parameters().size()));
+  CHECK(t.count("grad.discriminator.electra.embeddings.word_embeddings.weight") == 1);
+  CHECK(t.count("grad.generator.electra.embeddings.word_embeddings.weight") == 0);
+  CHECK(t.at("grad.discriminator.electra.embeddings.word_embeddings.weight").abs().sum().item<double>() > 0);
+}

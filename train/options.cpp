@@ -54,6 +54,7 @@ FieldTable fields(ExperimentOptions& o) {
       {"train.early_stopping_patience", &o.train.early_stopping_patience},
       {"train.bf16", &o.train.bf16},
       {"train.tf32", &o.train.tf32},
+      {"train.dump_batches", &o.train.dump_batches},
   };
   return table;
 }

@@ -52,6 +52,10 @@ struct TrainOptions {
   int64_t early_stopping_patience = 0;      // > 0: stop after this many evaluations without improvement
   bool bf16 = false;                        // CUDA only: bf16 autocast for forward passes
   bool tf32 = false;                        // CUDA only: TF32 tensor cores for fp32 matrix products
+  // Writes what the run trained from and on, for replay by another implementation (tests/hf/train_parity.py):
+  // initial/ (the weights at step 0, head included), features_train.jsonl, batches.jsonl (per optimizer step: lr
+  // and each micro-batch's feature indices and padded length) and features_<split>.jsonl for each scored split.
+  bool dump_batches = false;
 };
 
 struct ExperimentOptions {

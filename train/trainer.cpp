@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <stdexcept>
@@ -43,6 +44,19 @@ double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const size_t n = v.size();
   return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+// train.dump_batches: the features of one split, one JSON line each, in feature order.
+void dump_features(const fs::path& file, const std::vector<Feature>& features) {
+  std::string text;
+  for (const Feature& f : features) {
+    json j = {{"input_ids", f.input_ids},     {"token_type_ids", f.token_type_ids}, {"label", f.label},
+              {"score", f.score},             {"token_labels", f.token_labels},     {"start_position", f.start_position},
+              {"end_position", f.end_position}, {"example_index", f.example_index},  {"offsets", f.offsets},
+              {"words_truncated", f.words_truncated}};
+    text += j.dump() + "\n";
+  }
+  write_file_durable(file, text);
 }
 
 // How long a run is, in optimizer steps.
@@ -127,6 +141,8 @@ class SeedRun {
 
  private:
   std::vector<Batch> micro_batches(const std::vector<int64_t>& batch) const;
+  // train.dump_batches: one line of batches.jsonl for the step about to run.
+  void dump_step(const std::vector<Batch>& micro, double lr) const;
   void log_step(const StepResult& result, double lr, int64_t batch_examples);
   void evaluate_dev();
   void save_best();
@@ -176,6 +192,17 @@ std::vector<Batch> SeedRun::micro_batches(const std::vector<int64_t>& batch) con
   return out;
 }
 
+void SeedRun::dump_step(const std::vector<Batch>& micro, double lr) const {
+  json batches = json::array();
+  for (const Batch& b : micro) {
+    batches.push_back({{"feature_indices", b.feature_indices}, {"length", b.input_ids.size(1)}});
+  }
+  const fs::path file = dir_.path() / "batches.jsonl";
+  std::ofstream out(file, std::ios::app);
+  out << json({{"step", s_.step + 1}, {"epoch", s_.epoch}, {"lr", lr}, {"micro_batches", batches}}).dump() << "\n";
+  if (!out) throw std::runtime_error(fmt::format("cannot write {}", file.string()));
+}
+
 bool SeedRun::train() {
   TrainStep step(model_, optimizer_, options_.optimizer.max_grad_norm, options_.train.bf16 && device_.is_cuda(),
                  &comm_);
@@ -190,7 +217,9 @@ bool SeedRun::train() {
          ++b) {
       const double lr = options_.optimizer.learning_rate *
                         schedule_factor(options_.schedule.name, s_.step, plan_.warmup_steps, plan_.total_steps);
-      const StepResult result = step.run(micro_batches(batches[b]), lr);
+      const std::vector<Batch> micro = micro_batches(batches[b]);
+      if (options_.train.dump_batches && writer_) dump_step(micro, lr);
+      const StepResult result = step.run(micro, lr);
       if (!result.finite) fail_non_finite(result.bad_loss);
       ++s_.step;
       crash_point(fmt::format("rank{}.step", comm_.rank()));
@@ -299,6 +328,11 @@ EvalResult SeedRun::score(const std::vector<Example>& examples, const std::vecto
                           const std::string& file_name) {
   EvalResult r = evaluate(model_, task_, examples, features, eval_options_);
   if (writer_) dir_.write_predictions(file_name, r.predictions);
+  if (writer_ && options_.train.dump_batches) {
+    // predictions_<split>[_carved].txt -> features_<split>[_carved].jsonl
+    std::string name = file_name.substr(std::string("predictions_").size());
+    dump_features(dir_.path() / ("features_" + name.substr(0, name.size() - 4) + ".jsonl"), features);
+  }
   return r;
 }
 
@@ -487,6 +521,12 @@ RunOutcome run_seed(const Task& task, const ExperimentOptions& experiment, int64
                        state.batch_in_epoch);
   } else if (writer) {
     dir.clear_outputs();
+    if (options.train.dump_batches) {
+      std::error_code ec;
+      fs::remove(dir.path() / "batches.jsonl", ec);
+      save_pretrained(model, dir.path() / "initial", control.model_dir);
+      dump_features(dir.path() / "features_train.jsonl", data.train);
+    }
   }
   // The other ranks start once rank 0 has checked and prepared the folder (and stop, with an error, if it failed).
   comm.barrier("the wait for rank 0 to prepare the run directory");
