@@ -16,7 +16,8 @@ ElectraForTokenClassification; KorQuAD: ElectraForQuestionAnswering), on samples
   metrics.jsonl with train.logging_every=1 holds each step's own loss) within 1e-4 relative, the lr of every step,
   the loss of step 1 with and without the bucket padding, and the scored split: predictions decoded here from
   transformers' logits, scored by tools/score_reference.py (scipy, seqeval's and KorQuAD's official rules written
-  out), against electra's results.json. Twice: plain, then with layer-wise LR decay 0.8 and weight decay 0.01.
+  out), against electra's results.json. Twice: plain (lr 3e-3, 5 warmup steps), then with layer-wise LR decay 0.8 and weight decay 0.1 (large enough that
+  decaying a bias or LayerNorm weight by mistake shows in the loss).
 
 Pre-training: one `electra pretrain` step with train.dump_first_step=true (the initial pair, the step's inputs,
 masks and replacements, losses and every gradient before clipping), against ElectraForMaskedLM (generator) +
