@@ -1,9 +1,17 @@
 #include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <numeric>
+#include <random>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "common/files.h"
+#include "metrics/bootstrap.h"
 #include "metrics/classification.h"
 #include "metrics/correlation.h"
 #include "metrics/entity.h"
@@ -124,4 +132,143 @@ TEST_CASE("qa scores take the best gold answer and 0 for a missing prediction", 
 TEST_CASE("metric names are checked", "[metrics]") {
   CHECK_NOTHROW(check_metric_name("spearman"));
   CHECK_THROWS_AS(check_metric_name("auc"), std::invalid_argument);
+}
+
+namespace {
+
+using Json = nlohmann::json;
+
+// The fixture case's data in resampling form: labels, scores, entities (suffix tags) or answers (KorQuAD rules).
+std::unique_ptr<ResampledMetrics> fixture_metrics(const Json& c) {
+  const std::string kind = c["kind"];
+  std::vector<std::string> names;
+  for (const auto& [name, value] : c["metrics"].items()) names.push_back(name);
+  if (kind == "labels") return label_metrics(c["gold"].get<Strings>(), c["pred"].get<Strings>(), names);
+  if (kind == "scores")
+    return correlation_metrics(c["gold"].get<std::vector<double>>(), c["pred"].get<std::vector<double>>(), names);
+  if (kind == "entities")
+    return entity_metrics(c["gold"].get<std::vector<Strings>>(), c["pred"].get<std::vector<Strings>>(), TagStyle::suffix);
+  std::vector<std::optional<std::string>> pred;
+  for (const auto& p : c["pred"]) pred.emplace_back(p.get<std::string>());
+  return qa_metrics(c["gold"].get<std::vector<Strings>>(), pred, QaRules::korquad);
+}
+
+}  // namespace
+
+TEST_CASE("bootstrap intervals agree with scipy.stats.bootstrap on the same resample indices", "[metrics][bootstrap]") {
+  // tests/fixtures/bootstrap/make_scipy_fixture.py wrote the indices scipy drew and scipy's percentile intervals.
+  const auto fixture = Json::parse(electra::read_file(std::filesystem::path(ELECTRA_TEST_FIXTURES) / "bootstrap" /
+                                                      "scipy_intervals.json"));
+  std::set<std::string> seen;
+  for (const auto& c : fixture["cases"]) {
+    const auto metrics = fixture_metrics(c);
+    const auto& rows = c["indices"];
+    REQUIRE(rows.size() == c["resamples"].get<size_t>());
+    std::vector<std::vector<double>> replicates(metrics->names().size());
+    for (const auto& row : rows) {
+      const auto values = metrics->score(counts_of(row.get<std::vector<int64_t>>(), metrics->units()));
+      for (size_t m = 0; m < values.size(); ++m) replicates[m].push_back(values[m]);
+    }
+    const auto plain = metrics->score(Counts(metrics->units(), 1));
+    for (size_t m = 0; m < metrics->names().size(); ++m) {
+      const auto& name = metrics->names()[m];
+      const auto& expected = c["metrics"][name];
+      const auto interval = percentile_interval(replicates[m], c["confidence"].get<double>());
+      INFO(c["kind"].get<std::string>() << " " << name);
+      CHECK(std::abs(plain[m] - expected["value"].get<double>()) < 1e-9);
+      CHECK(std::abs(interval.low - expected["low"].get<double>()) < 1e-9);
+      CHECK(std::abs(interval.high - expected["high"].get<double>()) < 1e-9);
+      CHECK(interval.low < interval.high);
+      seen.insert(name);
+    }
+  }
+  // Every metric the suite reports.
+  CHECK(seen == std::set<std::string>{"accuracy", "macro_f1", "mcc", "pearson", "spearman", "precision", "recall", "f1",
+                                      "exact_match"});
+}
+
+TEST_CASE("resampled metrics with every unit once are the plain metrics", "[metrics][bootstrap]") {
+  const Strings gold = {"a", "a", "b", "b", "c", "a"}, pred = {"a", "b", "b", "c", "c", "a"};
+  const auto labels = label_metrics(gold, pred, {"accuracy", "macro_f1", "mcc"});
+  const auto v = labels->score(Counts(6, 1));
+  CHECK(v[0] == Approx(accuracy(gold, pred)).margin(1e-12));
+  CHECK(v[1] == Approx(macro_f1(gold, pred)).margin(1e-12));
+  CHECK(v[2] == Approx(matthews_corrcoef(gold, pred)).margin(1e-12));
+  // Counting a unit twice is the data with that unit repeated.
+  const auto twice = labels->score(Counts{2, 1, 1, 1, 1, 0});
+  const Strings g2 = {"a", "a", "a", "b", "b", "c"}, p2 = {"a", "a", "b", "b", "c", "c"};
+  CHECK(twice[1] == Approx(macro_f1(g2, p2)).margin(1e-12));
+  CHECK(twice[2] == Approx(matthews_corrcoef(g2, p2)).margin(1e-12));
+
+  const std::vector<double> x = {1, 2, 2, 3, 5}, y = {2, 1, 4, 4, 6};
+  const auto corr = correlation_metrics(x, y, {"pearson", "spearman"});
+  CHECK(corr->score(Counts(5, 1))[0] == Approx(pearson(x, y)).margin(1e-10));
+  CHECK(corr->score(Counts(5, 1))[1] == Approx(spearman(x, y)).margin(1e-10));
+  const auto rep = corr->score(Counts{0, 2, 1, 1, 1});
+  CHECK(rep[1] == Approx(spearman({2, 2, 2, 3, 5}, {1, 1, 4, 4, 6})).margin(1e-10));
+
+  const std::vector<Strings> tg = {{"PER-B", "PER-I", "O"}, {"LOC-B", "O"}}, tp = {{"PER-B", "O", "O"}, {"LOC-B", "O"}};
+  const auto ent = entity_metrics(tg, tp, TagStyle::suffix);
+  CHECK(ent->score(Counts(2, 1))[2] == Approx(entity_scores(tg, tp, TagStyle::suffix).f1).margin(1e-12));
+  CHECK(ent->score(Counts{0, 2})[2] == Approx(100.0));
+
+  CHECK_THROWS_AS(labels->score(Counts(5, 1)), std::invalid_argument);
+  CHECK_THROWS_AS(label_metrics(gold, pred, {"auc"}), std::invalid_argument);
+  CHECK_THROWS_AS(counts_of({0, 7}, 3), std::invalid_argument);
+}
+
+TEST_CASE("bootstrap resampler is seeded and percentiles interpolate like numpy", "[metrics][bootstrap]") {
+  Resampler a(50, 7), b(50, 7), c(50, 8);
+  Counts ca, cb, cc;
+  a.draw(ca);
+  b.draw(cb);
+  c.draw(cc);
+  CHECK(ca == cb);
+  CHECK(ca != cc);
+  CHECK(std::accumulate(ca.begin(), ca.end(), 0u) == 50u);
+  // numpy.percentile([1, 2, 3, 4, 5], [2.5, 97.5]) == [1.1, 4.9]
+  const auto i = percentile_interval({5, 3, 1, 2, 4}, 0.95);
+  CHECK(i.low == Approx(1.1).margin(1e-12));
+  CHECK(i.high == Approx(4.9).margin(1e-12));
+  CHECK(percentile({4, 1}, 50) == Approx(2.5));
+  const auto metrics = label_metrics({"1", "0"}, {"1", "1"}, {"accuracy"});
+  CHECK_THROWS_AS(bootstrap_replicates({metrics.get()}, BootstrapOptions{0, 0, 0.95}), std::invalid_argument);
+  CHECK_THROWS_AS(percentile_interval({1.0}, 1.5), std::invalid_argument);
+}
+
+TEST_CASE("bootstrap intervals cover the true value about 95 % of the time", "[metrics][bootstrap]") {
+  // 1,000 simulated test sets whose true value is known; each gets a 95 % interval from 400 resamples.
+  constexpr int kSets = 1000;
+  std::mt19937_64 rng(123);
+  SECTION("accuracy of a classifier that is right with probability 0.8, 300 examples") {
+    std::bernoulli_distribution right(0.8);
+    int covered = 0;
+    for (int s = 0; s < kSets; ++s) {
+      Strings gold(300, "1"), pred;
+      for (int i = 0; i < 300; ++i) pred.push_back(right(rng) ? "1" : "0");
+      const auto m = label_metrics(gold, pred, {"accuracy"});
+      const auto ci = bootstrap_intervals(*m, BootstrapOptions{400, static_cast<uint64_t>(s), 0.95})[0].interval;
+      covered += ci.low <= 80.0 && 80.0 <= ci.high;
+    }
+    // Binomial noise of 1,000 sets at 95 %: sd 0.69 points; 3 sd either way.
+    CHECK(covered >= 929);
+    CHECK(covered <= 971);
+  }
+  SECTION("Pearson correlation of a bivariate normal with rho 0.6, 300 pairs") {
+    std::normal_distribution<double> normal;
+    int covered = 0;
+    for (int s = 0; s < kSets; ++s) {
+      std::vector<double> x, y;
+      for (int i = 0; i < 300; ++i) {
+        const double u = normal(rng), v = normal(rng);
+        x.push_back(u);
+        y.push_back(0.6 * u + 0.8 * v);
+      }
+      const auto m = correlation_metrics(x, y, {"pearson"});
+      const auto ci = bootstrap_intervals(*m, BootstrapOptions{400, static_cast<uint64_t>(s), 0.95})[0].interval;
+      covered += ci.low <= 60.0 && 60.0 <= ci.high;
+    }
+    CHECK(covered >= 929);
+    CHECK(covered <= 971);
+  }
 }
