@@ -27,6 +27,9 @@ struct LeaderboardArgs {
   std::string format;                  // empty: from --output's extension, else markdown
   std::string output;                  // empty: stdout
   std::string compare;                 // published row to diff our rows against
+  int64_t bootstrap = 1000;            // resamples of the test examples per cell; 0: no intervals
+  uint64_t bootstrap_seed = 0;
+  std::vector<std::string> paired;     // run directories to compare ours with, paired on the same resamples
 };
 
 struct ModelArgs {
@@ -50,7 +53,13 @@ void run_leaderboard(const LeaderboardArgs& args) {
   const auto spec = find_leaderboard_spec(args.leaderboard);
   const std::vector<std::filesystem::path> dirs(args.run_dirs.begin(), args.run_dirs.end());
   const auto runs = dirs.empty() ? std::vector<RunResult>{} : collect_results(dirs);
-  const auto table = build_leaderboard(spec, runs, LeaderboardOptions{args.compare});
+  LeaderboardOptions options;
+  options.compare = args.compare;
+  options.bootstrap = args.bootstrap;
+  options.bootstrap_seed = args.bootstrap_seed;
+  if (!args.paired.empty())
+    options.paired = collect_results(std::vector<std::filesystem::path>(args.paired.begin(), args.paired.end()));
+  const auto table = build_leaderboard(spec, runs, options);
   auto format = LeaderboardFormat::markdown;
   if (!args.format.empty())
     format = parse_leaderboard_format(args.format);
@@ -124,7 +133,17 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--format", args->board.format, "markdown|csv|json|text|html (default: from --output, else markdown)")
       ->check(CLI::IsMember({"markdown", "md", "csv", "json", "text", "txt", "html"}));
   cmd->add_option("--output", args->board.output, "Write the leaderboard to FILE instead of stdout");
-  cmd->add_option("--compare", args->board.compare, "Show our rows' difference to this published row");
+  cmd->add_option("--compare", args->board.compare,
+                  "Show our rows' difference to this published row; verdicts judge against it (default: the published "
+                  "row of our row's name)");
+  cmd->add_option("--bootstrap", args->board.bootstrap,
+                  "Resamples of the test examples behind each cell's interval and verdict (default 1000; 0: none)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--bootstrap-seed", args->board.bootstrap_seed, "Seed of the bootstrap resamples (default 0)");
+  cmd->add_option("--paired", args->board.paired,
+                  "Run directories of another set of runs (e.g. the old recipe): paired bootstrap of ours minus "
+                  "theirs per column, on the same test examples")
+      ->expected(1, -1);
   cmd->add_option("--model", args->model.model, "Score this fine-tuned model (directory or hub id) on --task");
   cmd->add_option("--task", args->model.task, "Task to score --model on (electra tasks lists them)");
   cmd->add_option("--split", args->model.split, "dev | test (default dev)")->check(CLI::IsMember({"dev", "test"}));
@@ -148,7 +167,7 @@ void add_eval_command(CLI::App& app) {
     }
     throw std::invalid_argument(
         "electra eval: nothing to do: give --leaderboard korean|glue RUN_DIR... [--format markdown|csv|json|text|html] "
-        "[--output FILE] [--compare NAME], or --model DIR --task T [--split dev|test] [--data-dir DIR]");
+        "[--output FILE] [--compare NAME] [--bootstrap N] [--paired RUN_DIR...], or --model DIR --task T [--split dev|test] [--data-dir DIR]");
   });
 }
 

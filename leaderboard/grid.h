@@ -10,8 +10,10 @@ namespace electra::detail {
 
 struct GridCell {
   std::string value;   // "89.56", "61.17 / 87.64", "(78.12)" for a partial mean, "–" when missing
-  std::string spread;  // "88.90–89.30" for several seeds, else empty
+  std::string spread;  // "88.90–89.30" for several seeds ("88.90–89.30, sd 0.21" with intervals, "1 seed"), else empty
   bool best = false;
+  std::string interval;  // "± 0.61": half-width of the reproduction interval; empty without one
+  std::string verdict;   // "✓" reproduced, "▼" below, "▲" above; empty without a verdict
 };
 
 enum class GridRowKind { published, ours, delta };
@@ -31,6 +33,7 @@ struct Grid {
 };
 
 inline const char* kMissing = "\u2013";  // the en dash of the published tables
+const char* verdict_mark(Verdict verdict);
 
 // `best_marker` ends the footnote sentence on the best values: "in bold", "marked *".
 Grid make_grid(const LeaderboardTable& table, const std::string& best_marker);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "leaderboard/grid.h"
 #include "leaderboard/leaderboard.h"
@@ -36,6 +37,7 @@ table.board td.name { text-align: left; }
 table.board tr.ours td { background: #fff4e6; }
 table.board tr.delta td { background: #f8f9fa; color: #495057; font-style: italic; }
 table.board .spread { color: #868e96; font-size: 11px; }
+table.board .interval { color: #1c7ed6; font-size: 11px; }
 table.board a { color: #1c7ed6; text-decoration: none; }
 ul.notes { font-size: 12px; color: #495057; max-width: 1300px; padding-left: 18px; }
 ul.notes li { margin: 3px 0; }
@@ -55,6 +57,7 @@ std::string render_chart(const LeaderboardTable& table, const LeaderboardColumn&
     std::string name, label;
     double value, min, max;
     const char* color;
+    std::optional<metrics::Interval> interval;  // ours: the reproduction interval
   };
   std::vector<Bar> bars;
   for (const auto& row : table.rows) {
@@ -64,11 +67,20 @@ std::string render_chart(const LeaderboardTable& table, const LeaderboardColumn&
     std::string label = format_fixed(cell.main.value, cell.main.decimals);
     if (cell.secondary) label = format_fixed(cell.secondary->value, cell.secondary->decimals) + " / " + label;
     const char* color = row.ours ? kOursColor : row.name == table.compare ? kComparedColor : kPublishedColor;
-    bars.push_back(Bar{row.ours ? row.name + " (ours)" : row.name, label, cell.main.value, cell.min, cell.max, color});
+    std::optional<metrics::Interval> interval;
+    if (row.ours && cell.interval) {
+      interval = cell.interval;
+      label += " \u00b1 " + format_fixed((cell.interval->high - cell.interval->low) / 2, 2);
+      if (cell.verdict) label += std::string(" ") + detail::verdict_mark(*cell.verdict);
+    }
+    bars.push_back(Bar{row.ours ? row.name + " (ours)" : row.name, label, cell.main.value, cell.min, cell.max, color, interval});
   }
   constexpr int kWidth = 480, kLabelWidth = 190, kPlotWidth = 170, kRowHeight = 22, kTop = 6, kAxis = 22;
   double lo = 0.0;
-  for (const auto& bar : bars) lo = std::min(lo, std::floor(bar.min / 20.0) * 20.0);
+  for (const auto& bar : bars) {
+    lo = std::min(lo, std::floor(bar.min / 20.0) * 20.0);
+    if (bar.interval) lo = std::min(lo, std::floor(bar.interval->low / 20.0) * 20.0);
+  }
   const double hi = 100.0;
   auto x_of = [&](double v) { return kLabelWidth + (std::clamp(v, lo, hi) - lo) / (hi - lo) * kPlotWidth; };
   const int height = kTop + static_cast<int>(std::max<size_t>(bars.size(), 1)) * kRowHeight + kAxis;
@@ -101,6 +113,11 @@ std::string render_chart(const LeaderboardTable& table, const LeaderboardColumn&
     if (bar.max > bar.min)
       svg += fmt::format(R"(<line x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" stroke="#212529" stroke-width="1.5"/>)",
                          x_of(bar.min), y + kRowHeight / 2.0, x_of(bar.max), y + kRowHeight / 2.0);
+    if (bar.interval)
+      svg += fmt::format(
+          R"(<rect class="interval" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="6" fill="#1c7ed6" fill-opacity="0.55"><title>reproduction interval {} to {}</title></rect>)",
+          x_of(bar.interval->low), y + kRowHeight / 2.0 - 3, std::max(x_of(bar.interval->high) - x_of(bar.interval->low), 1.5),
+          format_fixed(bar.interval->low, 2), format_fixed(bar.interval->high, 2));
     svg += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" font-size="11" fill="#212529">{}</text>)",
                        kLabelWidth + kPlotWidth + 6.0, y + 15, escape_html(bar.label));
     svg += "\n";
@@ -134,6 +151,8 @@ std::string render_leaderboard_html(const LeaderboardTable& table) {
     for (const auto& cell : row.cells) {
       out += "<td>";
       out += cell.best ? "<b>" + escape_html(cell.value) + "</b>" : escape_html(cell.value);
+      if (!cell.interval.empty()) out += " <span class=\"interval\">" + escape_html(cell.interval) + "</span>";
+      if (!cell.verdict.empty()) out += " <span class=\"verdict\">" + escape_html(cell.verdict) + "</span>";
       if (!cell.spread.empty()) out += "<br><span class=\"spread\">" + escape_html(cell.spread) + "</span>";
       out += "</td>";
     }
@@ -143,7 +162,8 @@ std::string render_leaderboard_html(const LeaderboardTable& table) {
   for (const auto& note : grid.footnotes) out += "<li>" + escape_html(note) + "</li>\n";
   out += "</ul>\n<h2>Per task</h2>\n";
   out += fmt::format(
-      "<div class=\"legend\"><span style=\"background:{}\"></span>ours (bar: median; line: min&ndash;max over seeds)"
+      "<div class=\"legend\"><span style=\"background:{}\"></span>ours (bar: median; line: min&ndash;max over seeds; "
+      "blue band: reproduction interval)"
       "<span style=\"background:{}\"></span>published",
       kOursColor, kPublishedColor);
   if (!table.compare.empty())

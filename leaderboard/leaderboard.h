@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "leaderboard/results.h"
+#include "metrics/bootstrap.h"
 
 namespace electra {
 
@@ -58,6 +59,10 @@ LeaderboardSpec load_leaderboard_spec(const std::filesystem::path& file);
 // directory, then in the source tree electra was built from. Unknown names list the known ones.
 LeaderboardSpec find_leaderboard_spec(const std::string& name_or_file);
 
+// Where the published value lies against our reproduction interval (docs/reproduction.md has the rule).
+enum class Verdict { reproduced, below, above };
+std::string to_string(Verdict verdict);  // "reproduced", "below", "above"
+
 struct LeaderboardCell {
   Score main;                        // the median over seeds for our rows
   std::optional<Score> secondary;    // KorQuAD EM
@@ -65,6 +70,13 @@ struct LeaderboardCell {
   std::optional<double> secondary_min, secondary_max;
   std::vector<int64_t> seeds;        // ours: the seeds behind the median (empty for published rows)
   bool best = false;                 // best value of its column (ties all best)
+  // Ours, main metric. sd: sample standard deviation over seeds (0 for one seed).
+  double sd = 0.0;
+  // Ours with predictions: the percentile bootstrap interval of the median over seeds, resampling test units
+  // (every seed scored on the same resample), and the reproduction interval that adds the seed spread to it.
+  std::optional<metrics::Interval> test_interval, interval;
+  std::optional<Verdict> verdict;    // ours, when the verdict row has the column and the cell has an interval
+  std::optional<double> published;   // the value the verdict judged
 };
 
 struct LeaderboardRow {
@@ -82,10 +94,25 @@ struct LeaderboardRow {
   std::map<std::string, double> delta, delta_secondary;
   std::optional<double> delta_avg;
   std::vector<std::filesystem::path> files;  // ours: the results.json files read
+  std::string verdict_row;           // ours: the published row the verdicts judge against; empty: none
 };
 
 struct LeaderboardOptions {
   std::string compare;               // name of a published row to diff our rows against; empty: none
+  int64_t bootstrap = 1000;          // resamples of the test units per cell; 0: no intervals, no verdicts
+  uint64_t bootstrap_seed = 0;
+  double confidence = 0.95;
+  std::vector<RunResult> paired;     // --paired: runs to compare ours with, resample by resample
+};
+
+// Ours minus a paired set of runs on one column, on the same bootstrap resamples of the same test examples.
+struct PairedComparison {
+  std::string ours, other;           // display names (the other set's runs as given to --paired)
+  std::string task, metric;
+  size_t seeds_ours = 0, seeds_other = 0, units = 0;
+  double difference = 0.0;           // median over our seeds minus median over theirs, on the whole test set
+  metrics::Interval interval;        // percentile interval of the resampled difference
+  double p_value = 1.0;              // two-sided: 2 x the smaller share of resampled differences <= 0 or >= 0, at most 1
 };
 
 struct LeaderboardTable {
@@ -93,11 +120,21 @@ struct LeaderboardTable {
   std::vector<LeaderboardRow> rows;  // published rows in spec order, then ours by name
   std::string compare;
   std::vector<std::string> notes;    // runs left out and why, duplicates merged, mismatched parameter counts
+  int64_t bootstrap = 0;             // resamples behind the intervals (0: none)
+  double confidence = 0.95;
+  std::vector<std::string> interval_notes;  // cells without an interval, and why
+  std::vector<PairedComparison> paired;
 };
+
+// "3 of 4 reproduced (1 below, 0 above)" for one of our rows; empty when it has no verdict.
+std::string verdict_summary(const LeaderboardRow& row);
 
 // Groups runs by RunResult::display_name(), takes for each column the runs of its task scored on the column's
 // split, and the median over seeds (mean of the two middle values for an even count). Runs of other tasks or
 // splits are left out with a note. Two runs of one model, task and seed that disagree are std::runtime_error.
+// With options.bootstrap > 0, every cell of ours whose runs have their predictions beside their results.json gets
+// intervals and, against the --compare row (else a published row of the same name), a verdict. options.paired runs
+// of a different test file than ours are std::invalid_argument naming both files.
 LeaderboardTable build_leaderboard(const LeaderboardSpec& spec, const std::vector<RunResult>& runs,
                                    const LeaderboardOptions& options = {});
 

@@ -32,9 +32,22 @@ GridCell cell_text(const LeaderboardCell& cell, bool ours) {
     out.spread = format_fixed(cell.min, 2) + "\u2013" + format_fixed(cell.max, 2);
     if (cell.secondary_min)
       out.spread = format_fixed(*cell.secondary_min, 2) + "\u2013" + format_fixed(*cell.secondary_max, 2) + " / " + out.spread;
+    if (cell.interval) out.spread += ", sd " + format_fixed(cell.sd, 2);
+  } else if (ours && cell.interval) {
+    out.spread = "1 seed";
   }
+  if (ours && cell.interval) out.interval = "\u00b1 " + format_fixed((cell.interval->high - cell.interval->low) / 2, 2);
+  if (ours && cell.verdict) out.verdict = verdict_mark(*cell.verdict);
   out.best = cell.best;
   return out;
+}
+
+std::string decorated(const GridCell& cell, const std::string& value) {
+  std::string text = value;
+  if (!cell.interval.empty()) text += " " + cell.interval;
+  if (!cell.verdict.empty()) text += " " + cell.verdict;
+  if (!cell.spread.empty()) text += " (" + cell.spread + ")";
+  return text;
 }
 
 std::string seeds_text(const std::vector<int64_t>& seeds) {
@@ -44,6 +57,15 @@ std::string seeds_text(const std::vector<int64_t>& seeds) {
 }
 
 }  // namespace
+
+const char* verdict_mark(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::reproduced: return "\u2713";
+    case Verdict::below: return "\u25bc";
+    case Verdict::above: return "\u25b2";
+  }
+  return "?";
+}
 
 Grid make_grid(const LeaderboardTable& table, const std::string& best_marker) {
   const auto& spec = table.spec;
@@ -60,17 +82,17 @@ Grid make_grid(const LeaderboardTable& table, const std::string& best_marker) {
     out.kind = row.ours ? GridRowKind::ours : GridRowKind::published;
     out.name = row.name;
     out.link = row.link;
-    out.cells.push_back(GridCell{row.params_text.empty() ? kMissing : row.params_text, "", false});
+    out.cells.push_back(GridCell{row.params_text.empty() ? kMissing : row.params_text, "", false, "", ""});
     if (row.avg)
-      out.cells.push_back(GridCell{format_fixed(row.avg->value, row.avg->decimals), "", row.avg_best});
+      out.cells.push_back(GridCell{format_fixed(row.avg->value, row.avg->decimals), "", row.avg_best, "", ""});
     else if (row.partial_avg)
-      out.cells.push_back(GridCell{"(" + format_fixed(*row.partial_avg, 2) + ")", "", false});
+      out.cells.push_back(GridCell{"(" + format_fixed(*row.partial_avg, 2) + ")", "", false, "", ""});
     else
-      out.cells.push_back(GridCell{kMissing, "", false});
+      out.cells.push_back(GridCell{kMissing, "", false, "", ""});
     any_partial = any_partial || row.partial_avg.has_value();
     for (const auto& column : spec.columns) {
       const auto it = row.cells.find(column.task);
-      out.cells.push_back(it == row.cells.end() ? GridCell{kMissing, "", false} : cell_text(it->second, row.ours));
+      out.cells.push_back(it == row.cells.end() ? GridCell{kMissing, "", false, "", ""} : cell_text(it->second, row.ours));
       any_spread = any_spread || (it != row.cells.end() && it->second.seeds.size() > 1);
     }
     grid.rows.push_back(std::move(out));
@@ -78,14 +100,14 @@ Grid make_grid(const LeaderboardTable& table, const std::string& best_marker) {
     GridRow delta;
     delta.kind = GridRowKind::delta;
     delta.name = "\u0394 vs " + table.compare;
-    delta.cells.push_back(GridCell{"", "", false});
-    delta.cells.push_back(GridCell{row.delta_avg ? signed_fixed(*row.delta_avg, 2) : kMissing, "", false});
+    delta.cells.push_back(GridCell{"", "", false, "", ""});
+    delta.cells.push_back(GridCell{row.delta_avg ? signed_fixed(*row.delta_avg, 2) : kMissing, "", false, "", ""});
     for (const auto& column : spec.columns) {
       const auto it = row.delta.find(column.task);
       std::string text = it == row.delta.end() ? kMissing : signed_fixed(it->second, 2);
       if (const auto sec = row.delta_secondary.find(column.task); sec != row.delta_secondary.end())
         text = signed_fixed(sec->second, 2) + " / " + text;
-      delta.cells.push_back(GridCell{text, "", false});
+      delta.cells.push_back(GridCell{text, "", false, "", ""});
     }
     grid.rows.push_back(std::move(delta));
   }
@@ -124,6 +146,32 @@ Grid make_grid(const LeaderboardTable& table, const std::string& best_marker) {
                              join(ours, "; ") + ".");
   if (!table.compare.empty() && !ours.empty())
     grid.footnotes.push_back("\u0394: our row minus " + table.compare + ", on the values shown.");
+  bool any_interval = false;
+  for (const auto& row : table.rows)
+    for (const auto& [task, cell] : row.cells) any_interval = any_interval || (row.ours && cell.interval);
+  if (any_interval) {
+    grid.footnotes.push_back(fmt::format(
+        "\u00b1: half-width of the {:g} % reproduction interval: the percentile bootstrap interval of the median over "
+        "seeds ({} resamples of the test examples; NER sentences, KorQuAD questions), widened by 1.96 standard "
+        "deviations of the seeds, added in quadrature (docs/reproduction.md). Verdict: \u2713 reproduced (the published "
+        "value is inside), \u25bc below (the published value is above the interval), \u25b2 above.",
+        table.confidence * 100, table.bootstrap));
+  }
+  for (const auto& row : table.rows) {
+    if (!row.ours) continue;
+    const auto summary = verdict_summary(row);
+    if (!summary.empty()) grid.footnotes.push_back("Verdicts, " + row.name + " against " + row.verdict_row + ": " + summary + ".");
+  }
+  for (const auto& c : table.paired)
+    grid.footnotes.push_back(fmt::format(
+        "Paired bootstrap, {} {}: {} minus {} (--paired) = {} [{}, {}], p = {:.3f} ({} vs {} seeds, {} test units, same "
+        "resamples).",
+        c.task, c.metric, c.ours, c.other, signed_fixed(c.difference, 2), signed_fixed(c.interval.low, 2),
+        signed_fixed(c.interval.high, 2), c.p_value, c.seeds_ours, c.seeds_other, c.units));
+  if (!table.interval_notes.empty())
+    grid.footnotes.push_back(any_interval ? "No interval: " + join(table.interval_notes, "; ") + "."
+                                          : "No intervals or verdicts: none of our runs has its predictions file and "
+                                            "gold data at hand (first: " + table.interval_notes.front() + ").");
   std::vector<std::string> sources;
   for (const auto& row : table.rows)
     if (!row.ours) sources.push_back(row.name + ": " + row.source);
@@ -178,11 +226,7 @@ std::string render_markdown(const LeaderboardTable& table) {
         cells.push_back("*" + escape_markdown(row.name) + "*");
         break;
     }
-    for (const auto& cell : row.cells) {
-      std::string text = cell.best ? "**" + cell.value + "**" : cell.value;
-      if (!cell.spread.empty()) text += " (" + cell.spread + ")";
-      cells.push_back(text);
-    }
+    for (const auto& cell : row.cells) cells.push_back(detail::decorated(cell, cell.best ? "**" + cell.value + "**" : cell.value));
     out += "| " + join(cells, " | ") + " |\n";
   }
   out += "\n";
@@ -205,8 +249,7 @@ std::string render_text(const LeaderboardTable& table) {
   lines.push_back(header);
   for (const auto& row : grid.rows) {
     std::vector<std::string> cells = {row.kind == GridRowKind::ours ? row.name + " (ours)" : row.name};
-    for (const auto& cell : row.cells)
-      cells.push_back(cell.value + (cell.best ? "*" : "") + (cell.spread.empty() ? "" : " (" + cell.spread + ")"));
+    for (const auto& cell : row.cells) cells.push_back(detail::decorated(cell, cell.value + (cell.best ? "*" : "")));
     lines.push_back(cells);
   }
   std::vector<size_t> widths(header.size(), 0);
@@ -242,6 +285,7 @@ std::string render_csv(const LeaderboardTable& table) {
     header.push_back(column.task + "_min");
     header.push_back(column.task + "_max");
     header.push_back(column.task + "_seeds");
+    for (const char* field : {"_sd", "_low", "_high", "_test_low", "_test_high", "_verdict"}) header.push_back(column.task + field);
   }
   header.push_back("split");
   std::vector<std::string> splits;
@@ -261,6 +305,13 @@ std::string render_csv(const LeaderboardTable& table) {
       cells.push_back(has && row.ours ? format_fixed(it->second.min, 2) : "");
       cells.push_back(has && row.ours ? format_fixed(it->second.max, 2) : "");
       cells.push_back(has && row.ours ? std::to_string(it->second.seeds.size()) : "");
+      const LeaderboardCell* c = has && row.ours ? &it->second : nullptr;
+      cells.push_back(c && c->interval ? format_fixed(c->sd, 4) : "");
+      cells.push_back(c && c->interval ? format_fixed(c->interval->low, 4) : "");
+      cells.push_back(c && c->interval ? format_fixed(c->interval->high, 4) : "");
+      cells.push_back(c && c->test_interval ? format_fixed(c->test_interval->low, 4) : "");
+      cells.push_back(c && c->test_interval ? format_fixed(c->test_interval->high, 4) : "");
+      cells.push_back(c && c->verdict ? to_string(*c->verdict) : "");
     }
     cells.push_back(join(splits, " "));
     out += join(cells, ",") + "\n";
@@ -274,7 +325,7 @@ std::string render_csv(const LeaderboardTable& table) {
       }
       const auto it = row.delta.find(column.task);
       delta.push_back(it == row.delta.end() ? "" : detail::signed_fixed(it->second, 2));
-      delta.insert(delta.end(), {"", "", ""});
+      delta.insert(delta.end(), {"", "", "", "", "", "", "", "", ""});
     }
     delta.push_back(join(splits, " "));
     out += join(delta, ",") + "\n";
@@ -330,6 +381,15 @@ std::string render_json(const LeaderboardTable& table) {
         c["min"] = rounded(cell.min, 2);
         c["max"] = rounded(cell.max, 2);
         c["seeds"] = cell.seeds;
+        if (cell.interval) {
+          c["sd"] = rounded(cell.sd, 4);
+          c["interval"] = {rounded(cell.interval->low, 4), rounded(cell.interval->high, 4)};
+          c["test_interval"] = {rounded(cell.test_interval->low, 4), rounded(cell.test_interval->high, 4)};
+        }
+        if (cell.verdict) {
+          c["published"] = *cell.published;
+          c["verdict"] = to_string(*cell.verdict);
+        }
       }
       cells[column.task] = c;
     }
@@ -348,6 +408,10 @@ std::string render_json(const LeaderboardTable& table) {
       }
       r["delta"] = delta;
     }
+    if (row.ours && !verdict_summary(row).empty()) {
+      r["verdict_row"] = row.verdict_row;
+      r["verdicts"] = verdict_summary(row);
+    }
     if (row.ours) {
       std::vector<std::string> files;
       for (const auto& f : row.files) files.push_back(f.generic_string());
@@ -359,6 +423,27 @@ std::string render_json(const LeaderboardTable& table) {
     j["rows"].push_back(r);
   }
   j["notes"] = table.notes;
+  if (table.bootstrap > 0) {
+    j["bootstrap"] = {{"resamples", table.bootstrap}, {"confidence", table.confidence}};
+    j["interval_notes"] = table.interval_notes;
+  }
+  if (!table.paired.empty()) {
+    j["paired"] = ordered_json::array();
+    for (const auto& c : table.paired) {
+      ordered_json p;
+      p["ours"] = c.ours;
+      p["other"] = c.other;
+      p["task"] = c.task;
+      p["metric"] = c.metric;
+      p["seeds_ours"] = c.seeds_ours;
+      p["seeds_other"] = c.seeds_other;
+      p["units"] = c.units;
+      p["difference"] = c.difference;
+      p["interval"] = {c.interval.low, c.interval.high};
+      p["p_value"] = c.p_value;
+      j["paired"].push_back(p);
+    }
+  }
   return j.dump(2) + "\n";
 }
 

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "leaderboard/leaderboard.h"
+#include "leaderboard/resampling.h"
 
 namespace electra {
 namespace {
@@ -54,7 +55,96 @@ void mark_best(std::vector<LeaderboardRow>& rows, const LeaderboardSpec& spec) {
   for (auto& row : rows) row.avg_best = row.avg && shown(*row.avg) == *best_avg;
 }
 
+using SeedRuns = std::map<int64_t, SeedRun>;
+
+// Every seed's test predictions of one cell, on the column's split; std::runtime_error says why not.
+std::vector<RunPredictions> load_cell(const LeaderboardColumn& column, const SeedRuns& seeds) {
+  const Task& task = find_task(column.task);
+  std::vector<RunPredictions> out;
+  for (const auto& [seed, seed_run] : seeds) {
+    if (seed_run.run->file.empty()) throw std::runtime_error("a run without a results.json file");
+    out.push_back(load_run_predictions(task, seed_run.run->file, column.split));
+    if (out.back().gold_digest != out.front().gold_digest)
+      throw std::runtime_error(fmt::format("seeds were scored on different test files ({} and {})",
+                                           out.front().gold_files.front().string(), out.back().gold_files.front().string()));
+  }
+  return out;
+}
+
+size_t metric_index(const metrics::ResampledMetrics& m, const std::string& metric) {
+  const auto& names = m.names();
+  const auto it = std::find(names.begin(), names.end(), metric);
+  if (it == names.end()) throw std::runtime_error(fmt::format("the predictions give no metric '{}'", metric));
+  return static_cast<size_t>(it - names.begin());
+}
+
+// Per resample, the median over the systems [first, last) of replicates[system][metric].
+std::vector<double> median_replicates(const std::vector<std::vector<std::vector<double>>>& replicates, size_t first,
+                                      size_t last, size_t metric) {
+  std::vector<double> out(replicates[first][metric].size());
+  std::vector<double> values;
+  for (size_t b = 0; b < out.size(); ++b) {
+    values.clear();
+    for (size_t s = first; s < last; ++s) values.push_back(replicates[s][metric][b]);
+    out[b] = median(values);
+  }
+  return out;
+}
+
+std::vector<const metrics::ResampledMetrics*> systems_of(const std::vector<RunPredictions>& runs) {
+  std::vector<const metrics::ResampledMetrics*> out;
+  for (const auto& r : runs) out.push_back(r.metrics.get());
+  return out;
+}
+
+// Intervals of one cell of ours (docs/reproduction.md): the bootstrap interval of the median over seeds, widened by
+// 1.96 standard deviations of the seeds on each side, added in quadrature.
+void add_intervals(LeaderboardCell& cell, const std::vector<double>& mains, const std::vector<RunPredictions>& runs,
+                   const std::string& metric, const LeaderboardOptions& options) {
+  const metrics::BootstrapOptions bo{options.bootstrap, options.bootstrap_seed, options.confidence};
+  const auto replicates = metrics::bootstrap_replicates(systems_of(runs), bo);
+  const size_t index = metric_index(*runs.front().metrics, metric);
+  const auto test = metrics::percentile_interval(median_replicates(replicates, 0, runs.size(), index), options.confidence);
+  const double m = median(mains);
+  const double seed_part = 1.96 * cell.sd;
+  cell.test_interval = test;
+  cell.interval = metrics::Interval{m - std::hypot(std::max(0.0, m - test.low), seed_part),
+                                    m + std::hypot(std::max(0.0, test.high - m), seed_part)};
+}
+
+double sample_sd(const std::vector<double>& values) {
+  if (values.size() < 2) return 0.0;
+  double mean = 0;
+  for (const auto v : values) mean += v;
+  mean /= static_cast<double>(values.size());
+  double ss = 0;
+  for (const auto v : values) ss += (v - mean) * (v - mean);
+  return std::sqrt(ss / static_cast<double>(values.size() - 1));
+}
+
 }  // namespace
+
+std::string to_string(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::reproduced: return "reproduced";
+    case Verdict::below: return "below";
+    case Verdict::above: return "above";
+  }
+  return "?";
+}
+
+std::string verdict_summary(const LeaderboardRow& row) {
+  int judged = 0, reproduced = 0, below = 0, above = 0;
+  for (const auto& [task, cell] : row.cells) {
+    if (!cell.verdict) continue;
+    ++judged;
+    reproduced += *cell.verdict == Verdict::reproduced;
+    below += *cell.verdict == Verdict::below;
+    above += *cell.verdict == Verdict::above;
+  }
+  if (judged == 0) return "";
+  return fmt::format("{} of {} reproduced ({} below, {} above)", reproduced, judged, below, above);
+}
 
 std::string normalize_task_name(std::string name) {
   std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) {
@@ -77,6 +167,81 @@ std::string format_params(int64_t params) {
   if (params >= 1'000) return fmt::format("{}K", std::llround(static_cast<double>(params) / 1e3));
   return std::to_string(params);
 }
+
+namespace {
+
+using Grouped = std::map<std::string, std::map<std::string, SeedRuns>>;  // model -> column task -> seed -> run
+
+std::string files_text(const std::vector<RunPredictions>& runs) {
+  std::set<std::string> files;
+  for (const auto& r : runs)
+    for (const auto& f : r.gold_files) files.insert(f.string());
+  std::string out;
+  for (const auto& f : files) out += (out.empty() ? "" : ", ") + f;
+  return out;
+}
+
+// --paired: each of our models against each model of the paired runs, on every column both have.
+void add_paired(LeaderboardTable& table, const LeaderboardSpec& spec, const Grouped& ours, const LeaderboardOptions& options) {
+  if (options.bootstrap <= 0) throw std::invalid_argument("--paired needs --bootstrap N with N > 0");
+  Grouped theirs;
+  for (const auto& run : options.paired) {
+    const auto task = normalize_task_name(run.task);
+    for (const auto& column : spec.columns) {
+      const bool match = column.task == task ||
+                         std::find(column.aliases.begin(), column.aliases.end(), task) != column.aliases.end();
+      if (match && run.metrics_for(column.split))
+        theirs[run.display_name()][column.task].emplace(run.seed, SeedRun{&run, 0.0, std::nullopt});
+    }
+  }
+  if (theirs.empty()) throw std::invalid_argument("--paired: none of those runs is scored on a column's split of the " + spec.name + " leaderboard");
+  for (const auto& [our_name, our_tasks] : ours)
+    for (const auto& [their_name, their_tasks] : theirs)
+      for (const auto& column : spec.columns) {
+        const auto a = our_tasks.find(column.task);
+        const auto b = their_tasks.find(column.task);
+        if (a == our_tasks.end() || b == their_tasks.end()) continue;
+        auto runs = load_cell(column, a->second);
+        auto other = load_cell(column, b->second);
+        if (runs.front().gold_digest != other.front().gold_digest)
+          throw std::invalid_argument(fmt::format(
+              "--paired: {} ({}) and {} (--paired) were scored on different test files: {} and {}; a paired comparison "
+              "needs the same test examples", our_name, column.task, their_name, files_text(runs), files_text(other)));
+        const size_t n_ours = runs.size();
+        for (auto& r : other) runs.push_back(std::move(r));
+        const metrics::BootstrapOptions bo{options.bootstrap, options.bootstrap_seed, options.confidence};
+        const auto replicates = metrics::bootstrap_replicates(systems_of(runs), bo);
+        const size_t index = metric_index(*runs.front().metrics, column.metric);
+        const auto med_a = median_replicates(replicates, 0, n_ours, index);
+        const auto med_b = median_replicates(replicates, n_ours, runs.size(), index);
+        std::vector<double> diff(med_a.size());
+        size_t at_most_zero = 0, at_least_zero = 0;
+        for (size_t i = 0; i < diff.size(); ++i) {
+          diff[i] = med_a[i] - med_b[i];
+          at_most_zero += diff[i] <= 0;
+          at_least_zero += diff[i] >= 0;
+        }
+        std::vector<double> plain_a, plain_b;
+        for (size_t s = 0; s < runs.size(); ++s)
+          (s < n_ours ? plain_a : plain_b)
+              .push_back(runs[s].metrics->score(metrics::Counts(runs[s].metrics->units(), 1))[index]);
+        PairedComparison c;
+        c.ours = our_name;
+        c.other = their_name;
+        c.task = column.task;
+        c.metric = column.metric;
+        c.seeds_ours = n_ours;
+        c.seeds_other = runs.size() - n_ours;
+        c.units = runs.front().metrics->units();
+        c.difference = median(plain_a) - median(plain_b);
+        c.interval = metrics::percentile_interval(diff, options.confidence);
+        c.p_value = std::min(1.0, 2.0 * static_cast<double>(std::min(at_most_zero, at_least_zero)) /
+                                      static_cast<double>(diff.size()));
+        table.paired.push_back(c);
+      }
+}
+
+}  // namespace
 
 LeaderboardTable build_leaderboard(const LeaderboardSpec& spec, const std::vector<RunResult>& runs,
                                    const LeaderboardOptions& options) {
@@ -114,7 +279,7 @@ LeaderboardTable build_leaderboard(const LeaderboardSpec& spec, const std::vecto
   }
 
   // model -> task -> seed -> run
-  std::map<std::string, std::map<std::string, std::map<int64_t, SeedRun>>> grouped;
+  Grouped grouped;
   for (const auto& run : runs) {
     const auto column_it = column_by_name.find(normalize_task_name(run.task));
     if (column_it == column_by_name.end()) {
@@ -170,6 +335,14 @@ LeaderboardTable build_leaderboard(const LeaderboardSpec& spec, const std::vecto
       cell.main = Score{median(mains), kOurDecimals};
       cell.min = *std::min_element(mains.begin(), mains.end());
       cell.max = *std::max_element(mains.begin(), mains.end());
+      cell.sd = sample_sd(mains);
+      if (options.bootstrap > 0) {
+        try {
+          add_intervals(cell, mains, load_cell(column, task_it->second), column.metric, options);
+        } catch (const std::exception& e) {
+          table.interval_notes.push_back(fmt::format("{} {}: {}", name, column.header, e.what()));
+        }
+      }
       if (!secondaries.empty()) {
         cell.secondary = Score{median(secondaries), kOurDecimals};
         cell.secondary_min = *std::min_element(secondaries.begin(), secondaries.end());
@@ -217,6 +390,26 @@ LeaderboardTable build_leaderboard(const LeaderboardSpec& spec, const std::vecto
       if (row.avg && reference.avg) row.delta_avg = shown(*row.avg) - shown(*reference.avg);
     }
   }
+  table.bootstrap = options.bootstrap;
+  table.confidence = options.confidence;
+  for (auto& row : table.rows) {
+    if (!row.ours) continue;
+    const std::string wanted = options.compare.empty() ? row.name : options.compare;
+    const auto ref = std::find_if(table.rows.begin(), table.rows.end(),
+                                  [&](const LeaderboardRow& r) { return !r.ours && r.name == wanted; });
+    if (ref == table.rows.end()) continue;
+    row.verdict_row = ref->name;
+    for (auto& [task, cell] : row.cells) {
+      const auto published = ref->cells.find(task);
+      if (published == ref->cells.end() || !cell.interval) continue;
+      const double value = published->second.main.value;
+      cell.published = value;
+      cell.verdict = value < cell.interval->low    ? Verdict::above
+                     : value > cell.interval->high ? Verdict::below
+                                                   : Verdict::reproduced;
+    }
+  }
+  if (!options.paired.empty()) add_paired(table, spec, grouped, options);
   mark_best(table.rows, spec);
   return table;
 }

@@ -17,6 +17,7 @@
 #include "common/files.h"
 #include "leaderboard/leaderboard.h"
 #include "leaderboard/results.h"
+#include "metrics/classification.h"
 #include "tests/catch.h"
 #include "tests/support.h"
 
@@ -72,6 +73,39 @@ void check_golden(const std::string& name, const std::string& actual) {
   CHECK(read_file(file) == actual);
 }
 
+// An NSMC test file of `n` reviews (labels alternate, or all "1" when `flipped`) in `dir`.
+fs::path write_nsmc_test(const fs::path& dir, int n, bool flipped = false) {
+  fs::create_directories(dir);
+  std::string text = "id\tdocument\tlabel\n";
+  for (int i = 0; i < n; ++i) text += fmt::format("{}\treview {}\t{}\n", 1000 + i, i, flipped ? 1 : i % 2);
+  write_file_atomic(dir / "ratings_test.txt", text);
+  return dir;
+}
+
+// A finished NSMC run in `dir` as the trainer leaves it (results.json, config.yaml naming the data folder,
+// predictions_test.txt) whose predictions are right on every review but `wrong` evenly spaced ones.
+void write_nsmc_run(const fs::path& dir, const fs::path& data_dir, const std::string& model, int64_t seed, int n, int wrong) {
+  fs::create_directories(dir);
+  std::vector<std::string> gold, pred;
+  for (int i = 0; i < n; ++i) {
+    gold.push_back(std::to_string(i % 2));
+    const bool miss = wrong > 0 && i % (n / wrong) == 0 && i / (n / wrong) < wrong;
+    pred.push_back(miss ? std::to_string(1 - i % 2) : gold.back());
+  }
+  std::string lines;
+  for (const auto& p : pred) lines += p + "\n";
+  write_file_atomic(dir / "predictions_test.txt", lines);
+  write_file_atomic(dir / "config.yaml", fmt::format("task: nsmc\ndata:\n  data_dir: \"{}\"\n", data_dir.string()));
+  RunResult run;
+  run.task = "nsmc";
+  run.model = model;
+  run.seed = seed;
+  run.split = "test";
+  const double acc = metrics::accuracy(gold, pred);
+  run.metrics = {{"accuracy", acc}, {"main", acc}};
+  run.main_metric = "accuracy";
+  write_results_file(dir / "results.json", run);
+}
 }  // namespace
 
 TEST_CASE("results reader accepts single runs and the runs form", "[leaderboard]") {
@@ -520,4 +554,140 @@ TEST_CASE("leaderboard html renders in headless chromium with table and charts",
   CHECK(charts == 8);
   CHECK(contains(dom.output, "data-task=\"korquad\""));
   electra::remove_tree(dir);
+}
+
+TEST_CASE("leaderboard cells get seed spread, bootstrap intervals and verdicts", "[leaderboard][bootstrap]") {
+  const auto dir = fresh_dir("verdicts");
+  const auto data = write_nsmc_test(dir / "data", 2000);
+  // KoELECTRA-small-v3 publishes NSMC 89.36. good: 89.20, 89.45, 89.40; weak: 80.00; strong: 95.00 (one seed each).
+  write_nsmc_run(dir / "good/1", data, "good", 1, 2000, 216);
+  write_nsmc_run(dir / "good/2", data, "good", 2, 2000, 211);
+  write_nsmc_run(dir / "good/3", data, "good", 3, 2000, 212);
+  write_nsmc_run(dir / "weak/1", data, "weak", 1, 2000, 400);
+  write_nsmc_run(dir / "strong/1", data, "strong", 1, 2000, 100);
+  const auto spec = find_leaderboard_spec("korean");
+  LeaderboardOptions options;
+  options.compare = "KoELECTRA-small-v3";
+  const auto table = build_leaderboard(spec, collect_results({dir / "good", dir / "weak", dir / "strong"}), options);
+  INFO(render_leaderboard(table, LeaderboardFormat::text));
+  std::map<std::string, const LeaderboardRow*> rows;
+  for (const auto& row : table.rows) rows[row.name] = &row;
+  const auto& good = rows.at("good")->cells.at("nsmc");
+  CHECK(good.main.value == Approx(89.40));
+  CHECK(good.sd == Approx(std::sqrt((0.15 * 0.15 + 0.1 * 0.1 + 0.05 * 0.05) / 2)).margin(1e-9));
+  REQUIRE(good.test_interval);
+  REQUIRE(good.interval);
+  // Test-set sampling alone: about 2 x 1.96 x sqrt(0.894 x 0.106 / 2000) = 2.7 points wide.
+  CHECK(good.test_interval->high - good.test_interval->low > 2.0);
+  CHECK(good.test_interval->high - good.test_interval->low < 3.4);
+  CHECK(good.interval->low < good.test_interval->low);  // the seed spread widens it
+  CHECK(good.interval->high > good.test_interval->high);
+  CHECK(good.verdict == Verdict::reproduced);
+  CHECK(*good.published == Approx(89.36));
+  CHECK(rows.at("weak")->cells.at("nsmc").verdict == Verdict::below);
+  CHECK(rows.at("strong")->cells.at("nsmc").verdict == Verdict::above);
+  CHECK(rows.at("weak")->cells.at("nsmc").sd == 0.0);
+  CHECK(verdict_summary(*rows.at("good")) == "1 of 1 reproduced (0 below, 0 above)");
+  CHECK(verdict_summary(*rows.at("weak")) == "0 of 1 reproduced (1 below, 0 above)");
+
+  SECTION("every format carries the interval and the verdict") {
+    const auto markdown = render_leaderboard(table, LeaderboardFormat::markdown);
+    CHECK(contains(markdown, "89.40 \u00b1 "));
+    CHECK(contains(markdown, "\u2713 (89.20\u201389.45, sd 0.13)"));
+    CHECK(contains(markdown, "80.00 \u00b1 "));
+    CHECK(contains(markdown, "\u25bc (1 seed)"));
+    CHECK(contains(markdown, "Verdicts, good against KoELECTRA-small-v3: 1 of 1 reproduced"));
+    CHECK(contains(render_leaderboard(table, LeaderboardFormat::text), "\u25b2 (1 seed)"));
+    const auto csv = render_leaderboard(table, LeaderboardFormat::csv);
+    CHECK(contains(csv, ",nsmc_sd,nsmc_low,nsmc_high,nsmc_test_low,nsmc_test_high,nsmc_verdict,"));
+    CHECK(contains(csv, ",reproduced,"));
+    const auto json = nlohmann::json::parse(render_leaderboard(table, LeaderboardFormat::json));
+    bool found = false;
+    for (const auto& row : json["rows"])
+      if (row["name"] == "good") {
+        found = true;
+        CHECK(row["cells"]["nsmc"]["verdict"] == "reproduced");
+        CHECK(row["cells"]["nsmc"]["interval"][0].get<double>() == Approx(good.interval->low).margin(1e-4));
+        CHECK(row["cells"]["nsmc"]["test_interval"][1].get<double>() == Approx(good.test_interval->high).margin(1e-4));
+      }
+    CHECK(found);
+    CHECK(json["bootstrap"]["resamples"] == 1000);
+    const auto html = render_leaderboard(table, LeaderboardFormat::html);
+    CHECK(contains(html, "<rect class=\"interval\""));
+    CHECK(contains(html, "<span class=\"verdict\">\u2713</span>"));
+  }
+  SECTION("--bootstrap 0 gives no intervals; a run without predictions is named") {
+    LeaderboardOptions none = options;
+    none.bootstrap = 0;
+    const auto plain = build_leaderboard(spec, collect_results({dir / "good"}), none);
+    CHECK(!plain.rows.back().cells.at("nsmc").interval);
+    fs::remove(dir / "weak/1/predictions_test.txt");
+    const auto missing = build_leaderboard(spec, collect_results({dir / "weak"}), options);
+    REQUIRE(missing.interval_notes.size() == 1);
+    CHECK(contains(missing.interval_notes[0], "no predictions_test.txt beside " + (dir / "weak/1/results.json").string()));
+  }
+  SECTION("the same seed, resamples and runs give the same intervals") {
+    const auto again = build_leaderboard(spec, collect_results({dir / "good"}), options);
+    CHECK(again.rows.back().cells.at("nsmc").interval->low == good.interval->low);
+  }
+}
+
+TEST_CASE("leaderboard --paired compares two sets of runs on the same test examples", "[leaderboard][bootstrap]") {
+  const auto dir = fresh_dir("paired");
+  const auto data = write_nsmc_test(dir / "data", 1000);
+  write_nsmc_run(dir / "new/1", data, "tiny", 1, 1000, 100);
+  write_nsmc_run(dir / "new/2", data, "tiny", 2, 1000, 110);
+  write_nsmc_run(dir / "old/1", data, "tiny", 1, 1000, 200);
+  write_nsmc_run(dir / "old/2", data, "tiny", 2, 1000, 190);
+  const auto spec = find_leaderboard_spec("korean");
+  LeaderboardOptions options;
+  options.paired = collect_results({dir / "old"});
+  const auto table = build_leaderboard(spec, collect_results({dir / "new"}), options);
+  REQUIRE(table.paired.size() == 1);
+  const auto& c = table.paired[0];
+  CHECK(c.task == "nsmc");
+  CHECK(c.difference == Approx(89.5 - 80.5));
+  CHECK(c.interval.low > 0);
+  CHECK(c.interval.low < c.difference);
+  CHECK(c.interval.high > c.difference);
+  CHECK(c.p_value < 0.01);
+  CHECK(c.units == 1000);
+  CHECK(contains(render_leaderboard(table, LeaderboardFormat::markdown), "Paired bootstrap, nsmc accuracy: tiny minus tiny"));
+
+  SECTION("the same runs on both sides differ by nothing") {
+    LeaderboardOptions same;
+    same.paired = collect_results({dir / "new"});
+    const auto t = build_leaderboard(spec, collect_results({dir / "new"}), same);
+    CHECK(t.paired.at(0).difference == 0.0);
+    CHECK(t.paired.at(0).p_value == 1.0);
+  }
+  SECTION("runs of another test file are refused, naming both files") {
+    const auto other = write_nsmc_test(dir / "other", 1000, true);
+    write_nsmc_run(dir / "elsewhere/1", other, "tiny", 1, 1000, 100);
+    LeaderboardOptions elsewhere;
+    elsewhere.paired = collect_results({dir / "elsewhere"});
+    const auto message = error_of([&] { build_leaderboard(spec, collect_results({dir / "new"}), elsewhere); });
+    CHECK(contains(message, "different test files"));
+    CHECK(contains(message, (data / "ratings_test.txt").string()));
+    CHECK(contains(message, (other / "ratings_test.txt").string()));
+    const auto cli = run_command(fmt::format("{} eval --leaderboard korean {} --paired {}", shell_quoted(ELECTRA_BINARY),
+                                             shell_quoted(dir / "new"), shell_quoted(dir / "elsewhere")));
+    CHECK(cli.status == 1);
+    CHECK(contains(cli.err, (other / "ratings_test.txt").string()));
+  }
+  SECTION("electra score --bootstrap prints each metric's interval") {
+    const auto r = run_command(fmt::format("{} score --task nsmc --gold {} --predictions {} --bootstrap 300",
+                                           shell_quoted(ELECTRA_BINARY), shell_quoted(data / "ratings_test.txt"),
+                                           shell_quoted(dir / "new/1/predictions_test.txt")));
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    const auto j = nlohmann::json::parse(r.out);
+    CHECK(j["accuracy"].get<double>() == Approx(90.0));
+    CHECK(j["bootstrap"]["resamples"] == 300);
+    const auto interval = j["bootstrap"]["intervals"]["accuracy"];
+    CHECK(interval[0].get<double>() < 90.0);
+    CHECK(interval[1].get<double>() > 90.0);
+    CHECK(interval[1].get<double>() - interval[0].get<double>() < 5.0);
+    CHECK(contains(r.err, "accuracy 90.00 ["));
+  }
 }
