@@ -107,6 +107,10 @@ Item encode_text(const nlohmann::json& j, LazyTokenizer& tokenizer, int64_t max_
   } catch (const std::runtime_error& e) {  // invalid UTF-8
     throw std::invalid_argument(e.what());
   }
+  // Below the special tokens' count, tokenizers (and so Tokenizer) truncates nothing: the model never gets that.
+  if (static_cast<int64_t>(encoding.input_ids.size()) > max_length)
+    throw std::invalid_argument(fmt::format("--max-length {} is below the {} special tokens of a{}", max_length,
+                                            pair ? 3 : 2, pair ? " text pair" : " text"));
   for (int64_t id : encoding.input_ids)
     if (id >= config.vocab_size)
       throw std::invalid_argument(fmt::format("token '{}' has id {}, outside the model's vocabulary of {} (vocab.txt "

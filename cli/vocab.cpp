@@ -29,23 +29,32 @@ struct VocabArgs {
   VocabTrainerOptions options;
 };
 
-// The "##c" tokens of a vocab.txt in file order (one prefix and one code point each).
-std::vector<std::string> continuation_order(const fs::path& vocab_txt, const std::string& prefix) {
+// Whether `text` is exactly one UTF-8 code point.
+bool one_code_point(std::string_view text) {
+  if (text.empty()) return false;
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  char32_t cp = s[0];
+  const size_t len = s[0] < 0x80 ? 1 : unicode::decode_utf8(s, text.size(), cp);
+  return len == text.size();
+}
+
+// The choices of a tokenizers run that depend on hash-map order, read from the vocab.txt it wrote: its "##c"
+// tokens in file order (one prefix and one code point each), and its single-character tokens (the alphabet kept).
+void reference_choices(const fs::path& vocab_txt, VocabTrainerOptions& options) {
   const std::string text = read_file(vocab_txt);
-  std::vector<std::string> out;
+  const std::string& prefix = options.prefix;
   for (size_t begin = 0; begin < text.size();) {
     size_t end = text.find('\n', begin);
     if (end == std::string::npos) end = text.size();
-    const std::string_view line(text.data() + begin, end - begin);
+    std::string_view line(text.data() + begin, end - begin);
     begin = end + 1;
-    if (line.size() <= prefix.size() || line.substr(0, prefix.size()) != prefix) continue;
-    const auto* rest = reinterpret_cast<const unsigned char*>(line.data() + prefix.size());
-    const size_t left = line.size() - prefix.size();
-    char32_t cp = rest[0];
-    const size_t len = rest[0] < 0x80 ? 1 : unicode::decode_utf8(rest, left, cp);
-    if (len == left) out.emplace_back(line);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.size() > prefix.size() && line.substr(0, prefix.size()) == prefix) {
+      if (one_code_point(line.substr(prefix.size()))) options.continuation_order.emplace_back(line);
+    } else if (one_code_point(line)) {
+      options.alphabet_kept.emplace_back(line);
+    }
   }
-  return out;
 }
 
 void check_output(const fs::path& dir, bool force) {
@@ -66,7 +75,7 @@ void run_vocab(VocabArgs& args) {
   const fs::path output(args.output);
   check_output(output, args.force);
   if (!args.continuation_order_from.empty()) {
-    options.continuation_order = continuation_order(args.continuation_order_from, options.prefix);
+    reference_choices(args.continuation_order_from, options);
   }
   const std::vector<fs::path> files(args.corpus.begin(), args.corpus.end());
   VocabTrainingStats stats;
@@ -110,8 +119,8 @@ void add_vocab_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--continuation-order-from", args->continuation_order_from,
-                  "vocab.txt whose '##c' tokens give their order (to reproduce one tokenizers run, which orders "
-                  "them by hash-map iteration)");
+                  "vocab.txt of a tokenizers run whose hash-map-order choices are taken, to reproduce that run: "
+                  "the order of its '##c' tokens, and which characters tied at --limit-alphabet it kept");
   cmd->add_option("--output", args->output, "Directory for vocab.txt, tokenizer_config.json, special_tokens_map.json")
       ->required();
   cmd->add_flag("--force", args->force, "Overwrite the files of a non-empty --output directory");

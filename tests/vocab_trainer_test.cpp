@@ -126,6 +126,19 @@ TEST_CASE("vocab trainer merges as tokenizers' WordPieceTrainer", "[vocab]") {
     // Equal counts at the limit: the lowest code points go first (tokenizers: an unstable sort).
     CHECK(train({"a b c"}, options) == with_specials({"b", "c"}));
   }
+  SECTION("alphabet_kept decides which characters tied at the limit are kept, as a given tokenizers run did") {
+    // tokenizers breaks this tie with an unstable sort over hash-map order: each run may keep other characters.
+    options.limit_alphabet = 2;
+    options.alphabet_kept = {"a", "c"};
+    CHECK(train({"a b c"}, options) == with_specials({"a", "c"}));
+    options.alphabet_kept = {"a"};  // the rest of the tie: lowest code point dropped first
+    CHECK(train({"a b c"}, options) == with_specials({"a", "c"}));
+    options.alphabet_kept = {"b"};
+    CHECK(train({"a b c"}, options) == with_specials({"b", "c"}));
+    // Only ties: a more frequent character is never dropped for a kept one.
+    options.alphabet_kept = {"b", "c"};
+    CHECK(train({"aa b c"}, options) == with_specials({"a", "c", "##a"}));
+  }
   SECTION("lowercase and accents as BertNormalizer") {
     // Every pair is seen twice: (h, ##e), then (##l, ##l) (smaller ids than (he, ##l)), (he, ##ll), (hell, ##o).
     CHECK(train({"Héllo HÉLLO"}, options) == with_specials({"e", "h", "l", "o", "##e", "##l", "##o", "he", "##ll",
@@ -197,6 +210,43 @@ TEST_CASE("vocab trainer reproduces tokenizers on a real corpus", "[vocab]") {
     CHECK(std::set<std::string>(mine.begin() + fixed, mine.begin() + initial) ==
           std::set<std::string>(reference.begin() + fixed, reference.begin() + initial));
     for (size_t i = fixed; i < initial; ++i) CHECK(mine[i].rfind("##", 0) == 0);
+  }
+}
+
+// tests/fixtures/vocab/tokenizers_cased_2500_alphabet400.txt: tools/vocab_reference.py (Python tokenizers 0.23.1) on
+// corpus.txt, i.e. BertWordPieceTokenizer(lowercase=False).train(vocab_size=2500, limit_alphabet=400) with
+// min_frequency at its default 2. Regression: 867 characters compete for 400 places and tokenizers breaks the ties
+// at the limit by hash-map order; given only the run's "##c" order, electra kept other tied characters (its own rule,
+// lowest code points dropped first) and its vocabulary differed from line 146 on.
+TEST_CASE("vocab trainer reproduces a tokenizers run with min_frequency 2 and a limited alphabet", "[vocab]") {
+  const Tokens reference = read_lines(kFixtures / "tokenizers_cased_2500_alphabet400.txt");
+  REQUIRE(reference.size() == 2500);
+  VocabTrainerOptions options;
+  options.vocab_size = 2500;
+  options.limit_alphabet = 400;
+  options.lowercase = false;
+  options.threads = 2;
+  const WordCounts counts = electra::count_words({kFixtures / "corpus.txt"}, options);
+  Tokens alphabet;
+  for (const auto& token : reference) {
+    if (token.size() > 2 && token.rfind("##", 0) == 0 && one_code_point(token.substr(2))) {
+      options.continuation_order.push_back(token);
+    } else if (one_code_point(token)) {
+      alphabet.push_back(token);
+    }
+  }
+  REQUIRE(alphabet.size() == 400);
+  VocabTrainingStats stats;
+  SECTION("given the run's ##c order and the characters it kept: identical") {
+    options.alphabet_kept = alphabet;
+    CHECK(electra::train_vocab(counts, options, &stats) == reference);
+    CHECK(stats.alphabet == 400);
+    CHECK(stats.alphabet_dropped > 0);
+  }
+  SECTION("given only its ##c order, the tie at the alphabet limit goes another way") {
+    const Tokens mine = electra::train_vocab(counts, options);
+    CHECK(Tokens(mine.begin(), mine.begin() + 5) == Tokens(reference.begin(), reference.begin() + 5));
+    CHECK(mine != reference);
   }
 }
 

@@ -365,7 +365,14 @@ std::vector<Token> Tokenizer::tokenize(std::string_view text) const {
 
 Encoding Tokenizer::encode(std::string_view text, std::optional<std::string_view> text_pair,
                            const EncodeOptions& options) const {
-  const bool limited = options.truncation == Truncation::longest_first && options.max_length > 0 && text_pair;
+  // A max_length below the count of special tokens (2, or 3 for a pair): tokenizers 0.23 then truncates nothing
+  // (the budget would be negative) but still stops encoding each sequence it may truncate after max_length tokens
+  // (seen_length): the second one always, the first one unless the strategy is only_second. Found by probing
+  // tokenizers and BertTokenizerFast; the encoding is then longer than max_length, as theirs is.
+  const bool below_specials = options.truncation != Truncation::none && options.max_length > 0 &&
+                              options.max_length < (text_pair ? 3 : 2);
+  const bool limited =
+      (options.truncation == Truncation::longest_first && options.max_length > 0 && text_pair) || below_specials;
   std::vector<size_t> specials_a, specials_b;
   std::vector<Token> a;
   a.reserve(text.size() / 3 + 4);
@@ -384,7 +391,15 @@ Encoding Tokenizer::encode(std::string_view text, std::optional<std::string_view
       return seen_length(tokens, special, static_cast<size_t>(options.max_length));
     };
     seen_a = seen(a, specials_a);
-    seen_b = seen(*b, specials_b);
+    if (b) seen_b = seen(*b, specials_b);
+  }
+  if (below_specials) {
+    if (options.truncation != Truncation::only_second) a.resize(seen_a);
+    if (b) b->resize(seen_b);
+    EncodeOptions untruncated = options;
+    untruncated.truncation = Truncation::none;
+    const size_t na = a.size(), nb = b ? b->size() : 0;
+    return assemble(std::move(a), std::move(b), na, nb, untruncated);
   }
   return assemble(std::move(a), std::move(b), seen_a, seen_b, options);
 }

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
+#include <unordered_set>
 
 #include "common/files.h"
 #include "common/stopwatch.h"
@@ -391,8 +392,16 @@ std::vector<std::string> train_vocab(const WordCounts& counts, const VocabTraine
   std::vector<std::pair<char32_t, uint64_t>> kept(alphabet.begin(), alphabet.end());
   const size_t limit = static_cast<size_t>(options.limit_alphabet);
   if (limit > 0 && kept.size() > limit) {
-    std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
-      return a.second != b.second ? a.second < b.second : a.first < b.first;
+    std::unordered_set<char32_t> preferred;  // kept by the reference run: dropped last among equal counts
+    std::vector<char32_t> cps;
+    for (const std::string& token : options.alphabet_kept) {
+      decode(token, cps);
+      if (cps.size() == 1) preferred.insert(cps[0]);
+    }
+    std::sort(kept.begin(), kept.end(), [&](const auto& a, const auto& b) {
+      if (a.second != b.second) return a.second < b.second;
+      const bool pa = preferred.count(a.first) > 0, pb = preferred.count(b.first) > 0;
+      return pa != pb ? pb : a.first < b.first;
     });
     stats.alphabet_dropped = kept.size() - limit;
     kept.erase(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(stats.alphabet_dropped));

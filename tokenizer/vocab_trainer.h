@@ -9,7 +9,8 @@
 // Where tokenizers depends on Rust hash-map iteration order, so differs from run to run, this trainer is
 // deterministic: the "##c" tokens are added in the order met when words are visited by descending count, then by
 // bytes (tokenizers: hash-map order, see `continuation_order`), and characters of equal count at the alphabet limit
-// are dropped lowest code point first (tokenizers: an unstable sort).
+// are dropped lowest code point first (tokenizers: an unstable sort). `continuation_order` and `alphabet_kept` take
+// both choices from one tokenizers run instead.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +35,10 @@ struct VocabTrainerOptions {
   // Optional order of the initial "##c" tokens (e.g. read from a vocab.txt tokenizers wrote), to reproduce one
   // tokenizers run exactly; tokens it does not list follow in this trainer's own order.
   std::vector<std::string> continuation_order;
+  // Optional characters a tokenizers run kept in its alphabet (the single-character tokens of its vocab.txt): among
+  // characters of equal count at limit_alphabet, these are kept and the others dropped (tokenizers' unstable sort
+  // decides that tie by hash-map order); the remaining ties fall back to this trainer's rule.
+  std::vector<std::string> alphabet_kept;
   int threads = 0;                  // word counting threads; 0: all cores
 };
 

@@ -60,12 +60,12 @@ def corpora(data, work):
 # name, corpus, size, electra flags (the reference gets the same ones)
 CASES = [
     ("nsmc-150k cased 30000 defaults", "nsmc-150k", 30000, ["--no-lowercase"]),
-    ("nsmc-150k lower 8000 defaults", "nsmc-150k", 8000, []),
+    ("nsmc-20k lower 8000 defaults", "nsmc-20k", 8000, []),
     ("nsmc-20k cased+strip 8000 defaults", "nsmc-20k", 8000, ["--no-lowercase", "--strip-accents"]),
     ("nsmc-20k lower-keep-accents 8000 defaults", "nsmc-20k", 8000, ["--no-strip-accents"]),
     ("glue-en lower 8000 defaults", "glue-en", 8000, []),
     ("glue-en cased 16000 defaults", "glue-en", 16000, ["--no-lowercase"]),
-    ("glue-en cased+strip 30000 defaults (min_frequency stops it)", "glue-en", 30000,
+    ("glue-en cased+strip 60000 defaults (min_frequency stops it)", "glue-en", 60000,
      ["--no-lowercase", "--strip-accents"]),
     ("ko-mixed cased 16000 defaults", "ko-mixed", 16000, ["--no-lowercase"]),
     ("ko-mixed cased 12000 min5 alphabet500", "ko-mixed", 12000,
