@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Compares `electra vocab` with Hugging Face tokenizers (tools/vocab_reference.js, its Node bindings) on real text:
-# set overlap |A∩B|/|A|, identical order, identical order once tokenizers' "##c" order is given
-# (--continuation-order-from), and tokens per character of both vocabularies on held-out text (electra's Tokenizer).
-# Settings are BertWordPieceTokenizer.train's with min_frequency=0 and limit_alphabet=None, the only ones the Node
-# bindings can train (see tools/vocab_reference.js); the defaults (2, 1000) are shown for electra alone.
-#   mkdir -p /tmp/tok-node && (cd /tmp/tok-node && npm install tokenizers@0.23.2)
-#   bash tools/compare_vocab.sh [build/electra]      # env: NODE_MODULES (/tmp/tok-node/node_modules), DATA, LARGE=0
+# Compares `electra vocab` with Hugging Face tokenizers' BertWordPieceTokenizer.train (tools/vocab_reference.py, the
+# Python package in .venv) on real text: set overlap |A∩B|/|A|, identical order, identical order once the choices
+# tokenizers takes from hash-map order are given (--continuation-order-from: its "##c" order and the characters it
+# kept among those tied at the alphabet limit), and tokens per character of both vocabularies on held-out text
+# (electra's Tokenizer). Settings: tokenizers' defaults, min_frequency 2 and limit_alphabet 1000 (env MIN_FREQUENCY,
+# LIMIT_ALPHABET; 0 = no limit); tests/hf/vocab_parity.py is the pass/fail check of `make test-hf`.
+#   make venv   # .venv from requirements.txt (tokenizers 0.23.1)
+#   bash tools/compare_vocab.sh [build/electra]      # env: PYTHON (.venv/bin/python), DATA, LARGE=0
 set -euo pipefail
 cd "$(dirname "$0")/.."
 electra=${1:-build/electra}
-modules=${NODE_MODULES:-/tmp/tok-node/node_modules}
+python=${PYTHON:-.venv/bin/python}
 data=${DATA:-/work/shared/real-data}
+min_frequency=${MIN_FREQUENCY:-2}
+limit_alphabet=${LIMIT_ALPHABET:-1000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -46,17 +49,18 @@ print(f"{tokens / chars:.4f}")
 PY
 }
 
-printf '%-11s %-6s %6s | %-8s %-9s %-12s %-8s | %-8s %-8s %-8s | %s\n' corpus case size overlap same_order \
-  "same_w/order" hf_rerun tpc_hf tpc_ours tpc_dflt "electra words/s; tokenizers train s"
+printf '%-11s %-6s %6s | %-8s %-9s %-12s %-8s | %-8s %-8s | %s\n' corpus case size overlap same_order \
+  "same_w/order" hf_rerun tpc_hf tpc_ours "electra words/s; tokenizers train s"
 compare() {  # name corpus heldout size case
   local name=$1 corpus=$2 heldout=$3 size=$4 case=$5 flag=""
   [ "$case" = cased ] && flag=--no-lowercase
   local d="$work/$name-$case-$size"
   mkdir -p "$d/hf"
-  node tools/vocab_reference.js --modules "$modules" --size "$size" $flag --output "$d/hf/vocab.txt" "$corpus" \
+  local settings="--min-frequency $min_frequency --limit-alphabet $limit_alphabet"
+  "$python" tools/vocab_reference.py --size "$size" $flag $settings --output "$d/hf/vocab.txt" "$corpus" \
     2>"$d/hf.log" >/dev/null
   mkdir -p "$d/hf2"  # tokenizers again: its "##c" order comes from a hash map, so runs differ from each other
-  node tools/vocab_reference.js --modules "$modules" --size "$size" $flag --output "$d/hf2/vocab.txt" "$corpus" \
+  "$python" tools/vocab_reference.py --size "$size" $flag $settings --output "$d/hf2/vocab.txt" "$corpus" \
     2>/dev/null >/dev/null
   local hf_s
   hf_s=$(sed -n 's/.*trained in \([0-9.]*\) s.*/\1/p' "$d/hf.log")
@@ -65,11 +69,9 @@ import json, sys
 lower = sys.argv[2] == "lower"
 json.dump({"do_lower_case": lower, "strip_accents": None, "tokenize_chinese_chars": True}, open(sys.argv[1] + "/tokenizer_config.json", "w"))
 PY
-  "$electra" vocab --corpus "$corpus" --size "$size" $flag --min-frequency 0 --limit-alphabet 0 \
-    --output "$d/ours" >"$d/ours.log"
-  "$electra" vocab --corpus "$corpus" --size "$size" $flag --min-frequency 0 --limit-alphabet 0 \
+  "$electra" vocab --corpus "$corpus" --size "$size" $flag $settings --output "$d/ours" >"$d/ours.log"
+  "$electra" vocab --corpus "$corpus" --size "$size" $flag $settings \
     --continuation-order-from "$d/hf/vocab.txt" --output "$d/ordered" >/dev/null
-  "$electra" vocab --corpus "$corpus" --size "$size" $flag --output "$d/default" >"$d/default.log"
   local wps
   wps=$(sed -n 's/.* s: \([0-9]*\) words\/s.*/\1/p' "$d/ours.log")
   local stats
@@ -82,12 +84,13 @@ print(f"{overlap:.4f} {'yes' if hf == ours else 'no'} {'yes' if hf == ordered el
 PY
 )
   read -r overlap same same_ordered rerun <<<"$stats"
-  printf '%-11s %-6s %6s | %-8s %-9s %-12s %-8s | %-8s %-8s %-8s | %s; %s\n' "$name" "$case" "$size" "$overlap" \
+  printf '%-11s %-6s %6s | %-8s %-9s %-12s %-8s | %-8s %-8s | %s; %s\n' "$name" "$case" "$size" "$overlap" \
     "$same" "$same_ordered" "$rerun" "$(tokens_per_char "$d/hf" "$heldout")" "$(tokens_per_char "$d/ours" "$heldout")" \
-    "$(tokens_per_char "$d/default" "$heldout")" "$wps" "$hf_s"
+    "$wps" "$hf_s"
 }
 
-# Cased Korean keeps whole syllables: its initial vocabulary (alphabet + "##c") alone is over 2,600 tokens.
+# Cased Korean keeps whole syllables: without an alphabet limit its initial vocabulary (alphabet + "##c") alone is
+# over 2,600 tokens.
 for size in 2000 8000; do compare nsmc-small "$work/nsmc_small.txt" "$work/nsmc_heldout.txt" "$size" lower; done
 for size in 4000 8000; do compare nsmc-small "$work/nsmc_small.txt" "$work/nsmc_heldout.txt" "$size" cased; done
 if [ "$have_sst" = 1 ]; then
@@ -98,6 +101,6 @@ if [ "$have_large" = 1 ]; then
   compare nsmc-large "$work/nsmc_large.txt" "$work/nsmc_heldout.txt" 30000 lower
 fi
 echo "overlap = |A∩B|/|A| (A = electra's vocabulary); same_order: identical files; same_w/order: identical once"
-echo "electra takes tokenizers' '##c' order (--continuation-order-from); hf_rerun: overlap of two tokenizers runs;"
-echo "tpc = tokens per character on held-out"
-echo "text (hf, ours: min_frequency 0, no alphabet limit; dflt: electra with the defaults 2 and 1000)"
+echo "electra takes tokenizers' hash-map-order choices (--continuation-order-from: the '##c' order and the characters"
+echo "kept among those tied at the alphabet limit); hf_rerun: overlap of two tokenizers runs; tpc = tokens per"
+echo "character on held-out text (min_frequency $min_frequency, limit_alphabet $limit_alphabet)"
