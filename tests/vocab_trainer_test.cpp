@@ -175,9 +175,11 @@ TEST_CASE("vocab trainer merges as tokenizers' WordPieceTrainer", "[vocab]") {
   }
 }
 
-// tests/fixtures/vocab/tokenizers_lower_1500.txt and tokenizers_cased_2500.txt: tools/vocab_reference.js (tokenizers
-// 0.23.2) on corpus.txt (NSMC and SST-2 lines, a few accented and CJK ones), i.e.
-// BertWordPieceTokenizer.train(vocab_size=1500 / 2500, lowercase=True / False, min_frequency=0, limit_alphabet=None).
+// tests/fixtures/vocab/tokenizers_lower_1500.txt and tokenizers_cased_2500.txt: tokenizers 0.23.2 (then through its
+// Node bindings) on corpus.txt (NSMC and SST-2 lines, a few accented and CJK ones), i.e.
+// BertWordPieceTokenizer.train(vocab_size=1500 / 2500, lowercase=True / False, min_frequency=0, limit_alphabet=None);
+// today `tools/vocab_reference.py --size 1500|2500 [--no-lowercase] --min-frequency 0 --limit-alphabet 0` makes such
+// a run (with its own "##c" order).
 TEST_CASE("vocab trainer reproduces tokenizers on a real corpus", "[vocab]") {
   const bool lowercase = GENERATE(true, false);
   const int64_t size = lowercase ? 1500 : 2500;

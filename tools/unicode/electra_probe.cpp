@@ -1,4 +1,4 @@
-// electra's side of tools/unicode/tokenizers_reference.js: the same line format from tokenizer/unicode.cpp.
+// electra's side of tools/unicode/tokenizers_reference.py: the same line format from tokenizer/unicode.cpp.
 // Built by tools/unicode/regenerate.sh twice: with the tokenizers table (to check it) and without (to make it).
 #include <cstdio>
 #include <string>
