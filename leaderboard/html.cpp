@@ -115,8 +115,8 @@ std::string render_chart(const LeaderboardTable& table, const LeaderboardColumn&
                          x_of(bar.min), y + kRowHeight / 2.0, x_of(bar.max), y + kRowHeight / 2.0);
     if (bar.interval)
       svg += fmt::format(
-          R"(<rect class="interval" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="6" fill="#1c7ed6" fill-opacity="0.55"><title>reproduction interval {} to {}</title></rect>)",
-          x_of(bar.interval->low), y + kRowHeight / 2.0 - 3, std::max(x_of(bar.interval->high) - x_of(bar.interval->low), 1.5),
+          R"(<rect class="interval" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{}" fill="#1c7ed6" fill-opacity="0.35" stroke="#1c7ed6" stroke-width="2"><title>reproduction interval {} to {}</title></rect>)",
+          x_of(bar.interval->low), y + 1.0, std::max(x_of(bar.interval->high) - x_of(bar.interval->low), 4.0), kRowHeight - 2,
           format_fixed(bar.interval->low, 2), format_fixed(bar.interval->high, 2));
     svg += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" font-size="11" fill="#212529">{}</text>)",
                        kLabelWidth + kPlotWidth + 6.0, y + 15, escape_html(bar.label));

@@ -553,6 +553,38 @@ TEST_CASE("leaderboard html renders in headless chromium with table and charts",
   for (size_t at = dom.output.find("<svg"); at != std::string::npos; at = dom.output.find("<svg", at + 1)) ++charts;
   CHECK(charts == 8);
   CHECK(contains(dom.output, "data-task=\"korquad\""));
+
+  // Interval bands: the same runs with and without --bootstrap; the bands add blue to the picture.
+  const auto data = write_nsmc_test(dir / "data", 1000);
+  write_nsmc_run(dir / "runs/1", data, "tiny", 1, 1000, 150);
+  write_nsmc_run(dir / "runs/2", data, "tiny", 2, 1000, 120);
+  auto bluish_pixels = [&](int64_t bootstrap) {
+    LeaderboardOptions options;
+    options.compare = "KoELECTRA-small-v3";
+    options.bootstrap = bootstrap;
+    const auto board = dir / fmt::format("bands{}.html", bootstrap);
+    write_file_atomic(board, render_leaderboard(build_leaderboard(find_leaderboard_spec("korean"),
+                                                                  collect_results({dir / "runs"}), options),
+                                                LeaderboardFormat::html));
+    const auto shot_png = dir / fmt::format("bands{}.png", bootstrap);
+    const auto r = run_command(fmt::format("timeout 120 {} {} --screenshot={} --window-size=1400,2000 {}", chromium, flags,
+                                           shell_quoted(shot_png), shell_quoted("file://" + board.string())));
+    INFO(r.output);
+    REQUIRE(fs::is_regular_file(shot_png));
+    const auto img = decode_png(shot_png);
+    size_t n = 0;
+    for (size_t i = 0; i + 2 < img.pixels.size(); i += img.channels)
+      n += img.pixels[i + 2] > 150 && img.pixels[i + 2] > img.pixels[i] + 60;
+    if (bootstrap > 0) {
+      const auto bands_dom = run_command(fmt::format("timeout 120 {} {} --dump-dom {}", chromium, flags,
+                                                     shell_quoted("file://" + board.string())));
+      CHECK(contains(bands_dom.output, "<rect class=\"interval\""));
+      CHECK(contains(bands_dom.output, "<span class=\"verdict\">"));
+    }
+    return n;
+  };
+  const size_t without = bluish_pixels(0), with = bluish_pixels(1000);
+  CHECK(with > without + 100);
   electra::remove_tree(dir);
 }
 
