@@ -15,6 +15,7 @@
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/runtime.h"
+#include "tokenizer/model_max_length.h"
 #include "tokenizer/tokenizer.h"
 
 namespace electra::cli {
@@ -88,7 +89,10 @@ void run_init(const InitArgs& args) {
   if (!args.casing.empty()) tokenizer_config["do_lower_case"] = args.casing == "uncased";
   if (!tokenizer_config.contains("do_lower_case")) tokenizer_config["do_lower_case"] = true;  // BertTokenizer's default
   tokenizer_config["tokenizer_class"] = "ElectraTokenizer";
-  write_file_atomic(out / "tokenizer_config.json", tokenizer_config.dump(2) + "\n");
+  // model_max_length at most the model's positions, so that Hugging Face's truncation fits the model
+  write_file_atomic(out / "tokenizer_config.json",
+                    fit_tokenizer_file("tokenizer_config.json", tokenizer_config.dump(2) + "\n",
+                                       config.max_position_embeddings, source_config));
   write_initialized_model(config, out, out, static_cast<uint64_t>(args.seed));
   const CheckpointSummary summary = summarize_checkpoint(out);
   fmt::print("wrote {}: ElectraModel E={} H={} L={} A={} I={}, vocab {} ({}), {} parameters, seed {}\n", out.string(),

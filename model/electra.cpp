@@ -10,6 +10,7 @@
 
 #include "common/files.h"
 #include "model/electra_impl.h"
+#include "tokenizer/model_max_length.h"
 
 namespace electra {
 namespace {
@@ -427,15 +428,22 @@ void save_pretrained(const ElectraModel& model, const std::filesystem::path& dir
   write_safetensors(dir / "model.safetensors", tensors);
   write_file_atomic(dir / "config.json", model.config().to_json_text());
   if (tokenizer_dir.empty()) return;
-  if (std::filesystem::exists(dir) && std::filesystem::exists(tokenizer_dir) &&
-      std::filesystem::equivalent(dir, tokenizer_dir))
-    return;
-  if (!std::filesystem::exists(tokenizer_dir / "vocab.txt"))
+  const bool same = std::filesystem::exists(tokenizer_dir) && std::filesystem::equivalent(dir, tokenizer_dir);
+  if (!std::filesystem::exists(tokenizer_dir / "vocab.txt")) {
+    if (same) return;
     throw std::runtime_error(fmt::format("{}: no vocab.txt to copy next to the saved model", tokenizer_dir.string()));
+  }
+  // Copied as they are, except the length limits: model_max_length (written when the source has no
+  // tokenizer_config.json) and tokenizer.json's truncation at most the model's positions.
+  const int64_t positions = model.config().max_position_embeddings;
   for (const char* name :
        {"vocab.txt", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.json", "added_tokens.json"}) {
     const auto source = tokenizer_dir / name;
-    if (std::filesystem::exists(source)) write_file_atomic(dir / name, read_file(source));
+    const bool exists = std::filesystem::exists(source);
+    if (!exists && std::string(name) != "tokenizer_config.json") continue;
+    const std::string text = exists ? read_file(source) : std::string();
+    const std::string fitted = fit_tokenizer_file(name, text, positions, source);
+    if (!same || fitted != text) write_file_atomic(dir / name, fitted);
   }
 }
 

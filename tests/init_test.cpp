@@ -79,3 +79,32 @@ TEST_CASE("electra init writes a randomly initialised model in Hugging Face's la
     CHECK_FALSE(std::filesystem::exists(dir / "h"));
   }
 }
+
+TEST_CASE("electra init caps model_max_length at the model's positions", "[init]") {
+  // The vocabulary's tokenizer_config.json says 512, the model has 64 positions: Hugging Face's
+  // AutoTokenizer(..., truncation=True) must not make longer sequences than the model takes.
+  const fs::path dir = electra::test::fresh_dir("init_max_length");
+  fs::create_directories(dir / "vocab");
+  fs::copy_file(fs::path(ELECTRA_TEST_FIXTURES) / "tokenizer" / "vocab.txt", dir / "vocab" / "vocab.txt");
+  electra::write_file_atomic(dir / "vocab" / "tokenizer_config.json", R"({"do_lower_case": false, "model_max_length": 512})");
+  const json small = {{"model_type", "electra"}, {"embedding_size", 16}, {"hidden_size", 32},
+                      {"num_attention_heads", 2}, {"num_hidden_layers", 1}, {"intermediate_size", 64},
+                      {"max_position_embeddings", 64}};
+  electra::write_file_atomic(dir / "config.json", small.dump());
+  const auto r = run_electra(fmt::format("init --config '{}' --vocab '{}' --output '{}'", (dir / "config.json").string(),
+                                         (dir / "vocab").string(), (dir / "m").string()));
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  const json written = json::parse(electra::read_file(dir / "m" / "tokenizer_config.json"));
+  CHECK(written["model_max_length"] == 64);
+  CHECK(written["do_lower_case"] == false);
+  // electra's own tokenizer reads the limit too: a long text is cut to the model's 64 positions
+  std::string text;
+  for (int i = 0; i < 100; ++i) text += "cannot open file ";
+  electra::write_file_atomic(dir / "long.jsonl", json{{"text", text}}.dump() + "\n");
+  const auto tokens = run_electra(fmt::format("tokenize --model '{}' --input '{}'", (dir / "m").string(),
+                                              (dir / "long.jsonl").string()));
+  INFO(tokens.output);
+  REQUIRE(tokens.status == 0);
+  CHECK(json::parse(tokens.out)["input_ids"].size() == 64);
+}

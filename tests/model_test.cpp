@@ -423,6 +423,42 @@ TEST_CASE("save_pretrained round trip reproduces outputs exactly", "[model]") {
   }
 }
 
+TEST_CASE("save_pretrained caps the tokenizer's length limits at the model's positions", "[model]") {
+  // A tokenizer_config.json saying 512 beside a 64-position model made AutoTokenizer(..., truncation=True) give
+  // sequences the model cannot take (tests/hf/model_parity.py found it).
+  TempDir out;
+  const auto model = electra::load_pretrained(kModels / "seqcls3");  // 64 positions
+  REQUIRE(model.config().max_position_embeddings == 64);
+  const fs::path tok = out.path / "tok";
+  fs::create_directories(tok);
+  fs::copy_file(kModels / "seqcls3" / "vocab.txt", tok / "vocab.txt");
+  electra::write_file_atomic(tok / "tokenizer_config.json",
+                             R"({"tokenizer_class": "BertTokenizer", "model_max_length": 512, "do_lower_case": false})");
+  electra::write_file_atomic(tok / "tokenizer.json",
+                             R"({"version": "1.0", "truncation": {"direction": "Right", "max_length": 512}, "padding": null})");
+  electra::save_pretrained(model, out.path / "a", tok);
+  const json config = read_json(out.path / "a" / "tokenizer_config.json");
+  CHECK(config["model_max_length"] == 64);
+  CHECK(config["do_lower_case"] == false);
+  CHECK(config.begin().key() == "do_lower_case");  // json sorts keys; the file keeps its order
+  CHECK(electra::read_file(out.path / "a" / "tokenizer_config.json").find("\"tokenizer_class\"") <
+        electra::read_file(out.path / "a" / "tokenizer_config.json").find("\"model_max_length\""));
+  CHECK(read_json(out.path / "a" / "tokenizer.json")["truncation"]["max_length"] == 64);
+  CHECK(read_json(out.path / "a" / "tokenizer.json")["truncation"]["direction"] == "Right");
+
+  // Within the bound: copied byte for byte; no limit at all (transformers' 1e30, or no file): the positions.
+  const std::string within = R"({"model_max_length": 32})";
+  electra::write_file_atomic(tok / "tokenizer_config.json", within);
+  electra::save_pretrained(model, out.path / "b", tok);
+  CHECK(electra::read_file(out.path / "b" / "tokenizer_config.json") == within);
+  electra::write_file_atomic(tok / "tokenizer_config.json", R"({"model_max_length": 1000000000000000019884624838656})");
+  electra::save_pretrained(model, out.path / "c", tok);
+  CHECK(read_json(out.path / "c" / "tokenizer_config.json")["model_max_length"] == 64);
+  fs::remove(tok / "tokenizer_config.json");
+  electra::save_pretrained(model, out.path / "d", tok);
+  CHECK(read_json(out.path / "d" / "tokenizer_config.json") == json{{"model_max_length", 64}});
+}
+
 TEST_CASE("load_pretrained builds a new head on a pre-trained encoder", "[model]") {
   using electra::Architecture;
   const auto in = case_inputs();
