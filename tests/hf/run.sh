@@ -9,10 +9,19 @@ python=$1; electra=$2; data=$3; work=$4
 here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$work"; mkdir -p "$work"
 failed=()
-for check in model_parity train_parity tokenizer_parity; do
+# name and arguments of each check (model_parity writes its own checkpoints and needs no data)
+checks=(
+  "model_parity"
+  "train_parity --data $data"
+  "tokenizer_parity --data $data"
+  "vocab_parity --data $data"
+)
+for entry in "${checks[@]}"; do
+  read -r check args <<<"$entry"
   echo "== $check"
   start=$(date +%s)
-  if "$python" "$here/$check.py" --electra "$electra" --data "$data" --work "$work/$check"; then
+  # shellcheck disable=SC2086
+  if "$python" "$here/$check.py" --electra "$electra" --work "$work/$check" $args; then
     echo "== $check passed in $(( $(date +%s) - start )) s"
   else
     echo "== $check FAILED (after $(( $(date +%s) - start )) s)"
