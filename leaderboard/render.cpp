@@ -164,10 +164,13 @@ Grid make_grid(const LeaderboardTable& table, const std::string& best_marker) {
   }
   for (const auto& c : table.paired)
     grid.footnotes.push_back(fmt::format(
-        "Paired bootstrap, {} {}: {} minus {} (--paired) = {} [{}, {}], p = {:.3f} ({} vs {} seeds, {} test units, same "
+        "Paired bootstrap, {} {}: {} minus {} (--paired) = {} [{}, {}], p {} ({} vs {} seeds, {} test units, same "
         "resamples).",
         c.task, c.metric, c.ours, c.other, signed_fixed(c.difference, 2), signed_fixed(c.interval.low, 2),
-        signed_fixed(c.interval.high, 2), c.p_value, c.seeds_ours, c.seeds_other, c.units));
+        signed_fixed(c.interval.high, 2),
+        // No resample crossed 0: the p-value is below the resolution of the resamples.
+        c.p_value == 0 ? fmt::format("< {:g}", 1.0 / static_cast<double>(table.bootstrap)) : fmt::format("= {:.3f}", c.p_value),
+        c.seeds_ours, c.seeds_other, c.units));
   if (!table.interval_notes.empty())
     grid.footnotes.push_back(any_interval ? "No interval: " + join(table.interval_notes, "; ") + "."
                                           : "No intervals or verdicts: none of our runs has its predictions file and "
