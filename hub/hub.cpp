@@ -158,11 +158,13 @@ class ModelFetcher {
 };
 
 const std::vector<std::string>& plan_files() {
-  static const std::vector<std::string> files = {"config.json",      "model.safetensors",     "pytorch_model.bin",
-                                                 "vocab.txt",        "tokenizer_config.json", "special_tokens_map.json"};
+  // tokenizer.json only stands in for a missing vocab.txt (transformers 5 saves no vocab.txt).
+  static const std::vector<std::string> files = {"config.json",           "model.safetensors", "pytorch_model.bin",
+                                                 "vocab.txt",             "tokenizer.json",    "tokenizer_config.json",
+                                                 "special_tokens_map.json"};
   return files;
 }
-bool is_required(const std::string& file) { return file == "config.json" || file == "vocab.txt"; }
+bool is_required(const std::string& file) { return file == "config.json"; }
 
 Presence ModelFetcher::presence(const std::string& commit, const std::string& file) const {
   if (fs::exists(snapshot_dir(commit) / file)) return Presence::present;
@@ -209,8 +211,9 @@ bool ModelFetcher::verify_cached(const std::string& commit, const std::string& f
 
 std::vector<std::string> ModelFetcher::missing(const std::string& commit, bool optional_too) const {
   std::vector<std::string> out;
-  for (const auto& file : {std::string("config.json"), std::string("vocab.txt")}) {
-    if (presence(commit, file) != Presence::present) out.push_back(file);
+  if (presence(commit, "config.json") != Presence::present) out.push_back("config.json");
+  if (presence(commit, "vocab.txt") != Presence::present && presence(commit, "tokenizer.json") != Presence::present) {
+    out.push_back("vocab.txt (or tokenizer.json)");
   }
   if (presence(commit, "model.safetensors") != Presence::present &&
       presence(commit, "pytorch_model.bin") != Presence::present) {
@@ -380,8 +383,8 @@ ModelSnapshot ModelFetcher::run() {
   if (options_.offline) {
     const std::string what =
         commit ? fmt::format("{}", fmt::join(missing(*commit, false), ", "))
-               : fmt::format("config.json, vocab.txt, model.safetensors (or pytorch_model.bin): the revision has no "
-                             "refs/{} there",
+               : fmt::format("config.json, vocab.txt (or tokenizer.json), model.safetensors (or pytorch_model.bin): "
+                             "the revision has no refs/{} there",
                              id_.revision);
     throw std::runtime_error(fmt::format(
         "downloads are off (HF_HUB_OFFLINE=1 or --offline) and {} is not complete in the cache {}: missing {}; "
@@ -390,16 +393,18 @@ ModelSnapshot ModelFetcher::run() {
   }
 
   std::vector<std::string> downloaded;
-  bool weights_found = false;
+  bool weights_found = false, vocab_found = false;
   try {
     for (const auto& file : plan_files()) {
       if (file == "pytorch_model.bin" && weights_found) continue;
+      if (file == "tokenizer.json" && vocab_found) continue;
       if (commit) {
         const Presence known = presence(*commit, file);
         const bool weights = file == "model.safetensors" || file == "pytorch_model.bin";
         if (known == Presence::present ||
             (file == "model.safetensors" && presence(*commit, "pytorch_model.bin") == Presence::present)) {
           weights_found |= weights;
+          vocab_found |= file == "vocab.txt" || file == "tokenizer.json";
           continue;
         }
         if (known == Presence::absent && !is_required(file)) continue;
@@ -420,6 +425,11 @@ ModelSnapshot ModelFetcher::run() {
           throw std::runtime_error(fmt::format("{} has neither model.safetensors nor pytorch_model.bin on {}",
                                                describe(), options_.endpoint));
         }
+        if (file == "tokenizer.json") {
+          throw std::runtime_error(fmt::format("{} has neither vocab.txt nor tokenizer.json on {}: is it a "
+                                               "transformers checkpoint?",
+                                               describe(), options_.endpoint));
+        }
         continue;
       }
       if (!commit) commit = meta.commit;
@@ -431,6 +441,7 @@ ModelSnapshot ModelFetcher::run() {
       }
       link(*commit, file, meta.etag);
       if (file == "model.safetensors" || file == "pytorch_model.bin") weights_found = true;
+      if (file == "vocab.txt" || file == "tokenizer.json") vocab_found = true;
     }
   } catch (const http::NetworkError& e) {
     std::optional<std::string> cached = commit ? commit : read_ref();
@@ -446,6 +457,11 @@ ModelSnapshot ModelFetcher::run() {
   if (!weights_found) {
     throw std::runtime_error(fmt::format("{} has neither model.safetensors nor pytorch_model.bin on {}", describe(),
                                          options_.endpoint));
+  }
+  if (!vocab_found) {
+    throw std::runtime_error(fmt::format("{} has neither vocab.txt nor tokenizer.json on {}: is it a transformers "
+                                         "checkpoint?",
+                                         describe(), options_.endpoint));
   }
   return snapshot(*commit, std::move(downloaded));
 }

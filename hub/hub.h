@@ -45,9 +45,9 @@ struct ModelSnapshot {
   std::vector<std::string> downloaded;   // of those, fetched by this call
 };
 
-// Makes the files electra needs (config.json, model.safetensors else pytorch_model.bin, vocab.txt, and
-// tokenizer_config.json / special_tokens_map.json when the repo has them) present in the cache snapshot of
-// `id` and returns it. A snapshot that already has them is used without any request unless options.refresh.
+// Makes the files electra needs (config.json, model.safetensors else pytorch_model.bin, vocab.txt else
+// tokenizer.json, and tokenizer_config.json / special_tokens_map.json when the repo has them) present in the cache
+// snapshot of `id` and returns it. A snapshot that already has them is used without any request unless options.refresh.
 // Throws std::invalid_argument for a malformed id, std::runtime_error with what to do for everything else
 // (unknown model or revision, gated or private repo, no network, offline with files missing, disk full, ...).
 ModelSnapshot fetch_model(const ModelId& id, const HubOptions& options);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -11,6 +12,7 @@
 #include "common/files.h"
 #include "model/electra_impl.h"
 #include "tokenizer/model_max_length.h"
+#include "tokenizer/tokenizer.h"
 
 namespace electra {
 namespace {
@@ -429,10 +431,18 @@ void save_pretrained(const ElectraModel& model, const std::filesystem::path& dir
   write_file_atomic(dir / "config.json", model.config().to_json_text());
   if (tokenizer_dir.empty()) return;
   const bool same = std::filesystem::exists(tokenizer_dir) && std::filesystem::equivalent(dir, tokenizer_dir);
-  if (!std::filesystem::exists(tokenizer_dir / "vocab.txt")) {
+  // A source with tokenizer.json and no vocab.txt (transformers 5 saves no vocab.txt) gets a vocab.txt written
+  // from tokenizer.json's vocabulary, and, without a tokenizer_config.json, one holding tokenizer.json's
+  // normalization (vocab.txt alone would read as lowercased).
+  const bool has_vocab_txt = std::filesystem::exists(tokenizer_dir / "vocab.txt");
+  const bool json_only = !has_vocab_txt && std::filesystem::exists(tokenizer_dir / "tokenizer.json");
+  if (!has_vocab_txt && !json_only) {
     if (same) return;
-    throw std::runtime_error(fmt::format("{}: no vocab.txt to copy next to the saved model", tokenizer_dir.string()));
+    throw std::runtime_error(fmt::format("{}: no vocab.txt (or tokenizer.json) to copy next to the saved model",
+                                         tokenizer_dir.string()));
   }
+  std::optional<Tokenizer> json_tokenizer;
+  if (json_only) json_tokenizer.emplace(Tokenizer::from_dir(tokenizer_dir));
   // Copied as they are, except the length limits: model_max_length (written when the source has no
   // tokenizer_config.json) and tokenizer.json's truncation at most the model's positions.
   const int64_t positions = model.config().max_position_embeddings;
@@ -440,10 +450,22 @@ void save_pretrained(const ElectraModel& model, const std::filesystem::path& dir
        {"vocab.txt", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.json", "added_tokens.json"}) {
     const auto source = tokenizer_dir / name;
     const bool exists = std::filesystem::exists(source);
+    if (json_only && std::string(name) == "vocab.txt") {
+      write_file_atomic(dir / name, json_tokenizer->vocab_txt());
+      continue;
+    }
     if (!exists && std::string(name) != "tokenizer_config.json") continue;
-    const std::string text = exists ? read_file(source) : std::string();
+    std::string text = exists ? read_file(source) : std::string();
+    if (!exists && json_only) {
+      const TokenizerOptions& options = json_tokenizer->options();
+      nlohmann::ordered_json config = {{"do_lower_case", options.do_lower_case},
+                                       {"strip_accents", nullptr},
+                                       {"tokenize_chinese_chars", options.tokenize_chinese_chars}};
+      if (options.strip_accents) config["strip_accents"] = *options.strip_accents;
+      text = config.dump(2) + "\n";
+    }
     const std::string fitted = fit_tokenizer_file(name, text, positions, source);
-    if (!same || fitted != text) write_file_atomic(dir / name, fitted);
+    if (!same || !exists || fitted != text) write_file_atomic(dir / name, fitted);
   }
 }
 

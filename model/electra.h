@@ -67,7 +67,8 @@ int64_t encoder_parameter_count(const ElectraModel& model);
 ElectraModel load_pretrained(const std::filesystem::path& dir, const LoadOptions& options = {},
                              LoadReport* report = nullptr, TensorMap* ignored = nullptr);
 // Writes config.json (architectures, id2label, label2id, problem_type) + model.safetensors, and copies the
-// tokenizer files (vocab.txt, tokenizer_config.json, special_tokens_map.json, tokenizer.json) from tokenizer_dir.
+// tokenizer files (vocab.txt, tokenizer_config.json, special_tokens_map.json, tokenizer.json) from tokenizer_dir;
+// a tokenizer_dir with tokenizer.json and no vocab.txt also gets vocab.txt (and tokenizer_config.json) written.
 void save_pretrained(const ElectraModel& model, const std::filesystem::path& dir,
                      const std::filesystem::path& tokenizer_dir);
 

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -31,6 +32,7 @@
 #include "hub/sha256.h"
 #include "tasks/task.h"
 #include "tests/catch.h"
+#include "tokenizer/tokenizer.h"
 #include "tests/support.h"
 
 namespace fs = std::filesystem;
@@ -226,8 +228,8 @@ std::vector<ModelFile> tiny_model() {
 // storage URL; files not listed answer 404 EntryNotFound. `served_content` overrides what the storage sends.
 void serve_model(FakeServer& server, const std::string& repo, const std::vector<ModelFile>& files,
                  const std::map<std::string, std::string>& served_content = {}) {
-  const std::vector<std::string> all = {"config.json", "model.safetensors", "pytorch_model.bin", "vocab.txt",
-                                        "tokenizer_config.json", "special_tokens_map.json"};
+  const std::vector<std::string> all = {"config.json",    "model.safetensors",     "pytorch_model.bin",      "vocab.txt",
+                                        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"};
   for (const std::string& revision : {std::string("main"), kCommit}) {
     for (const auto& name : all) {
       Route route;
@@ -410,6 +412,40 @@ TEST_CASE("hub downloads into the huggingface_hub cache layout and reuses it wit
   const ModelSnapshot snap = fetch_model(parse_model_id("org/tiny"), refresh);
   CHECK(snap.downloaded.empty());
   CHECK(server.count() > before);
+}
+
+TEST_CASE("hub takes tokenizer.json for a repo without vocab.txt (as transformers 5 saves it)", "[hub]") {
+  FakeServer server;
+  const fs::path tokenizer_fixtures = fs::path(ELECTRA_TEST_FIXTURES) / "tokenizer" / "transformers5";
+  auto files = tiny_model();
+  files.erase(files.begin() + 1);  // vocab.txt
+  files.push_back({"tokenizer.json", read_file(tokenizer_fixtures / "tokenizer.json")});
+  serve_model(server, "org/json-only", files);
+  TempDir cache("json_only");
+  const HubOptions options = test_options(server.url(), cache.path);
+  const ModelSnapshot snap = fetch_model(parse_model_id("org/json-only"), options);
+  CHECK(std::find(snap.files.begin(), snap.files.end(), "tokenizer.json") != snap.files.end());
+  CHECK_FALSE(fs::exists(snap.dir / "vocab.txt"));
+  CHECK(electra::Tokenizer::from_dir(snap.dir).vocab_size() == 8000);
+  HubOptions offline = options;  // complete in the cache: offline use needs no vocab.txt either
+  offline.offline = true;
+  CHECK(fetch_model(parse_model_id("org/json-only"), offline).dir == snap.dir);
+
+  // Neither file: the error says so.
+  files.pop_back();
+  serve_model(server, "org/no-vocab", files);
+  std::string error = "no error";
+  try {
+    fetch_model(parse_model_id("org/no-vocab"), options);
+  } catch (const std::runtime_error& e) {
+    error = e.what();
+  }
+  CHECK(contains(error, "has neither vocab.txt nor tokenizer.json"));
+
+  // A repo with vocab.txt never asks for tokenizer.json.
+  serve_model(server, "org/tiny", tiny_model());
+  fetch_model(parse_model_id("org/tiny"), options);
+  CHECK(server.seen_path("/org/tiny/resolve/main/tokenizer.json").empty());
 }
 
 TEST_CASE("hub finds a cache written by huggingface_hub without a request", "[hub]") {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
@@ -398,6 +399,157 @@ TEST_CASE("tokenizer reads vocab.txt and tokenizer_config.json", "[tokenizer]") 
     }
   }
   CHECK_THROWS_AS(Tokenizer({{"a", 0}}, TokenizerOptions()), std::invalid_argument);
+  electra::remove_tree(dir);
+}
+
+namespace {
+
+// Encodes every fixture text and pair with both tokenizers; returns how many encodings differ.
+int encoding_mismatches(const Tokenizer& expected, const Tokenizer& actual, const json& option_set) {
+  int mismatches = 0;
+  const EncodeOptions no_limit{0, Truncation::none, Padding::none};
+  for (const json& c : option_set["single"]) {
+    const std::string text = c["text"].get<std::string>();
+    const Encoding a = expected.encode(text, std::nullopt, no_limit), b = actual.encode(text, std::nullopt, no_limit);
+    mismatches += a.tokens != b.tokens || a.input_ids != b.input_ids || offset_lists(a) != offset_lists(b);
+  }
+  for (const json& c : option_set["pair"]) {
+    if (c.contains("error")) continue;
+    const EncodeOptions options{c["max_length"].get<int64_t>(),
+                                electra::parse_truncation(c["truncation"].get<std::string>()), Padding::max_length};
+    const std::string a = c["a"].get<std::string>(), b = c["b"].get<std::string>();
+    const Encoding x = expected.encode(a, b, options), y = actual.encode(a, b, options);
+    mismatches += x.input_ids != y.input_ids || x.token_type_ids != y.token_type_ids ||
+                  x.attention_mask != y.attention_mask || offset_lists(x) != offset_lists(y);
+  }
+  return mismatches;
+}
+
+json fixture_tokenizer_json(const std::string& folder) {
+  return json::parse(electra::read_file(kFixtures / folder / "tokenizer.json"));
+}
+
+}  // namespace
+
+TEST_CASE("tokenizer reads a tokenizer.json-only folder like the vocab.txt folder", "[tokenizer]") {
+  const json fixture = json::parse(electra::read_file(kFixtures / "tokenizer_cases.json"));
+  const fs::path dir = fresh_dir("json_only");
+  const std::string vocab_txt = electra::read_file(kFixtures / "vocab.txt");
+
+  SECTION("tokenizers' BertWordPieceTokenizer file (BertProcessing), each option set, plain and in a Sequence") {
+    for (const json& option_set : fixture["cases"]) {
+      for (const bool sequence : {false, true}) {
+        json file = fixture_tokenizer_json("wordpiece");
+        file["normalizer"]["lowercase"] = option_set["kwargs"]["lowercase"];
+        file["normalizer"]["strip_accents"] = option_set["kwargs"]["strip_accents"];
+        if (sequence) file["normalizer"] = json{{"type", "Sequence"}, {"normalizers", json::array({file["normalizer"]})}};
+        electra::write_file_atomic(dir / "tokenizer.json", file.dump());
+        const Tokenizer from_json = Tokenizer::from_dir(dir);
+
+        TokenizerOptions options;
+        options.do_lower_case = option_set["kwargs"]["lowercase"].get<bool>();
+        if (!option_set["kwargs"]["strip_accents"].is_null()) {
+          options.strip_accents = option_set["kwargs"]["strip_accents"].get<bool>();
+        }
+        std::unordered_map<std::string, int64_t> vocab;
+        const Tokenizer files = Tokenizer::from_files(kFixtures / "vocab.txt", std::nullopt);
+        for (int64_t id = 0; id < files.vocab_size(); ++id) vocab[files.id_to_token(id)] = id;
+        const Tokenizer from_txt(std::move(vocab), options);
+
+        INFO(option_set["options"].get<std::string>() << (sequence ? " in a Sequence" : ""));
+        CHECK(from_json.vocab_size() == 8000);
+        CHECK(from_json.options().do_lower_case == options.do_lower_case);
+        CHECK(from_json.options().strip_accents == options.strip_accents);
+        CHECK(from_json.vocab_txt() == vocab_txt);
+        CHECK(from_json.cls_id() == 2);
+        CHECK(from_json.sep_id() == 3);
+        CHECK(encoding_mismatches(from_txt, from_json, option_set) == 0);
+      }
+    }
+  }
+  SECTION("transformers 5's save_pretrained (TemplateProcessing, no vocab.txt) equals vocab.txt + its config") {
+    for (const char* name : {"tokenizer.json", "tokenizer_config.json"}) {
+      fs::copy_file(kFixtures / "transformers5" / name, dir / name, fs::copy_options::overwrite_existing);
+    }
+    const fs::path txt_dir = fresh_dir("json_only_txt");
+    electra::write_file_atomic(txt_dir / "vocab.txt", vocab_txt);
+    fs::copy_file(kFixtures / "transformers5" / "tokenizer_config.json", txt_dir / "tokenizer_config.json");
+    const Tokenizer from_json = Tokenizer::from_dir(dir), from_txt = Tokenizer::from_dir(txt_dir);
+    CHECK_FALSE(from_json.options().do_lower_case);
+    CHECK(from_json.options().model_max_length == 0);
+    CHECK(from_json.vocab_txt() == vocab_txt);
+    CHECK(encoding_mismatches(from_txt, from_json, fixture["cases"][0]) == 0);
+    CHECK(token_texts(from_json.tokenize("Tunib [MASK]x")) == token_texts(from_txt.tokenize("Tunib [MASK]x")));
+
+    // transformers 5's BertTokenizer rebuilds its normalizer from tokenizer_config.json's keys (absent: HF's
+    // defaults), so the config decides; without a config, tokenizer.json's normalizer does.
+    electra::write_file_atomic(dir / "tokenizer_config.json", R"({"tokenizer_class": "BertTokenizer"})");
+    CHECK(Tokenizer::from_dir(dir).options().do_lower_case);
+    fs::remove(dir / "tokenizer_config.json");
+    CHECK_FALSE(Tokenizer::from_dir(dir).options().do_lower_case);
+
+    // vocab.txt, when there, is read as before and tokenizer.json is not looked at.
+    json bpe = fixture_tokenizer_json("transformers5");
+    bpe["model"]["type"] = "BPE";
+    electra::write_file_atomic(txt_dir / "tokenizer.json", bpe.dump());
+    CHECK(Tokenizer::from_dir(txt_dir).vocab_size() == 8000);
+    electra::remove_tree(txt_dir);
+  }
+  SECTION("max_input_chars_per_word is followed") {
+    json file = fixture_tokenizer_json("wordpiece");
+    file["model"]["max_input_chars_per_word"] = 3;
+    electra::write_file_atomic(dir / "tokenizer.json", file.dump());
+    const Tokenizer t = Tokenizer::from_dir(dir);
+    CHECK(token_texts(t.tokenize("the tunib")) == std::vector<std::string>{"the", "[UNK]"});
+  }
+  SECTION("what electra cannot represent is refused naming tokenizer.json and the field") {
+    const json good = fixture_tokenizer_json("wordpiece");
+    auto error_with = [&](const std::function<void(json&)>& edit) {
+      json file = good;
+      edit(file);
+      electra::write_file_atomic(dir / "tokenizer.json", file.dump());
+      return error_of([&] { Tokenizer::from_dir(dir); });
+    };
+    const std::string path = (dir / "tokenizer.json").string();
+    CHECK(error_with([](json& f) { f["model"]["type"] = "BPE"; }) ==
+          path + ": model.type: 'BPE' is not supported (electra reads WordPiece vocabularies only)");
+    CHECK(error_with([](json& f) { f["model"] = json{{"type", "Unigram"}, {"vocab", json::array()}}; })
+              .find("model.type: 'Unigram' is not supported") != std::string::npos);
+    CHECK(error_with([](json& f) { f["model"]["vocab"].erase("the"); f["model"]["vocab"]["zzz"] = 8000; })
+              .find("model.vocab: token 'zzz' has id 8000, past the 8000 entries: the ids have a gap") !=
+          std::string::npos);
+    CHECK(error_with([](json& f) { f["model"]["vocab"]["zzz"] = 7; }).find("model.vocab: id 7 is given to both") !=
+          std::string::npos);
+    CHECK(error_with([](json& f) { f["model"]["vocab"]["zzz"] = -1; }).find("model.vocab: token 'zzz' has id -1") !=
+          std::string::npos);
+    CHECK(error_with([](json& f) { f["model"]["continuing_subword_prefix"] = "@@"; }) ==
+          path + ": model.continuing_subword_prefix: '@@' is not supported (only '##')");
+    CHECK(error_with([](json& f) { f["normalizer"] = json{{"type", "NFKC"}}; }) ==
+          path + ": normalizer.type: normalizer 'NFKC' is not supported (only BertNormalizer)");
+    CHECK(error_with([](json& f) {
+            f["normalizer"] = json{{"type", "Sequence"}, {"normalizers", json::array({json{{"type", "Lowercase"}}})}};
+          }) == path + ": normalizer.normalizers[0].type: normalizer 'Lowercase' is not supported (only BertNormalizer)");
+    CHECK(error_with([](json& f) { f["normalizer"]["clean_text"] = false; }).find("normalizer.clean_text") !=
+          std::string::npos);
+    CHECK(error_with([](json& f) { f["normalizer"] = nullptr; }).find(": normalizer: null is not supported") !=
+          std::string::npos);
+    CHECK(error_with([](json& f) { f["pre_tokenizer"] = json{{"type", "Whitespace"}}; })
+              .find(": pre_tokenizer: only BertPreTokenizer is supported") != std::string::npos);
+    CHECK(error_with([](json& f) { f["post_processor"] = json{{"type", "RobertaProcessing"}}; })
+              .find(": post_processor.type: 'RobertaProcessing' is not supported") != std::string::npos);
+    CHECK(error_with([](json& f) { f["post_processor"]["cls"][1] = 5; })
+              .find("special token '[CLS]' has id 5 but the vocabulary gives it 2") != std::string::npos);
+    CHECK(error_with([](json& f) { f["model"]["unk_token"] = "<unk>"; })
+              .find("model.unk_token: '<unk>' is not in model.vocab") != std::string::npos);
+    CHECK(error_with([](json& f) {
+            f["added_tokens"].push_back(json{{"id", 8000}, {"content", "<new>"}, {"special", true}});
+          }).find("added_tokens[5]: added token '<new>' with id 8000") != std::string::npos);
+    CHECK(error_with([](json& f) { f["added_tokens"][4]["normalized"] = true; }).find("added_tokens[4]") !=
+          std::string::npos);
+    CHECK(error_with([](json& f) { f.erase("model"); }) == path + ": model: missing key 'model'");
+    electra::write_file_atomic(dir / "tokenizer.json", "{");
+    CHECK(error_of([&] { Tokenizer::from_dir(dir); }).find("tokenizer.json: invalid JSON") != std::string::npos);
+  }
   electra::remove_tree(dir);
 }
 

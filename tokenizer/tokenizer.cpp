@@ -14,8 +14,6 @@ namespace {
 
 using unicode::AlignedChar;
 
-constexpr size_t kMaxWordChars = 100;  // longer words become one unk token, as in WordPiece
-
 // Length tokenizers (0.23) compares when longest_first decides which sequence is the longer: with truncation
 // on, it stops encoding a sequence after the first word (pre-tokenized split) that brings the count of tokens,
 // special tokens found in the text included, to `max_length`; a special token itself never stops it.
@@ -99,6 +97,8 @@ std::string token_option(const nlohmann::json& config, const std::string& key, c
                                        file.string(), key, value.dump()));
 }
 
+}  // namespace
+
 TokenizerOptions read_tokenizer_config(const std::filesystem::path& file) {
   nlohmann::json config;
   try {
@@ -135,8 +135,6 @@ TokenizerOptions read_tokenizer_config(const std::filesystem::path& file) {
   options.mask_token = token_option(config, "mask_token", options.mask_token, file);
   return options;
 }
-
-}  // namespace
 
 Truncation parse_truncation(std::string_view name) {
   if (name == "longest_first") return Truncation::longest_first;
@@ -204,8 +202,12 @@ Tokenizer::Tokenizer(std::unordered_map<std::string, int64_t> vocab, TokenizerOp
 
 Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir) {
   const auto config = dir / "tokenizer_config.json";
-  return from_files(dir / "vocab.txt",
-                    std::filesystem::exists(config) ? std::optional<std::filesystem::path>(config) : std::nullopt);
+  const auto config_file =
+      std::filesystem::exists(config) ? std::optional<std::filesystem::path>(config) : std::nullopt;
+  if (!std::filesystem::exists(dir / "vocab.txt") && std::filesystem::exists(dir / "tokenizer.json")) {
+    return from_tokenizer_json(dir / "tokenizer.json", config_file);
+  }
+  return from_files(dir / "vocab.txt", config_file);
 }
 
 Tokenizer Tokenizer::from_files(const std::filesystem::path& vocab_txt,
@@ -338,7 +340,7 @@ void Tokenizer::normalize_and_split(const std::vector<AlignedChar>& segment, std
 
 void Tokenizer::word_piece(const AlignedChar* word, size_t n, std::vector<Token>& out) const {
   const int64_t begin = word[0].at, end = int64_t{word[n - 1].at} + 1;
-  if (n > kMaxWordChars) {
+  if (n > max_word_chars_) {
     out.push_back(Token{options_.unk_token, unk_id_, begin, end});
     return;
   }
@@ -511,6 +513,24 @@ const std::string& Tokenizer::id_to_token(int64_t id) const {
 }
 
 int64_t Tokenizer::vocab_size() const { return static_cast<int64_t>(id_to_token_.size()); }
+
+std::string Tokenizer::vocab_txt() const {
+  std::string text;
+  for (size_t id = 0; id < id_to_token_.size(); ++id) {
+    const std::string& token = id_to_token_[id];
+    const auto it = vocab_.find(token);
+    if (it == vocab_.end() || it->second != static_cast<int64_t>(id)) {
+      throw std::runtime_error(fmt::format("vocabulary id {} has no token of its own; it cannot be written as vocab.txt", id));
+    }
+    if (token.find_first_of("\r\n") != std::string::npos) {
+      throw std::runtime_error(
+          fmt::format("vocabulary token with id {} holds a line break; it cannot be written as vocab.txt", id));
+    }
+    text += token;
+    text += '\n';
+  }
+  return text;
+}
 int64_t Tokenizer::pad_id() const { return pad_id_; }
 int64_t Tokenizer::cls_id() const { return cls_id_; }
 int64_t Tokenizer::sep_id() const { return sep_id_; }

@@ -26,6 +26,9 @@ struct TokenizerOptions {
               mask_token = "[MASK]";
 };
 
+// Reads tokenizer_config.json (absent keys take HF's defaults). Throws std::runtime_error naming the file and key.
+TokenizerOptions read_tokenizer_config(const std::filesystem::path& file);
+
 enum class Truncation { none, longest_first, only_first, only_second };
 enum class Padding { none, max_length, longest };
 
@@ -59,8 +62,14 @@ struct Token {
 class Tokenizer {
  public:
   Tokenizer(std::unordered_map<std::string, int64_t> vocab, TokenizerOptions options);
-  // Reads DIR/vocab.txt and DIR/tokenizer_config.json (optional). Throws std::runtime_error naming the file.
+  // Reads DIR/vocab.txt and DIR/tokenizer_config.json (optional); without vocab.txt, the WordPiece vocabulary and
+  // pipeline of DIR/tokenizer.json (what transformers 5 saves). Throws std::runtime_error naming the file.
   static Tokenizer from_dir(const std::filesystem::path& dir);
+  // A `tokenizers` tokenizer.json whose model is WordPiece with BERT's normalizer, pre-tokenizer and [CLS]/[SEP]
+  // template; anything else is refused naming the field. Normalization options come from tokenizer_config.json
+  // when it is given (as transformers 5's BertTokenizer rebuilds its normalizer from it), else from tokenizer.json.
+  static Tokenizer from_tokenizer_json(const std::filesystem::path& tokenizer_json,
+                                       const std::optional<std::filesystem::path>& tokenizer_config_json);
   static Tokenizer from_files(const std::filesystem::path& vocab_txt,
                               const std::optional<std::filesystem::path>& tokenizer_config_json);
 
@@ -82,6 +91,9 @@ class Tokenizer {
   int64_t token_to_id(const std::string& token) const;  // unk id when absent
   const std::string& id_to_token(int64_t id) const;
   int64_t vocab_size() const;
+  // The vocabulary in id order, one token a line (vocab.txt's format). Throws std::runtime_error when a token
+  // holds a line break or an id has no token.
+  std::string vocab_txt() const;
   int64_t pad_id() const;  // -1 when the vocabulary has no pad_token (padding then throws)
   int64_t cls_id() const;
   int64_t sep_id() const;
@@ -107,6 +119,7 @@ class Tokenizer {
   const Special* match_special(std::string_view text, size_t at) const;
 
   bool lowercase_ = true, strip_accents_ = true, chinese_chars_ = true;
+  size_t max_word_chars_ = 100;  // longer words become one unk token, as in WordPiece
   uint8_t slow_flags_ = 0;  // unicode::CharFlag bits that send a segment through normalization
   int64_t unk_id_ = 0, cls_id_ = 0, sep_id_ = 0, pad_id_ = 0;
   WordPieceTrie pieces_;

@@ -6,14 +6,17 @@
 Checkpoints are made three ways, and every class electra implements runs on them:
   A  written by transformers' `save_pretrained` (random tiny configs, every weight drawn at random so that a bias or
      LayerNorm read wrongly shows; embedding_size != hidden_size and equal; cased and uncased vocabularies, the
-     tokenizer saved by ElectraTokenizerFast / BertTokenizerFast, plus vocab.txt; model.safetensors, and
+     tokenizer saved by ElectraTokenizerFast / BertTokenizerFast, plus vocab.txt in half of them (the other half as
+     transformers 5 writes them: tokenizer.json and no vocab.txt, and `electra tokenize` checked on them as below);
+     model.safetensors, and
      pytorch_model.bin as transformers 4's safe_serialization=False wrote it, torch.save of the state dict, since
      transformers 5 writes safetensors only) for ElectraModel, ElectraForSequenceClassification (3 labels, and
      regression: 1 label, problem_type regression), ElectraForTokenClassification, ElectraForQuestionAnswering,
      ElectraForPreTraining, ElectraForMaskedLM;
   B  written by `electra init` (a config.json file of 64 positions over a vocabulary whose tokenizer_config.json
      says 512; the `tiny` preset, uncased);
-  C  written by `electra finetune` (a few steps on tests/fixtures/tasks: KorNLI 3 labels, KorSTS regression, Naver
+  C  written by `electra finetune` (a few steps on tests/fixtures/tasks: KorNLI 3 labels (from B's cased checkpoint
+     with its tokenizer re-saved by transformers 5: tokenizer.json, no vocab.txt), KorSTS regression, Naver
      NER, KorQuAD; NSMC from the shipped examples/electra-nsmc-tiny with its tokenizer_config.json set to 512) and
      by `electra pretrain` (tiny.yaml on tests/fixtures/pretrain, 64 positions: its discriminator and generator).
 For each checkpoint, `electra predict --device cpu` runs text lines ({"text", "text_pair"}, one longer than the
@@ -175,7 +178,7 @@ def randomize(model, seed):
                 p.copy_(torch.randn(p.shape, generator=g) * 0.1)
 
 
-def write_hf_checkpoint(folder, head, E, H, cased, safetensors, seed, vocab_dir_cache):
+def write_hf_checkpoint(folder, head, E, H, cased, safetensors, seed, vocab_dir_cache, with_vocab_txt=True):
     positions = 40
     key = (cased, positions)
     if key not in vocab_dir_cache:
@@ -190,9 +193,12 @@ def write_hf_checkpoint(folder, head, E, H, cased, safetensors, seed, vocab_dir_
     randomize(model, seed)
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
-    # transformers 5's fast tokenizers save tokenizer.json and no vocab.txt (which electra reads); hub checkpoints
-    # carry vocab.txt, so it is copied as they have it
-    shutil.copy(os.path.join(os.path.dirname(folder), f"vocab-{'cased' if cased else 'uncased'}", "vocab.txt"), folder)
+    # transformers 5's fast tokenizers save tokenizer.json and no vocab.txt; hub checkpoints carry vocab.txt, so half
+    # the cases copy it in as they have it and the other half keep the folder as transformers 5 wrote it
+    assert not os.path.exists(os.path.join(folder, "vocab.txt")), f"{folder}: transformers wrote vocab.txt"
+    if with_vocab_txt:
+        shutil.copy(os.path.join(os.path.dirname(folder), f"vocab-{'cased' if cased else 'uncased'}", "vocab.txt"),
+                    folder)
     assert os.path.exists(os.path.join(folder, "model.safetensors")), f"{folder}: save_pretrained wrote no safetensors"
     if not safetensors:
         # transformers 5 writes safetensors only; pytorch_model.bin as transformers 4 wrote it (safe_serialization=
@@ -390,11 +396,15 @@ def main():
             E, H = (16, 32) if (i + fmt_i) % 2 == 0 else (32, 32)
             if head == "ElectraForMaskedLM":
                 E, H = (24, 16) if fmt_i == 0 else (16, 16)  # a generator: narrower than its embeddings, or as wide
+            with_vocab_txt = i % 2 == 0
             tag = f"{head.replace('ElectraFor', '').replace('ElectraModel', 'Model')}-E{E}H{H}-" \
-                  f"{'cased' if cased else 'uncased'}-{'st' if safetensors else 'bin'}"
+                  f"{'cased' if cased else 'uncased'}-{'st' if safetensors else 'bin'}" \
+                  f"{'' if with_vocab_txt else '-no-vocab-txt'}"
             folder = os.path.join(work, "A", tag)
-            write_hf_checkpoint(folder, head, E, H, cased, safetensors, seed, vocab_cache)
+            write_hf_checkpoint(folder, head, E, H, cased, safetensors, seed, vocab_cache, with_vocab_txt)
             guarded(report, f"A/{tag}", compare_checkpoint, report, f"A/{tag}", electra, folder, work, head, seed)
+            if not with_vocab_txt:
+                guarded(report, f"A/{tag}", check_tokenizer, report, f"A/{tag}", electra, folder, work)
 
     # B: written by electra init
     log("-- B: checkpoints written by electra init")
@@ -436,7 +446,14 @@ def main():
             tc = json.load(f)
         with open(os.path.join(demo, "tokenizer_config.json"), "w") as f:
             json.dump(dict(tc, model_max_length=512), f, indent=2)
-        runs = [("finetune-kornli", "configs/korean/kornli.yaml", init_ko, "kornli"),
+        # init_ko as transformers 5 saves it: tokenizer.json and no vocab.txt; the export must carry a vocab.txt
+        init_ko_json = os.path.join(work, "init-small64-cased-tokenizer-json")
+        os.makedirs(init_ko_json)
+        for name in ("config.json", "model.safetensors"):
+            shutil.copy(os.path.join(init_ko, name), init_ko_json)
+        AutoTokenizer.from_pretrained(init_ko).save_pretrained(init_ko_json)
+        assert not os.path.exists(os.path.join(init_ko_json, "vocab.txt"))
+        runs = [("finetune-kornli-from-tokenizer-json", "configs/korean/kornli.yaml", init_ko_json, "kornli"),
                 ("finetune-korsts", "configs/korean/korsts.yaml", init_ko, "korsts"),
                 ("finetune-naver-ner", "configs/korean/naver-ner.yaml", init_ko, "naver-ner"),
                 ("finetune-korquad", "configs/korean/korquad.yaml", init_ko, "korquad"),
@@ -449,6 +466,9 @@ def main():
             if guarded(report, f"C/{tag}", lambda: run(cmd, cwd=ROOT)):
                 guarded(report, f"C/{tag}", lambda: electra_written(report, f"C/{tag}", electra, find_model(out), work,
                                                                     300 + i))
+                if model == init_ko_json:
+                    report.check(f"C/{tag} export has vocab.txt",
+                                 os.path.exists(os.path.join(find_model(out), "vocab.txt")), "written from tokenizer.json")
 
     log("-- C: exports of electra pretrain")
     pre = os.path.join(work, "C", "pretrain")
