@@ -329,7 +329,7 @@ class Bench:
                 if line.startswith("run "):
                     w = line.split()
                     tokens = int(w[2])
-                    secs.append(float(w[6]))
+                    secs.append(float(w[5]))
             rows.append(dict(system=name.replace("electra", "electra tokenizer_bench"), threads=1, tokens=tokens,
                              seconds=stats(secs)))
         for threads in ("1", str(self.threads)):
@@ -380,7 +380,7 @@ def render(b, a, started, elapsed):
     p("")
     p(f"Date {started} UTC; machine: {cpu}, {os.cpu_count()} logical CPUs; {a.threads} threads everywhere "
       f"(OMP_NUM_THREADS, electra --threads, torch.set_num_threads, ORT intra-op, RAYON_NUM_THREADS where stated); "
-      f"command: `{' '.join(sys.argv)}`; whole run {elapsed / 60:.1f} min. Each measurement runs in its own process, "
+      f"command: `{' '.join(res.get('command', sys.argv))}`; whole run {elapsed / 60:.1f} min. Each measurement runs in its own process, "
       f"one after another. Figures: median (min–max).")
     p("")
     p(f"Sizing (to fit {'a smoke run' if a.quick else 'about 20 minutes on 2 cores'}): fine-tuning steps "
@@ -492,6 +492,9 @@ def main():
     p.add_argument("--eval-full", type=int, help="reviews of the single whole-file pass per system (0: all 50,000)")
     p.add_argument("--eval-subset", type=int, help="reviews of the repeated subset")
     p.add_argument("--eval-reps", type=int)
+    p.add_argument("--render", metavar="JSON", help="print the table of an earlier run's JSON (measures nothing)")
+    p.add_argument("--merge", metavar="JSON", nargs="*", default=[],
+                   help="with --render: take further sections from these JSON files (e.g. a rerun of one section)")
     p.add_argument("--train-steps", type=int, help="timed steps, ELECTRA-small shapes")
     p.add_argument("--base-steps", type=int, help="timed steps, ELECTRA-base shapes")
     a = p.parse_args()
@@ -505,6 +508,16 @@ def main():
             setattr(a, k, v)
     if a.quick and not a.compile_quick:
         a.no_compile = True
+    if a.render:
+        res = json.load(open(a.render))
+        for extra in a.merge:
+            res["sections"].update(json.load(open(extra))["sections"])
+        for k, v in res["settings"].items():
+            setattr(a, k, v)
+        a.quick, a.threads = res["quick"], res["threads"]
+        b = argparse.Namespace(result=res)
+        print(render(b, a, res["date"], res["elapsed_s"]))
+        return 0
     a.data, a.vocab = os.path.abspath(a.data), os.path.abspath(a.vocab)
     tmp = a.work is None
     if tmp:
