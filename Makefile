@@ -11,7 +11,7 @@ DEB_PACKAGES = build-essential cmake ninja-build ccache libtorch-dev libopenblas
 REAL_DEB_PACKAGES = python3-sklearn python3-scipy
 
 .PHONY: all deps deps-real deps-venv install-packages configure build test test-sanitize test-real demo bench fuzz clean \
-  venv build-torch2 test-torch2 test-hf
+  venv build-torch2 test-torch2 test-hf bench-peers
 
 all: build
 
@@ -101,6 +101,14 @@ bench: build
 	$(BUILD_DIR)/tokenizer_bench
 	$(BUILD_DIR)/train_step_bench --device cpu --batch 8 --seq 64 --steps 5 --warmup 1 --infer-batch 16 --modes fp32 \
 	  --optimizers loop
+
+# electra against transformers (eager, torch.compile) and ONNX Runtime on this CPU, one table (issue 31's harness,
+# bench/peers): make bench-peers [BENCH_DATA=../shared/real-data] [BENCH_PEERS_ARGS=--quick]; every figure goes to
+# $(BUILD_DIR)/bench-peers.json. A benchmark, not a test: run it on an otherwise idle machine.
+BENCH_DATA ?= ../shared/real-data
+bench-peers: build build-torch2 venv
+	HF_HUB_OFFLINE=1 $(VENV)/bin/python bench/peers/bench_peers.py --build $(BUILD_DIR) --build-torch2 $(TORCH2_BUILD_DIR) \
+	  --data $(BENCH_DATA)/nsmc --vocab $(BENCH_DATA)/vocab/koelectra --json $(BUILD_DIR)/bench-peers.json $(BENCH_PEERS_ARGS)
 
 # libFuzzer targets (clang, ASan + UBSan) for every parser of outside input, SECONDS each (README "Reliability"):
 # make fuzz SECONDS=600 [RUNS=1000000: also stop a target after that many executions] [FUZZ_TARGETS="pickle score"].
