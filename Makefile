@@ -4,7 +4,7 @@
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_ARGS ?=
-DEB_PACKAGES = build-essential cmake ninja-build ccache libtorch-dev libopenblas0-pthread catch2 \
+DEB_PACKAGES = build-essential cmake ninja-build ccache libtorch-dev libopenblas0-openmp catch2 \
   libcli11-dev libfmt-dev libyaml-cpp-dev nlohmann-json3-dev libutf8proc-dev \
   libcurl4-openssl-dev libarchive-dev python3 chromium clang libclang-rt-14-dev libgloo-dev
 # make test-real compares `electra score` with scikit-learn and scipy themselves

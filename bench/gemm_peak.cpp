@@ -15,7 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "common/blas.h"
+
 int main(int argc, char** argv) {
+  electra::restart_with_better_openblas_kernels(argv);  // the kernels electra itself runs with
   try {
     int64_t n = 2048, reps = 7, threads = 0;
     std::string json;

@@ -32,6 +32,7 @@
 #include "model/runtime.h"
 #include "train/autocast.h"
 #include "train/optimizer.h"
+#include "common/blas.h"
 
 #if ELECTRA_FOREACH_MUL_TENSOR && __has_include(<cuda_runtime_api.h>) && __has_include(<ATen/cuda/CUDAGraph.h>)
 #include <ATen/autocast_mode.h>
@@ -269,6 +270,7 @@ nlohmann::json run_mode(const Args& a, const std::string& mode, const std::strin
 }  // namespace
 
 int main(int argc, char** argv) {
+  electra::restart_with_better_openblas_kernels(argv);  // the kernels electra itself runs with
   try {
     const Args a = parse(argc, argv);
     if (a.device == "cuda" && electra::cuda_device_count() == 0) throw std::runtime_error("no CUDA device");

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "common/blas.h"
 #include "model/runtime.h"
 
 namespace electra::cli {
@@ -17,12 +18,14 @@ void add_version_command(CLI::App& app) {
     fmt::print("electra {} (LibTorch {}, built with {})\n", ELECTRA_VERSION, libtorch_version(), libtorch_backends());
     fmt::print("CUDA devices: {}; fast paths: {}; CPU threads: {}\n", cuda_device_count(), fast_paths_description(),
                cpu_threads());
+    fmt::print("BLAS: {}\n", blas_description());
   });
 }
 
 }  // namespace electra::cli
 
 int main(int argc, char** argv) {
+  electra::restart_with_better_openblas_kernels(argv);
   CLI::App app{"electra: fine-tune and evaluate ELECTRA encoders on Korean and English benchmarks"};
   app.require_subcommand(1);
   int threads = 0;

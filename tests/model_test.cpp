@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 
+#include "common/blas.h"
 #include "common/files.h"
 #include "heads/sequence_classification.h"
 #include "heads/span_extraction.h"
@@ -713,4 +714,32 @@ TEST_CASE("a written initialised model has Hugging Face's initialisation", "[mod
   const at::Tensor words = params.at("embeddings.word_embeddings.weight");
   CHECK(at::equal(words[3], at::zeros_like(words[3])));  // the padding row
   CHECK(words[2].abs().sum().item<double>() > 0);
+}
+
+TEST_CASE("BLAS the one LibTorch multiplies with is named, and OpenBLAS keeps AVX-512 kernels on AVX-512 CPUs",
+          "[model][blas]") {
+  // A real product, so that LibTorch has called into its BLAS (Debian's LibTorch: libblas.so.3).
+  const at::Tensor a = at::ones({64, 64});
+  CHECK(at::mm(a, a).sum().item<float>() == Approx(64.0 * 64 * 64));
+  const electra::BlasInfo blas = electra::loaded_blas();
+#ifdef ELECTRA_EXPECTED_BLAS_DIR
+  // CMakeLists puts OpenBLAS's OpenMP build first for Debian's LibTorch (its pthread build fights LibTorch's threads)
+  CHECK(blas.library.rfind(ELECTRA_EXPECTED_BLAS_DIR, 0) == 0);
+  CHECK(electra::test::contains(blas.config, "USE_OPENMP"));
+  CHECK_FALSE(blas.core.empty());
+#endif
+  const auto version = electra::test::run_electra("version");
+  CHECK(version.status == 0);
+  CHECK(electra::test::contains(version.out, "BLAS: "));
+  if (!blas.library.empty()) CHECK(electra::test::contains(version.out, blas.library));
+
+  SECTION("kernels without AVX-512 on an AVX-512 CPU are replaced by SkylakeX's") {
+    CHECK(electra::better_openblas_core("Haswell", true) == "SkylakeX");
+    CHECK(electra::better_openblas_core("Zen", true) == "SkylakeX");
+    CHECK(electra::better_openblas_core("Haswell", false).empty());
+    CHECK(electra::better_openblas_core("SkylakeX", true).empty());
+    CHECK(electra::better_openblas_core("Cooperlake", true).empty());
+    CHECK(electra::better_openblas_core("SAPPHIRERAPIDS", true).empty());
+    CHECK(electra::better_openblas_core("", true).empty());  // not OpenBLAS
+  }
 }

@@ -17,7 +17,7 @@ class Communicator;
 
 struct EvalOptions {
   int64_t batch_size = 64;
-  int64_t bucket_multiple = 32;
+  int64_t bucket_multiple = 8;
   int64_t max_seq_length = 128;
   bool bf16 = false;
   DecodeOptions decode;

@@ -145,7 +145,7 @@ class Bench:
         padded by electra's bucketing rule, both from the same `electra init` weights."""
         rows = []
         train_tsv = os.path.join(self.a.data, "ratings_train.txt")
-        sizes = (("small", self.a.train_steps),) + (() if self.a.quick else (("base", self.a.base_steps),))
+        sizes = (("small", self.a.train_steps),) + ((("base", self.a.base_steps),) if self.a.mix_base else ())
         for size, steps in sizes:
             model = self.make_model(size, export_onnx=False)
             for name, d in self.worlds.items():
@@ -237,9 +237,10 @@ class Bench:
             return wall, rss, logits.argmax(1), logits
         engine = "hf" if system.startswith("transformers") else "ort"
         npy = os.path.join(self.a.work, f"{engine}-{tag}.npy")
-        _, wall, rss = run_rss([self.py, PEER, "eval", "--engine", engine, "--model", model, "--onnx", onnx,
-                                "--tsv", os.path.join(d, "ratings_test.txt"), "--threads", t, "--batch-size", bs,
-                                "--logits", npy], env=self.env)
+        out, wall, rss = run_rss([self.py, PEER, "eval", "--engine", engine, "--model", model, "--onnx", onnx,
+                                  "--tsv", os.path.join(d, "ratings_test.txt"), "--threads", t, "--batch-size", bs,
+                                  "--logits", npy], env=self.env)
+        self.last_peer_eval = last_json(out)
         logits = np.load(npy)
         return wall, rss, logits.argmax(1), logits
 
@@ -259,10 +260,16 @@ class Bench:
         for s in systems:  # the whole file once: wall time, peak RSS, outputs
             wall, rss, labels, logits = self.eval_once(s, model, onnx, full_dir, "full")
             rows[s].update(full_wall_s=wall, full_peak_rss_mb=rss, full_seq_per_s=n_full / wall)
+            if s == "transformers eager":
+                self.last_eval_tokens = self.last_peer_eval
             outputs[s] = (labels, logits)
         for s in systems:  # repetitions on the subset
             walls = [self.eval_once(s, model, onnx, sub_dir, "sub")[0] for _ in range(self.a.eval_reps)]
             rows[s].update(subset_wall_s=stats(walls), subset_seq_per_s=n_sub / median(walls))
+        # The GEMM-bound time of the pass: forward FLOPs of the real (unpadded) token counts over the GEMM peak
+        tok = self.last_eval_tokens
+        e, h, i, layers = 128, 256, 1024, 12
+        flops = 2 * (e * h + layers * (4 * h * h + 2 * h * i)) * tok["tokens"] + 4 * layers * h * tok["tokens_squared"]
         ref_labels, ref_logits = outputs["transformers eager"]
         for s in systems:
             labels, logits = outputs[s]
@@ -270,7 +277,7 @@ class Bench:
             rows[s]["max_abs_logit_diff_vs_transformers"] = (
                 None if logits is None else float(np.abs(logits - ref_logits).max()))
         r = {"examples_full": n_full, "examples_subset": n_sub, "reps": self.a.eval_reps, "onnx_export": export,
-             "rows": [rows[s] for s in systems]}
+             "rows": [rows[s] for s in systems], "tokens_full": tok["tokens"], "forward_flops_full": flops}
         r["agree"] = all(x["argmax_mismatches_vs_transformers"] == 0 and
                          (x["max_abs_logit_diff_vs_transformers"] is None or
                           x["max_abs_logit_diff_vs_transformers"] <= 1e-4) for x in r["rows"])
@@ -360,6 +367,72 @@ def step_flops(model, batch, seq):
     return 3 * fwd
 
 
+def goals(res):
+    """Issue 31's goals, each as measured by this run: a line per goal with the ratio and met / not met."""
+    sec = res["sections"]
+    out = ["**Goals** (issue 31), from the rows above:", ""]
+
+    def verdict(ok):
+        return "met" if ok else "NOT met"
+
+    def row(rows, pred):
+        found = [r for r in rows if pred(r)]
+        return found[0] if found else None
+
+    if "train_step" in sec:
+        rows = sec["train_step"]
+        for model in ("small", "base"):
+            eager = row(rows, lambda r: r["model"] == model and r["system"] == "transformers eager")
+            comp = row(rows, lambda r: r["model"] == model and r["system"] == "transformers torch.compile")
+            for world in ("LibTorch 2.x", "LibTorch 1.13"):
+                e = row(rows, lambda r: r["model"] == model and world in r["system"] and "train_step_bench" in r["system"])
+                if not (e and eager):
+                    continue
+                ms = e["step_ms"]["median"]
+                x = eager["step_ms"]["median"] / ms
+                line = f"- Fine-tuning step, {model} 32×128, electra ({world}): {x:.2f}× transformers eager (goal ≥ 2: {verdict(x >= 2)})"
+                if comp:
+                    xc = comp["step_ms"]["median"] / ms
+                    line += f", {xc:.2f}× torch.compile (goal > 1: {verdict(xc > 1)})"
+                share = e.get("share_of_peak")
+                if share is not None:
+                    line += f", {100 * share:.0f}% of its GEMM peak (goal ≥ 50%: {verdict(share >= 0.5)})"
+                out.append(line + ".")
+        eager = row(rows, lambda r: "NSMC mix" in r["model"] and r["system"] == "transformers eager")
+        for r in rows:
+            if "NSMC mix" in r["model"] and r["system"].startswith("electra") and eager:
+                x = eager["step_ms"]["median"] / r["step_ms"]["median"]
+                out.append(f"- Fine-tuning on NSMC's length mix, {r['system']}: {x:.2f}× transformers eager "
+                           f"(goal ≥ 2: {verdict(x >= 2)}).")
+    if "eval" in sec:
+        e = sec["eval"]
+        rows = e["rows"]
+        ort = row(rows, lambda r: r["system"] == "ONNX Runtime")
+        peaks = sec.get("gemm_peak", {})
+        for r in rows:
+            if not r["system"].startswith("electra") or not ort:
+                continue
+            x = r["subset_seq_per_s"] / ort["subset_seq_per_s"]
+            line = f"- Evaluation, {r['system']}: {x:.2f}× ONNX Runtime's sequences/s (goal ≥ 1: {verdict(x >= 1)})"
+            world = "electra (LibTorch 2.x)" if "2.x" in r["system"] else "electra (LibTorch 1.13, Debian)"
+            if world in peaks and e.get("forward_flops_full"):
+                bound = e["forward_flops_full"] / (peaks[world]["gflops_median"] * 1e9)
+                y = r["full_wall_s"] / bound
+                line += (f"; the {e['examples_full']:,}-review pass took {y:.2f}× its GEMM-bound time of {bound:.1f} s "
+                         f"({e['tokens_full']:,} tokens; wall time, start-up included; goal ≤ 1.3: {verdict(y <= 1.3)})")
+            out.append(line + ".")
+    if "pretrain" in sec:
+        rows = sec["pretrain"]["rows"]
+        for size in ("tiny", "small"):
+            eager = row(rows, lambda r: r["size"] == size and r["system"].startswith("transformers"))
+            for r in rows:
+                if r["size"] == size and r["system"].startswith("electra") and eager:
+                    x = eager["step_ms"]["median"] / r["step_ms"]["median"]
+                    out.append(f"- Pre-training step, {size}, {r['system']}: {x:.2f}× eager (goal ≥ 1.5: {verdict(x >= 1.5)}).")
+    out.append("")
+    return "\n".join(out)
+
+
 def fmt_ms(s):
     return f"{s['median']:.1f} ({s['min']:.1f}–{s['max']:.1f})"
 
@@ -413,13 +486,14 @@ def render(b, a, started, elapsed):
             else:
                 p(f"| {r['model']} | {r['system']} | {fmt_ms(r['step_ms'])} | {r['examples_per_s']:.1f} | – | – | – |")
         p("")
-        p(f"NSMC mix rows: batches of {a.batch} training reviews (max {a.seq} tokens), each padded to the smallest "
-          f"multiple of 32 holding its longest review (electra's `train.bucket_multiple`); same `electra init` "
-          f"weights + seeded head on both sides. electra: its own trainer, `electra finetune --config "
-          f"configs/korean/nsmc.yaml --stop-after N` (its shuffled order; per-step time from metrics.jsonl, "
-          f"logging every step); transformers eager: seeded random batches of the same file under the same rule "
-          f"(its padded shapes in the JSON). Shapes vary per step, so no FLOP share is given; torch.compile is "
-          f"left out here (a recompile per bucket length). Warm-up s of torch.compile rows is mostly compilation.")
+        p(f"NSMC mix rows: batches of {a.batch} training reviews (max {a.seq} tokens), same `electra init` weights "
+          f"+ seeded head on both sides. electra: its own trainer, `electra finetune --config "
+          f"configs/korean/nsmc.yaml --stop-after N` (its shuffled order, each batch padded to the smallest multiple "
+          f"of `data.bucket_multiple` = 8 holding its longest review; per-step time from metrics.jsonl, logging every "
+          f"step); transformers eager: seeded random batches of the same file padded to their longest review, as its "
+          f"Trainer pads by default (the shapes are in the JSON). Shapes vary per step, so no FLOP share is given; "
+          f"torch.compile is left out here (a recompile per length). Warm-up s of torch.compile rows is mostly "
+          f"compilation.")
         p("")
     if "eval" in res["sections"]:
         e = res["sections"]["eval"]
@@ -469,6 +543,7 @@ def render(b, a, started, elapsed):
             p(f"| {r['system']} | {r['threads']} | {s['median']:.3f} ({s['min']:.3f}–{s['max']:.3f}) | "
               f"{r['mtokens_per_s']:.2f} | {r['mb_per_s']:.2f} |")
         p("")
+    p(goals(res))
     p("Not measured by this harness: electra's tokenizer on several threads (tokenizer_bench is one thread).")
     return "\n".join(lines)
 
@@ -487,6 +562,7 @@ def main():
     p.add_argument("--sections", default="gemm,train,eval,pretrain,tok")
     p.add_argument("--no-compile", action="store_true", help="leave out transformers under torch.compile")
     p.add_argument("--no-mix", action="store_true", help="leave out the NSMC length-mix training rows")
+    p.add_argument("--mix-base", action="store_true", help="also ELECTRA-base on the NSMC length mix (minutes)")
     p.add_argument("--compile-base", action="store_true", help="also ELECTRA-base under torch.compile (minutes)")
     p.add_argument("--compile-quick", action="store_true", help="--quick: keep torch.compile (left out by default)")
     p.add_argument("--eval-full", type=int, help="reviews of the single whole-file pass per system (0: all 50,000)")

@@ -71,7 +71,7 @@ def cmd_train(a):
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
     fwd = torch.compile(model, dynamic=a.nsmc is not None) if a.compile else model
     batches = None
-    if a.nsmc:  # NSMC's length mix: seeded random batches of training reviews, electra's bucketing
+    if a.nsmc:  # NSMC's length mix: seeded random batches of training reviews, padded to the longest
         batches = nsmc_batches(a)
     else:
         ids = torch.randint(5, 32000, (a.batch, a.seq))
@@ -175,8 +175,8 @@ def cmd_pretrain(a):
 
 def nsmc_batches(a):
     """Batches of a.batch reviews drawn at random (seed 0) from NSMC's training file, tokenized by the model folder's
-    tokenizer (max length a.seq) and padded to the smallest multiple of 32 that holds the longest (electra's
-    train.bucket_multiple), as electra's batcher pads them."""
+    tokenizer (max length a.seq) and padded to the longest review of the batch: what transformers' Trainer does by
+    default (DataCollatorWithPadding, pad_to_multiple_of None)."""
     import random
     import torch
     from transformers import AutoTokenizer
@@ -187,7 +187,7 @@ def nsmc_batches(a):
     for _ in range(a.warmup + a.steps):
         pick = rng.sample(rows, a.batch)
         enc = tok([r[0] for r in pick], truncation=True, max_length=a.seq)["input_ids"]
-        width = min(a.seq, -(-max(len(e) for e in enc) // 32) * 32)
+        width = max(len(e) for e in enc)
         ids = torch.zeros(a.batch, width, dtype=torch.long)
         mask = torch.zeros(a.batch, width, dtype=torch.long)
         for j, e in enumerate(enc):
@@ -270,6 +270,7 @@ def cmd_eval(a):
     if a.logits:
         np.save(a.logits, logits)
     return {"engine": a.engine, "examples": len(rows), "load_s": t_loaded - t_start,
+            "tokens": sum(len(e) for e in enc), "tokens_squared": sum(len(e) ** 2 for e in enc),
             "tokenize_and_infer_s": t_end - t_loaded}
 
 
@@ -306,7 +307,7 @@ def main():
     t.add_argument("--warmup", type=int, default=2)
     t.add_argument("--compile", action="store_true")
     t.add_argument("--model-dir", help="load this model (Hugging Face layout) instead of a random init")
-    t.add_argument("--nsmc", help="NSMC training TSV: random review batches with electra's bucketing")
+    t.add_argument("--nsmc", help="NSMC training TSV: random review batches padded to their longest")
     x = sub.add_parser("export")
     x.add_argument("--model", required=True)
     x.add_argument("--out", required=True)
