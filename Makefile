@@ -1,6 +1,6 @@
 # The two commands of README: `make demo` (the main job on shipped tiny data) and `make test`.
 # Both install the Debian packages they need first (apt-get; sudo when not root).
-# The LibTorch 2.x world (the pinned PyTorch wheel's LibTorch, CUDA on): make test-torch2 (README "Building with CUDA").
+# The LibTorch 2.x world (the pinned PyTorch wheel's LibTorch, CUDA on): make test-torch2 (docs/building.md).
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_ARGS ?=
@@ -42,13 +42,13 @@ build: configure
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure
 
-# ASan + UBSan build of the whole test suite in build-asan (cmake/sanitize.cmake, README "Sanitizers").
+# ASan + UBSan build of the whole test suite in build-asan (cmake/sanitize.cmake, docs/testing.md).
 test-sanitize: deps
 	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Release -DELECTRA_SANITIZE=ON $(CMAKE_ARGS)
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure
 
-# The real upstream files (README "Real data"): make test-real DATA=../shared/real-data
+# The real upstream files (docs/testing.md): make test-real DATA=../shared/real-data
 test-real: build deps-real
 	@test -n "$(DATA)" || { echo "usage: make test-real DATA=DIR (laid out as ../shared/real-data)"; exit 2; }
 	@test -d "$(DATA)" || { echo "make test-real: $(DATA) is not a folder"; exit 2; }
@@ -86,7 +86,7 @@ test-torch2: build-torch2
 	cd $(TORCH2_BUILD_DIR) && ctest --output-on-failure
 
 # Parity with the real transformers / tokenizers (requirements.txt's pins, on the CPU), for the electra that
-# `make test` builds (ELECTRA=path for another): make test-hf DATA=../shared/real-data (README "Parity with transformers").
+# `make test` builds (ELECTRA=path for another): make test-hf DATA=../shared/real-data (docs/parity.md).
 ELECTRA ?= $(BUILD_DIR)/electra
 HF_WORK ?= $(BUILD_DIR)/hf-parity
 test-hf: build venv
@@ -110,7 +110,7 @@ bench-peers: build build-torch2 venv
 	HF_HUB_OFFLINE=1 $(VENV)/bin/python bench/peers/bench_peers.py --build $(BUILD_DIR) --build-torch2 $(TORCH2_BUILD_DIR) \
 	  --data $(BENCH_DATA)/nsmc --vocab $(BENCH_DATA)/vocab/koelectra --json $(BUILD_DIR)/bench-peers.json $(BENCH_PEERS_ARGS)
 
-# libFuzzer targets (clang, ASan + UBSan) for every parser of outside input, SECONDS each (README "Reliability"):
+# libFuzzer targets (clang, ASan + UBSan) for every parser of outside input, SECONDS each (docs/testing.md, fuzzing):
 # make fuzz SECONDS=600 [RUNS=1000000: also stop a target after that many executions] [FUZZ_TARGETS="pickle score"].
 # New corpus units and findings go to $(FUZZ_BUILD_DIR)/fuzz-scratch, never into fuzz/corpus; exits non-zero when
 # any target found something.

@@ -2,7 +2,7 @@
 # Peak memory of `electra inspect` on hostile config.json files beside a small (1.3 MB) weights file, against the
 # same command on the untouched checkpoint (the baseline: LibTorch's own footprint). Prints one line per config.
 #   bash bench/inspect_memory.sh [build/electra]
-# README "Reliability" quotes its output; the goal is every peak under 200 MB.
+# docs/reliability.md quotes its output; the goal is every peak under 200 MB.
 set -euo pipefail
 electra=${1:-build/electra}
 here=$(cd "$(dirname "$0")/.." && pwd)

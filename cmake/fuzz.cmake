@@ -1,4 +1,4 @@
-# libFuzzer targets for every parser of outside input (README "Reliability"): cmake -S . -B build-fuzz -G Ninja
+# libFuzzer targets for every parser of outside input (docs/testing.md, fuzzing): cmake -S . -B build-fuzz -G Ninja
 # -DELECTRA_FUZZ=ON with CC=clang CXX=clang++, then `make fuzz SECONDS=N`. Off by default; the normal build is
 # unchanged. LibTorch itself is not instrumented, only our sources.
 option(ELECTRA_FUZZ "Build the libFuzzer targets in fuzz/ (clang only)" OFF)

@@ -1,5 +1,5 @@
 # ELECTRA_SANITIZE=ON: AddressSanitizer + UndefinedBehaviorSanitizer over every target of this project, and the
-# tests run with the options and suppressions of tools/sanitizers/ (README "Sanitizers"). LibTorch and the other
+# tests run with the options and suppressions of tools/sanitizers/ (docs/testing.md). LibTorch and the other
 # Debian libraries are not instrumented; their heap is still checked, since ASan replaces malloc for the process.
 # `make test-sanitize` configures build-asan with it and runs ctest there. Included last from CMakeLists.txt, so it
 # sees every target and test.

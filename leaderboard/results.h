@@ -1,5 +1,5 @@
 // results.json: the one interface between fine-tuning runs and leaderboards. A run (or `electra eval --model`)
-// writes one; the leaderboard reads them. The schema is documented in README ("results.json"); the reader
+// writes one; the leaderboard reads them. The schema is documented in docs/results.md; the reader
 // rejects a malformed file with the file and the key in the message (std::runtime_error).
 #pragma once
 

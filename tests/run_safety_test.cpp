@@ -1,4 +1,4 @@
-// Run directories under crashes, full disks and reruns (README "Reliability"): the real `electra` binary, killed at
+// Run directories under crashes, full disks and reruns (docs/reliability.md): the real `electra` binary, killed at
 // the crash points of train/durable_files.h and at random moments, resumed, and compared byte for byte with an
 // uninterrupted run of the shipped tiny model on the shipped NSMC sample.
 #include <fmt/format.h>

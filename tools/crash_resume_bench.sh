@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SIGKILL-and-resume at random points (README "Crash safety"):
+# SIGKILL-and-resume at random points (docs/reliability.md):
 #   tools/crash_resume_bench.sh [ELECTRA_BINARY] [TRIALS] [SEED]      (defaults: build/electra 20 1)
 # Fine-tunes the shipped tiny model on the shipped NSMC sample once without interruption, then TRIALS times: starts
 # the same run, kills it with SIGKILL at a random moment (uniform over the uninterrupted run's duration), kills the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes the demo's pre-trained tiny ELECTRA (examples/electra-nsmc-tiny, README "Pre-training", learning test) from
+# Makes the demo's pre-trained tiny ELECTRA (examples/electra-nsmc-tiny, docs/pretraining.md, learning test) from
 # NSMC's *train* documents only (CC0; never its test documents, on which the demo reports):
 #   1. the document column of ratings_train.txt, empty documents left out, one review per line;
 #   2. electra vocab: an 8,000-token cased WordPiece vocabulary of it (tokenizers' BertWordPieceTokenizer rules);
@@ -37,7 +37,7 @@ A tiny ELECTRA discriminator (ElectraForPreTraining, Hugging Face layout: E32 H6
 ($(wc -l < "$work/corpus.txt") non-empty reviews of ratings_train.txt, CC0; never the test documents), made by
 \`tools/pretrain_demo_model.sh\` with \`configs/pretrain/nsmc-tiny.yaml\` (pretrain_config.yaml here is the resolved
 config, pretrain_last_metrics.json the run's last metrics line). The demo (\`make demo\`, configs/demo/nsmc.yaml)
-fine-tunes it; README "Pre-training" gives its learning test against random initialisation.
+fine-tunes it; docs/pretraining.md gives its learning test against random initialisation.
 README
 rm -rf "$output" && mv "$output.tmp" "$output"
 echo "wrote $output (pre-training run kept in $work/run)"

@@ -5,7 +5,7 @@ Trains bench/pretrain_step_eager.py's pair (torch.nn, Hugging Face's modules, dr
 folder that `electra pretrain --prepare` wrote, with electra's masking (per example k = min(max_predictions,
 max(1, round(0.15 n))) positions drawn without replacement among the non-special tokens, 85 % of them [MASK]),
 sampling, loss (MLM + lambda RTD), clipping and AdamW (weight decay off for biases and LayerNorm), linear warmup then
-linear decay; prints the window means every --log steps, as electra's log does. README "Pre-training" (learning test)
+linear decay; prints the window means every --log steps, as electra's log does. docs/pretraining.md (learning test)
 uses it to tell an implementation error from a budget one.
 
     electra pretrain --prepare SHARDS --corpus corpus.txt --vocab VOCAB --config configs/pretrain/nsmc-tiny.yaml

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The learning test of pre-training (README "Pre-training"): fine-tunes a model that `electra pretrain` made and the
+# The learning test of pre-training (docs/pretraining.md): fine-tunes a model that `electra pretrain` made and the
 # same shape from random initialisation (`electra init` with its config.json and vocabulary) on the demo's real NSMC
 # sample with the demo's config (configs/demo/nsmc.yaml), for each seed given, and prints both test accuracies.
 # Any further arguments are `electra finetune --set` assignments applied to both fine-tunes.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A masked LM alone, in PyTorch eager, on `electra pretrain --prepare` shards (README "Pre-training", learning test).
+"""A masked LM alone, in PyTorch eager, on `electra pretrain --prepare` shards (docs/pretraining.md, learning test).
 
 ELECTRA's generator (bench/pretrain_step_eager.py's Encoder; tied word embeddings, own output bias) trained with
 every chosen token [MASK] (15 % of the non-special tokens), so the loss printed is the masked positions' alone. Two

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""What a pre-trained discriminator learned, in three numbers a person can read (README "Pre-training").
+"""What a pre-trained discriminator learned, in three numbers a person can read (docs/pretraining.md).
 
 For each exported model folder (config.json + model.safetensors in Hugging Face layout, as `electra pretrain`
 writes `RUN/discriminator`), on the first --examples examples of a `--prepare` shard folder cut to --tokens tokens:

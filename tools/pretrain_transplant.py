@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Which part of a pre-trained encoder helps or hurts a fine-tune (README "Pre-training", learning test).
+"""Which part of a pre-trained encoder helps or hurts a fine-tune (docs/pretraining.md, learning test).
 
 Writes a model folder that is a random-initialised encoder (FRESH: `electra init --config PRETRAINED/config.json
 --vocab PRETRAINED --output FRESH`) with the tensors whose names start with one of PREFIXES taken from PRETRAINED

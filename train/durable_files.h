@@ -1,4 +1,4 @@
-// Writes that survive a crash (README "Crash safety"): content goes to a temporary file beside the target, is
+// Writes that survive a crash (docs/reliability.md): content goes to a temporary file beside the target, is
 // fsynced, renamed over the target, and the directory is fsynced, so after a SIGKILL or a power cut the target holds
 // either its old or its new content, never part of one. Plus the checks a run makes before training (writable
 // folder, free space) and the test-only crash points.
@@ -29,7 +29,7 @@ void check_writable(const std::filesystem::path& dir);
 
 // Test-only fault injection. With ELECTRA_CRASH_AT=<point>[:<n>] in the environment, the process kills itself with
 // SIGKILL the n-th time (default: the first) it reaches `point`; without it, nothing happens. The points are listed in
-// README "Crash safety".
+// docs/reliability.md.
 void crash_point(std::string_view point);
 
 }  // namespace electra

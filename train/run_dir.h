@@ -4,7 +4,7 @@
 //   state/                   the resumable training state: latest.json names the last complete one (train_state.h)
 //   best/                    the selected model, Hugging Face layout
 //   predictions_<split>.txt  one prediction per example, the format `electra score` reads
-//   results.json             the one interface to leaderboards (schema in README)
+//   results.json             the one interface to leaderboards (schema in docs/results.md)
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>

@@ -1,7 +1,7 @@
 // The resumable training state: weights, AdamW moments and step, the CPU (and CUDA) random generators, and where the
 // loop stands. A resumed run continues bit-identically.
 //
-// On disk (README "Crash safety"), in the run's state/ folder:
+// On disk (docs/reliability.md), in the run's state/ folder:
 //   state-<step>-<hash>.pt  one saved state (a torch archive), written durably (train/durable_files.h)
 //   latest.json             the commit record, written durably after the state file: its name, step, size and sha256
 // A state counts only once latest.json names it, and loading checks its size and sha256 first: a SIGKILL at any
