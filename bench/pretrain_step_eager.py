@@ -37,7 +37,7 @@ class Layer(nn.Module):
         self.query, self.key, self.value = nn.Linear(H, H), nn.Linear(H, H), nn.Linear(H, H)
         self.attn_out, self.attn_ln = nn.Linear(H, H), nn.LayerNorm(H, eps=eps)
         self.inter, self.out, self.out_ln = nn.Linear(H, I), nn.Linear(I, H), nn.LayerNorm(H, eps=eps)
-        self.keep_probs, self.probs = False, None  # tools/pretrain_probe.py reads the attention probabilities
+        self.keep_probs, self.probs = False, None  # tools/research/pretrain_probe.py reads the attention probabilities
 
     def forward(self, x, add_mask):
         B, T, H = x.shape

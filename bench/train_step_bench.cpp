@@ -1,5 +1,5 @@
 // Fine-tuning step and inference throughput of ElectraForSequenceClassification, measured the way
-// ../shared/tools/hf_reference.py measures Hugging Face (and tools/hf_baseline.py reruns it in the same call):
+// ../shared/tools/hf_reference.py measures Hugging Face (and tools/gpu/hf_baseline.py reruns it in the same call):
 // batch 32 x 128 tokens, AdamW, median of N steps after W warm-up steps; inference at batch 256 x 128.
 // A step is what the trainer runs per optimizer step: forward (+ bf16 autocast), loss, loss.item() (the
 // non-finite check), backward, global-norm clipping, AdamW, zero_grad.

@@ -155,7 +155,7 @@ TEST_CASE("finetune killed at a crash point resumes from the last complete state
 TEST_CASE("finetune killed with SIGKILL at random moments resumes to the same weights", "[safety]") {
   const Reference& ref = reference();
   std::mt19937 rng(20261202);
-  // tools/crash_resume_bench.sh runs 20 such points; two here keep `make test` short.
+  // tools/checks/crash_resume_bench.sh runs 20 such points; two here keep `make test` short.
   for (int i = 0; i < 2; ++i) {
     const fs::path run = ref.root / fmt::format("kill-{}", i);
     electra::remove_tree(run);

@@ -150,7 +150,7 @@ TEST_CASE("optimizer groups layer-wise learning rates and weight decay", "[train
 
 TEST_CASE("on CUDA, the fused AdamW kernel and the fast attention match the reference paths", "[train][cuda]") {
   if (!(electra::cuda_device_count() > 0)) {
-    WARN("no CUDA device here: the CUDA fast paths are checked on the GPU machine (tools/device_check.sh)");
+    WARN("no CUDA device here: the CUDA fast paths are checked on the GPU machine (tools/gpu/device_check.sh)");
     return;
   }
   const auto config = electra::test::tiny_config(100, electra::Architecture::sequence_classification, 3);

@@ -178,7 +178,7 @@ TEST_CASE("vocab trainer merges as tokenizers' WordPieceTrainer", "[vocab]") {
 // tests/fixtures/vocab/tokenizers_lower_1500.txt and tokenizers_cased_2500.txt: tokenizers 0.23.2 (then through its
 // Node bindings) on corpus.txt (NSMC and SST-2 lines, a few accented and CJK ones), i.e.
 // BertWordPieceTokenizer.train(vocab_size=1500 / 2500, lowercase=True / False, min_frequency=0, limit_alphabet=None);
-// today `tools/vocab_reference.py --size 1500|2500 [--no-lowercase] --min-frequency 0 --limit-alphabet 0` makes such
+// today `tools/checks/vocab_reference.py --size 1500|2500 [--no-lowercase] --min-frequency 0 --limit-alphabet 0` makes such
 // a run (with its own "##c" order).
 TEST_CASE("vocab trainer reproduces tokenizers on a real corpus", "[vocab]") {
   const bool lowercase = GENERATE(true, false);
@@ -215,7 +215,7 @@ TEST_CASE("vocab trainer reproduces tokenizers on a real corpus", "[vocab]") {
   }
 }
 
-// tests/fixtures/vocab/tokenizers_cased_2500_alphabet400.txt: tools/vocab_reference.py (Python tokenizers 0.23.1) on
+// tests/fixtures/vocab/tokenizers_cased_2500_alphabet400.txt: tools/checks/vocab_reference.py (Python tokenizers 0.23.1) on
 // corpus.txt, i.e. BertWordPieceTokenizer(lowercase=False).train(vocab_size=2500, limit_alphabet=400) with
 // min_frequency at its default 2. Regression: 867 characters compete for 400 places and tokenizers breaks the ties
 // at the limit by hash-map order; given only the run's "##c" order, electra kept other tied characters (its own rule,

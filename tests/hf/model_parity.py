@@ -35,7 +35,7 @@ unexpected or mismatched keys and no error messages (`output_loading_info=True`)
 with truncation=True gives `electra tokenize`'s ids (default length: the folder's model_max_length) on a text and a
 pair longer than the model's positions, and no sequence longer than max_position_embeddings.
 
-Last, tools/pretrain_parity.py --reference transformers runs on the pre-training run (its own bound, 1e-4).
+Last, tools/checks/pretrain_parity.py --reference transformers runs on the pre-training run (its own bound, 1e-4).
 Exit status 1 when any case fails.
 """
 import argparse
@@ -482,12 +482,12 @@ def main():
     for sub, seed in (("discriminator", 401), ("generator", 402)) if pretrained else ():
         guarded(report, f"C/pretrain-{sub}", electra_written, report, f"C/pretrain-{sub}", electra,
                 os.path.join(pre, sub), work, seed)
-    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "pretrain_parity.py"), pre, electra,
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "checks", "pretrain_parity.py"), pre, electra,
                         os.path.join(work, "pretrain_parity"), "--reference", "transformers"],
                        capture_output=True, text=True)
     for line in r.stdout.splitlines():
         log("  " + line)
-    report.check("C/pretrain tools/pretrain_parity.py --reference transformers", r.returncode == 0,
+    report.check("C/pretrain tools/checks/pretrain_parity.py --reference transformers", r.returncode == 0,
                  f"exit {r.returncode}; its bound 1e-4" + (f": {r.stderr.strip()[-400:]}" if r.returncode else ""))
 
     failed = report.failed()

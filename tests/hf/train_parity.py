@@ -15,7 +15,7 @@ ElectraForTokenClassification; KorQuAD: ElectraForQuestionAnswering), on samples
   their projection, i + 1 for encoder layer i, L + 1 for the head). Checked: every step's loss (electra's
   metrics.jsonl with train.logging_every=1 holds each step's own loss) within 1e-4 relative, the lr of every step,
   the loss of step 1 with and without the bucket padding, and the scored split: predictions decoded here from
-  transformers' logits, scored by tools/score_reference.py (scipy, seqeval's and KorQuAD's official rules written
+  transformers' logits, scored by tools/checks/score_reference.py (scipy, seqeval's and KorQuAD's official rules written
   out), against electra's results.json. Twice: plain (lr 3e-3, 5 warmup steps), then with layer-wise LR decay 0.8 and weight decay 0.1 (large enough that
   decaying a bias or LayerNorm weight by mistake shows in the loss).
 
@@ -49,7 +49,7 @@ import transformers  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tools"))
+sys.path.insert(0, str(REPO / "tools" / "checks"))
 import score_reference  # noqa: E402
 
 transformers.logging.set_verbosity_error()

@@ -77,7 +77,7 @@ CASES = [
 
 
 def reference_args(flags):
-    """tools/vocab_reference.py's flags for electra's."""
+    """tools/checks/vocab_reference.py's flags for electra's."""
     return list(flags)
 
 
@@ -97,7 +97,7 @@ def main():
     started = time.time()
     import tokenizers
     here = os.path.dirname(os.path.abspath(__file__))
-    reference = os.path.join(here, "..", "..", "tools", "vocab_reference.py")
+    reference = os.path.join(here, "..", "..", "tools", "checks", "vocab_reference.py")
     electra = os.path.abspath(args.electra)
     work = os.path.abspath(args.work)
     os.makedirs(work, exist_ok=True)

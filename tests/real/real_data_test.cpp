@@ -218,7 +218,7 @@ TEST_CASE("real scores: electra score on the real gold files agrees with scikit-
   if (python.empty()) WARN("no python3 with scikit-learn and scipy (apt-get install python3-sklearn python3-scipy): "
                            "scores are checked against the rules written in score_reference.py only where they need neither");
   const fs::path work = electra::test::fresh_dir("real_score");
-  const fs::path script = fs::path(ELECTRA_SOURCE_DIR) / "tools" / "score_reference.py";
+  const fs::path script = fs::path(ELECTRA_SOURCE_DIR) / "tools" / "checks" / "score_reference.py";
   std::mt19937 rng(20261202);
   int compared = 0;
   for (const auto& c : cases) {

@@ -3,11 +3,11 @@
 # same shape from random initialisation (`electra init` with its config.json and vocabulary) on the demo's real NSMC
 # sample with the demo's config (configs/demo/nsmc.yaml), for each seed given, and prints both test accuracies.
 # Any further arguments are `electra finetune --set` assignments applied to both fine-tunes.
-#   tools/pretrain_learning.sh [ELECTRA] [PRETRAINED_DIR] [SEEDS] [KEY=VALUE...]
+#   tools/research/pretrain_learning.sh [ELECTRA] [PRETRAINED_DIR] [SEEDS] [KEY=VALUE...]
 #   defaults: build/electra examples/electra-nsmc-tiny "42"
-#   e.g. tools/pretrain_learning.sh build/electra runs/pt/discriminator "42 43" optimizer.learning_rate=3e-4
+#   e.g. tools/research/pretrain_learning.sh build/electra runs/pt/discriminator "42 43" optimizer.learning_rate=3e-4
 #   on the demo's first 1,000 train reviews, as many steps as the demo's:
-#   tools/pretrain_learning.sh build/electra examples/electra-nsmc-tiny "42 43 44" data.max_train_examples=1000 train.epochs=16
+#   tools/research/pretrain_learning.sh build/electra examples/electra-nsmc-tiny "42 43 44" data.max_train_examples=1000 train.epochs=16
 set -euo pipefail
 electra="$(realpath "${1:-build/electra}")"
 pretrained="$(realpath "${2:-examples/electra-nsmc-tiny}")"
@@ -15,7 +15,7 @@ seeds="${3:-42}"
 shift $(( $# < 3 ? $# : 3 ))
 overrides=()
 for assignment in "$@"; do overrides+=(--set "$assignment"); done
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 

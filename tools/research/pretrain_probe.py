@@ -17,7 +17,7 @@ writes `RUN/discriminator`), on the first --examples examples of a `--prepare` s
     run's config and seed): how far the word embeddings moved (median and 90th percentile over the vocabulary of
     |e - e_ref| / |e_ref| per token) and how many of each word's neighbours the reference table already had.
 
-  python3 tools/pretrain_probe.py SHARDS MODEL_DIR... [--reference DIR] [--words 최고 최악 재밌] [--examples 64]
+  python3 tools/research/pretrain_probe.py SHARDS MODEL_DIR... [--reference DIR] [--words 최고 최악 재밌] [--examples 64]
 Needs PyTorch (Debian: python3-torch); it reads safetensors itself (float32 tensors, as electra writes them).
 """
 import argparse
@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
 from pretrain_eager_curve import pad_batch, read_shards  # noqa: E402
 from pretrain_step_eager import Encoder  # noqa: E402
 

@@ -9,7 +9,7 @@ initialisations can be changed to test what keeps it on the unigram plateau:
                            one pattern for every position;
   --bias unigram           the output bias set to the shards' log unigram distribution, so no step is spent on it.
 
-  python3 tools/pretrain_mlm_eager.py SHARDS [--steps 1000] [--lr 2e-3] [--positions random|sinusoidal]
+  python3 tools/research/pretrain_mlm_eager.py SHARDS [--steps 1000] [--lr 2e-3] [--positions random|sinusoidal]
                                              [--bias zero|unigram] [--hidden 64] [--threads 2]
 Needs PyTorch (Debian: python3-torch).
 """
@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
 from pretrain_eager_curve import pad_batch, read_shards  # noqa: E402
 from pretrain_step_eager import Encoder  # noqa: E402
 

@@ -5,9 +5,9 @@ Writes a model folder that is a random-initialised encoder (FRESH: `electra init
 --vocab PRETRAINED --output FRESH`) with the tensors whose names start with one of PREFIXES taken from PRETRAINED
 (an export of `electra pretrain`: RUN/discriminator or RUN/generator; its `electra.` / `discriminator_predictions.` /
 `generator_*` names are matched without the `electra.` prefix, heads never copied). The folder fine-tunes like any
-model (`tools/pretrain_learning.sh build/electra OUT 42` compares it with FRESH's shape from random initialisation).
+model (`tools/research/pretrain_learning.sh build/electra OUT 42` compares it with FRESH's shape from random initialisation).
 
-  python3 tools/pretrain_transplant.py PRETRAINED FRESH OUT PREFIX...
+  python3 tools/research/pretrain_transplant.py PRETRAINED FRESH OUT PREFIX...
   e.g. ... RUN/discriminator runs/fresh runs/embeddings-only embeddings.        (pre-trained embeddings only)
        ... RUN/discriminator runs/fresh runs/reinit-top embeddings encoder.layer.0.  (embeddings, projection, layer 0;
                                                                                    the top layer re-initialised)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SIGKILL-and-resume at random points (docs/reliability.md):
-#   tools/crash_resume_bench.sh [ELECTRA_BINARY] [TRIALS] [SEED]      (defaults: build/electra 20 1)
+#   tools/checks/crash_resume_bench.sh [ELECTRA_BINARY] [TRIALS] [SEED]      (defaults: build/electra 20 1)
 # Fine-tunes the shipped tiny model on the shipped NSMC sample once without interruption, then TRIALS times: starts
 # the same run, kills it with SIGKILL at a random moment (uniform over the uninterrupted run's duration), kills the
 # resumed run once more the same way, then resumes (or restarts, when no state was saved yet) until it finishes, and
@@ -10,7 +10,7 @@ set -euo pipefail
 electra="$(realpath "${1:-build/electra}")"
 trials="${2:-20}"
 RANDOM="${3:-1}"
-src="$(cd "$(dirname "$0")/.." && pwd)"
+src="$(cd "$(dirname "$0")/../.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/electra_crash_bench.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 

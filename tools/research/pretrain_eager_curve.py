@@ -9,8 +9,8 @@ linear decay; prints the window means every --log steps, as electra's log does. 
 uses it to tell an implementation error from a budget one.
 
     electra pretrain --prepare SHARDS --corpus corpus.txt --vocab VOCAB --config configs/pretrain/nsmc-tiny.yaml
-    python3 tools/pretrain_eager_curve.py SHARDS --steps 400 --lr 1e-3 --warmup 200 --total 4000
-    python3 tools/pretrain_eager_curve.py SHARDS --steps 800 --unigram   # replacements from the unigram distribution
+    python3 tools/research/pretrain_eager_curve.py SHARDS --steps 400 --lr 1e-3 --warmup 200 --total 4000
+    python3 tools/research/pretrain_eager_curve.py SHARDS --steps 800 --unigram   # replacements from the unigram distribution
 
 Needs Debian's python3-torch (`apt-get install python3-torch`); `transformers` is not needed.
 """
@@ -23,7 +23,7 @@ import sys
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
 from pretrain_step_eager import Electra  # noqa: E402
 
 

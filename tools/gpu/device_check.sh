@@ -3,15 +3,15 @@
 # LibTorch 2.x + CUDA build, the whole suite in that world, transformers / tokenizers parity on the CPU) runs on
 # every CI run here: make test-torch2, make test-hf. Builds electra against the machine's PyTorch wheel (LibTorch
 # 2.x, CUDA) and Catch2 v3, then, each step bounded and logged under $OUT:
-#   1. train_step_bench (ours) and tools/hf_baseline.py (transformers) on the same GPU, same shapes;
+#   1. train_step_bench (ours) and tools/gpu/hf_baseline.py (transformers) on the same GPU, same shapes;
 #   2. the test suite on a machine with a GPU (the CUDA test cases run; the rest ran in make test-torch2);
-#   3. `electra finetune` of the demo on CUDA (fp32 and bf16), and tools/hf_check.py: Python transformers loads the
+#   3. `electra finetune` of the demo on CUDA (fp32 and bf16), and tools/gpu/hf_check.py: Python transformers loads the
 #      CUDA-trained model and gives electra's logits;
-#   4. `electra pretrain` on CUDA, its exports against transformers (tools/pretrain_parity.py);
+#   4. `electra pretrain` on CUDA, its exports against transformers (tools/checks/pretrain_parity.py);
 #   5. pre-training throughput (tokens/s): electra pretrain against the same step in PyTorch eager, on CUDA.
 # Libraries missing there (utf8proc, libcurl/libarchive headers) come as Debian .debs in .deps-debs, carried:
-# `bash tools/fetch_device_debs.sh` here first, then run this with carry [".deps-debs"].
-# usage (on the GPU machine, from the project root): bash tools/device_check.sh [quick]
+# `bash tools/gpu/fetch_device_debs.sh` here first, then run this with carry [".deps-debs"].
+# usage (on the GPU machine, from the project root): bash tools/gpu/device_check.sh [quick]
 set -uo pipefail
 OUT=${OUT:-/tmp/electra-device-out}
 mkdir -p "$OUT"
@@ -64,11 +64,11 @@ step "train step: electra (ours), ELECTRA-small"
 timeout 150 ./build-gpu/train_step_bench --device cuda --model small --optimizers fused,loop,graph \
   --json "$OUT/ours_small.json"
 step "train step: Hugging Face transformers, ELECTRA-small, same GPU"
-PYTHONUNBUFFERED=1 timeout 120 python3 tools/hf_baseline.py --model small --modes fp32,tf32,bf16 --json "$OUT/hf_small.json"
+PYTHONUNBUFFERED=1 timeout 120 python3 tools/gpu/hf_baseline.py --model small --modes fp32,tf32,bf16 --json "$OUT/hf_small.json"
 step "train step: ELECTRA-base, ours then Hugging Face"
 timeout 60 ./build-gpu/train_step_bench --device cuda --model base --modes tf32,bf16 --optimizers fused,graph --steps 20 \
   --json "$OUT/ours_base.json"
-PYTHONUNBUFFERED=1 timeout 60 python3 tools/hf_baseline.py --model base --modes tf32,bf16 --steps 20 --json "$OUT/hf_base.json"
+PYTHONUNBUFFERED=1 timeout 60 python3 tools/gpu/hf_baseline.py --model base --modes tf32,bf16 --steps 20 --json "$OUT/hf_base.json"
 
 step "tests (electra_core_tests, electra_tests)"
 (cd build-gpu && timeout 60 ./electra_core_tests "~[browser]" >"$OUT/core_tests.log" 2>&1; echo "electra_core_tests exit status $?")
@@ -84,7 +84,7 @@ for prec in fp32 bf16; do
     --output-dir /tmp/gpu-demo-$prec 2>&1 | grep -E "device|test accuracy|error" | tail -3
 done
 step "Python transformers loads electra's saved model (fp32 CUDA run), same logits as electra predict"
-PYTHONUNBUFFERED=1 timeout 90 python3 tools/hf_check.py ./build-gpu/electra /tmp/gpu-demo-fp32/best \
+PYTHONUNBUFFERED=1 timeout 90 python3 tools/gpu/hf_check.py ./build-gpu/electra /tmp/gpu-demo-fp32/best \
   examples/data/nsmc/ratings_test.txt --json "$OUT/hf_check.json"
 echo "hf_check exit status $?"
 
@@ -92,7 +92,7 @@ step "electra pretrain on CUDA: transformers loads both exports and gives their 
 rm -rf /tmp/gpu-pretrain
 ./build-gpu/electra pretrain --config configs/pretrain/tiny.yaml --corpus tests/fixtures/pretrain/corpus.txt \
   --vocab tests/fixtures/pretrain --output-dir /tmp/gpu-pretrain --set train.max_steps=20 --set device=cuda | tail -2
-PYTHONUNBUFFERED=1 timeout 120 python3 tools/pretrain_parity.py /tmp/gpu-pretrain ./build-gpu/electra "$OUT" \
+PYTHONUNBUFFERED=1 timeout 120 python3 tools/checks/pretrain_parity.py /tmp/gpu-pretrain ./build-gpu/electra "$OUT" \
   --reference transformers
 echo "pretrain exports transformers check exit status $?"
 
@@ -102,7 +102,7 @@ timeout 150 bash bench/pretrain_throughput.sh build-gpu/electra small 128 20 "$(
 left=$(( ${DEADLINE_S:-520} - ($(date +%s) - t0) ))
 if [ -z "$quick" ] && [ "$left" -gt 90 ]; then
   step "Hugging Face's strongest mode: bf16 + torch.compile(mode=reduce-overhead), ELECTRA-small ($left s left)"
-  PYTHONUNBUFFERED=1 timeout $((left - 10)) python3 tools/hf_baseline.py --model small --modes bf16_compile \
+  PYTHONUNBUFFERED=1 timeout $((left - 10)) python3 tools/gpu/hf_baseline.py --model small --modes bf16_compile \
     --json "$OUT/hf_small_compile.json"
 fi
 echo; echo "device_check finished in $(( $(date +%s) - t0 )) s"

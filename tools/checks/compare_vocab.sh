@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Compares `electra vocab` with Hugging Face tokenizers' BertWordPieceTokenizer.train (tools/vocab_reference.py, the
+# Compares `electra vocab` with Hugging Face tokenizers' BertWordPieceTokenizer.train (tools/checks/vocab_reference.py, the
 # Python package in .venv) on real text: set overlap |A∩B|/|A|, identical order, identical order once the choices
 # tokenizers takes from hash-map order are given (--continuation-order-from: its "##c" order and the characters it
 # kept among those tied at the alphabet limit), and tokens per character of both vocabularies on held-out text
 # (electra's Tokenizer). Settings: tokenizers' defaults, min_frequency 2 and limit_alphabet 1000 (env MIN_FREQUENCY,
 # LIMIT_ALPHABET; 0 = no limit); tests/hf/vocab_parity.py is the pass/fail check of `make test-hf`.
 #   make venv   # .venv from requirements.txt (tokenizers 0.23.1)
-#   bash tools/compare_vocab.sh [build/electra]      # env: PYTHON (.venv/bin/python), DATA, LARGE=0
+#   bash tools/checks/compare_vocab.sh [build/electra]      # env: PYTHON (.venv/bin/python), DATA, LARGE=0
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 electra=${1:-build/electra}
 python=${PYTHON:-.venv/bin/python}
 data=${DATA:-/work/shared/real-data}
@@ -57,10 +57,10 @@ compare() {  # name corpus heldout size case
   local d="$work/$name-$case-$size"
   mkdir -p "$d/hf"
   local settings="--min-frequency $min_frequency --limit-alphabet $limit_alphabet"
-  "$python" tools/vocab_reference.py --size "$size" $flag $settings --output "$d/hf/vocab.txt" "$corpus" \
+  "$python" tools/checks/vocab_reference.py --size "$size" $flag $settings --output "$d/hf/vocab.txt" "$corpus" \
     2>"$d/hf.log" >/dev/null
   mkdir -p "$d/hf2"  # tokenizers again: its "##c" order comes from a hash map, so runs differ from each other
-  "$python" tools/vocab_reference.py --size "$size" $flag $settings --output "$d/hf2/vocab.txt" "$corpus" \
+  "$python" tools/checks/vocab_reference.py --size "$size" $flag $settings --output "$d/hf2/vocab.txt" "$corpus" \
     2>/dev/null >/dev/null
   local hf_s
   hf_s=$(sed -n 's/.*trained in \([0-9.]*\) s.*/\1/p' "$d/hf.log")

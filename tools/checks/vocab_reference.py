@@ -3,7 +3,7 @@
 with `electra vocab`: tokenizers' BertWordPieceTokenizer(...).train(files, ...) with the same options, defaults
 included (min_frequency 2, limit_alphabet 1000, special tokens [PAD] [UNK] [CLS] [SEP] [MASK], prefix "##").
 
-  .venv/bin/python tools/vocab_reference.py --size 8000 [--no-lowercase] [--strip-accents|--no-strip-accents]
+  .venv/bin/python tools/checks/vocab_reference.py --size 8000 [--no-lowercase] [--strip-accents|--no-strip-accents]
       [--min-frequency 2] [--limit-alphabet 1000] [--no-chinese-chars] --output vocab.txt CORPUS...
 
 --limit-alphabet 0 means no limit (tokenizers' None), as `electra vocab --limit-alphabet 0`. tokenizers orders the

@@ -4,15 +4,12 @@ inputs, masks and replacements: the discriminator's logits per token and its los
 position (and the reference's logits at electra's ids) and its MLM loss, each within 1e-4 relative (logits: of the
 largest |logit|).
 
-    python3 tools/pretrain_parity.py RUN ELECTRA OUT [--reference transformers|twin]
+    python3 tools/checks/pretrain_parity.py RUN ELECTRA OUT [--reference transformers]
 
 RUN: the run folder (RUN/discriminator, RUN/generator). OUT: where the input lines and pretrain_parity.json (the
-cases, both sides' values: a fixture) are written. References:
-  transformers  Hugging Face's ElectraForPreTraining / ElectraForMaskedLM and AutoTokenizer (the GPU machine has
-                them; tools/device_check.sh step 4 runs this);
-  twin          the torch.nn twin of the pair (bench/pretrain_step_eager.py's encoder, tools/pretrain_probe.py's
-                safetensors reader; Debian's python3-torch), the heads written out as Hugging Face's; token ids
-                then come from `electra tokenize`. An independent implementation, not transformers.
+cases, both sides' values: a fixture) are written. The reference is Hugging Face's ElectraForPreTraining /
+ElectraForMaskedLM and AutoTokenizer (requirements.txt's pins; `make test-hf` runs this through
+tests/hf/model_parity.py, tools/gpu/device_check.sh on CUDA).
 Exit status 1 when a bound is exceeded, loading is not clean, or the generator's lm head is not tied.
 """
 import argparse
@@ -20,87 +17,10 @@ import json
 import os
 import subprocess
 import sys
-import types
 
 import torch
-import torch.nn.functional as F
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 TEXTS = ["the movie was good", "a sea holds the ball and her sister", "the the the in a sea", "ball"]
-
-
-def twin_classes(electra):
-    sys.path.insert(0, HERE)
-    sys.path.insert(0, os.path.join(HERE, "..", "bench"))
-    from pretrain_probe import embed, load_encoder, load_safetensors
-
-    class Model:
-        @classmethod
-        def from_pretrained(cls, path, output_loading_info=False):
-            m = cls()
-            m.sd = load_safetensors(os.path.join(path, "model.safetensors"))
-            with open(os.path.join(path, "config.json")) as f:
-                m.config = json.load(f)
-            m.encoder, m.p = load_encoder(m.sd, m.config)
-            m.eps = m.config.get("layer_norm_eps", 1e-12)
-            word = m.sd["electra.embeddings.word_embeddings.weight"]
-            m.electra = types.SimpleNamespace(
-                embeddings=types.SimpleNamespace(word_embeddings=types.SimpleNamespace(weight=word)))
-            # electra stores the tied lm head weight; the twin uses the word embeddings, as transformers ties them
-            stored = m.sd.get("generator_lm_head.weight")
-            tied = stored is None or torch.equal(stored, word)
-            m.generator_lm_head = types.SimpleNamespace(weight=word if tied else stored)
-            info = {"missing_keys": [], "unexpected_keys": [], "mismatched_keys": [], "error_msgs": []}
-            return (m, info) if output_loading_info else m
-
-        def eval(self):
-            return self
-
-        def __call__(self, input_ids, labels=None):
-            ones = torch.ones_like(input_ids)
-            h = self.encoder(embed(self.p, self.config, input_ids, torch.zeros_like(input_ids)), ones)
-            logits = self.head(h)
-            return types.SimpleNamespace(logits=logits, loss=None if labels is None else self.loss(logits, labels))
-
-    class ElectraForPreTraining(Model):
-        def head(self, h):
-            s = self.sd
-            x = F.gelu(F.linear(h, s["discriminator_predictions.dense.weight"], s["discriminator_predictions.dense.bias"]))
-            return F.linear(x, s["discriminator_predictions.dense_prediction.weight"],
-                            s["discriminator_predictions.dense_prediction.bias"]).squeeze(-1)
-
-        def loss(self, logits, labels):  # every token attended: BCE averaged over all of them
-            return F.binary_cross_entropy_with_logits(logits, labels.float())
-
-    class ElectraForMaskedLM(Model):
-        def head(self, h):
-            s = self.sd
-            x = F.gelu(F.linear(h, s["generator_predictions.dense.weight"], s["generator_predictions.dense.bias"]))
-            x = F.layer_norm(x, (x.shape[-1],), s["generator_predictions.LayerNorm.weight"],
-                             s["generator_predictions.LayerNorm.bias"], self.eps)
-            return F.linear(x, self.generator_lm_head.weight, s["generator_lm_head.bias"])
-
-        def loss(self, logits, labels):  # ignore_index -100
-            return F.cross_entropy(logits.view(-1, logits.shape[-1]), labels.view(-1))
-
-    class AutoTokenizer:
-        @classmethod
-        def from_pretrained(cls, path):
-            t = cls()
-            t.path = path
-            with open(os.path.join(path, "vocab.txt"), encoding="utf-8") as f:
-                vocab = [line.rstrip("\n") for line in f]
-            t.vocab_size = len(vocab)
-            t.all_special_ids = [vocab.index(x) for x in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]") if x in vocab]
-            t.mask_token_id = vocab.index("[MASK]")
-            return t
-
-        def __call__(self, text):
-            out = subprocess.run([electra, "tokenize", "--model", self.path], input=json.dumps({"text": text}) + "\n",
-                                 capture_output=True, text=True, check=True)
-            return {"input_ids": json.loads(out.stdout)["input_ids"]}
-
-    return AutoTokenizer, ElectraForPreTraining, ElectraForMaskedLM
 
 
 def make_cases(tokenizer):
@@ -131,12 +51,9 @@ def main():
     ap.add_argument("run")
     ap.add_argument("electra")
     ap.add_argument("out")
-    ap.add_argument("--reference", choices=("transformers", "twin"), default="transformers")
+    ap.add_argument("--reference", choices=("transformers",), default="transformers")
     args = ap.parse_args()
-    if args.reference == "transformers":
-        from transformers import AutoTokenizer, ElectraForMaskedLM, ElectraForPreTraining
-    else:
-        AutoTokenizer, ElectraForPreTraining, ElectraForMaskedLM = twin_classes(args.electra)
+    from transformers import AutoTokenizer, ElectraForMaskedLM, ElectraForPreTraining
     os.makedirs(args.out, exist_ok=True)
     cases = make_cases(AutoTokenizer.from_pretrained(os.path.join(args.run, "discriminator")))
     bad = 0
@@ -182,7 +99,7 @@ def main():
               f"{worst_logits:.2e}, loss relative difference {worst_loss:.2e} (bound 1e-4 each)")
         bad += bool(problems) or not tied or worst_logits > 1e-4 or worst_loss > 1e-4
     with open(os.path.join(args.out, "pretrain_parity.json"), "w") as f:
-        json.dump({"made_by": "tools/pretrain_parity.py", "reference": args.reference, "run": args.run,
+        json.dump({"made_by": "tools/checks/pretrain_parity.py", "reference": args.reference, "run": args.run,
                    "cases": cases}, f, indent=1)
     sys.exit(1 if bad else 0)
 

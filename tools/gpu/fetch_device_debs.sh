@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Downloads (here, on Debian 12) the .debs that tools/device_check.sh unpacks on the GPU machine, into .deps-debs
+# Downloads (here, on Debian 12) the .debs that tools/gpu/device_check.sh unpacks on the GPU machine, into .deps-debs
 # (ignored by git; name it in the device call's `carry`): utf8proc, the libcurl and libarchive headers, and the
 # runtime libraries they need. device_check.sh uses the machine's own copy of each library where it has one.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 mkdir -p .deps-debs
 cd .deps-debs
 apt-get download libutf8proc-dev libutf8proc2 libcurl4-openssl-dev libcurl4 libarchive-dev libarchive13 \
