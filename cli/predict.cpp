@@ -2,6 +2,7 @@
 // directory's vocab.txt) and writes one JSON line per input line, in order. A malformed line gets
 // {"error": "line N: ..."} in its place; the others are still predicted. Pre-training checkpoints run their own
 // heads: ElectraForPreTraining says which tokens look replaced, ElectraForMaskedLM gives each position's top k.
+#include <algorithm>
 #include <fmt/core.h>
 
 #include <fstream>
@@ -286,13 +287,25 @@ void run_predict(const PredictOptions& options) {
   const Tokenizer* names =
       predictor.config().architecture == Architecture::masked_lm ? tokenizer.find() : nullptr;
 
+  // Lines are read in windows of kBatchesPerWindow batches; within a window the inputs run longest first, so that
+  // each batch pads little (file order pads every batch to its one long line); outputs keep the input's order.
+  constexpr int64_t kBatchesPerWindow = 32;
+  const int64_t window = options.batch_size * kBatchesPerWindow;
   std::vector<Entry> pending;
   int64_t lines = 0, errors = 0;
   auto flush = [&] {
-    std::vector<Entry*> batch;
+    std::vector<Entry*> valid;
     for (auto& e : pending)
-      if (e.item) batch.push_back(&e);
-    if (!batch.empty()) run_batch(predictor, batch, names, predictor_options.top_k);
+      if (e.item) valid.push_back(&e);
+    std::stable_sort(valid.begin(), valid.end(), [](const Entry* a, const Entry* b) {
+      return a->item->input_ids.size() > b->item->input_ids.size();
+    });
+    for (size_t at = 0; at < valid.size(); at += static_cast<size_t>(options.batch_size)) {
+      std::vector<Entry*> batch(valid.begin() + static_cast<std::ptrdiff_t>(at),
+                                valid.begin() + static_cast<std::ptrdiff_t>(
+                                                    std::min(valid.size(), at + static_cast<size_t>(options.batch_size))));
+      run_batch(predictor, batch, names, predictor_options.top_k);
+    }
     for (auto& e : pending) {
       if (!e.item) e.result = OutJson{{"error", fmt::format("line {}: {}", e.line, e.error)}};
       *out << e.result.dump() << '\n';
@@ -315,7 +328,7 @@ void run_predict(const PredictOptions& options) {
       ++errors;
     }
     pending.push_back(std::move(entry));
-    if (in_batch == options.batch_size) {
+    if (in_batch == window) {
       flush();
       in_batch = 0;
     }
@@ -340,7 +353,7 @@ void add_predict_command(CLI::App& app) {
                   "directory's vocab.txt); - reads standard input")
       ->required();
   cmd->add_option("--output", options->output, "Output file (default: standard output)");
-  cmd->add_option("--batch-size", options->batch_size, "Lines per batch, padded to the longest")->capture_default_str();
+  cmd->add_option("--batch-size", options->batch_size, "Inputs per batch, padded to the longest; within each window of 32 batches the longest run first")->capture_default_str();
   cmd->add_option("--device", options->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--max-length", options->max_length,
                   "Text input: truncate [CLS] A [SEP] (B [SEP]) to N tokens, longest first (default: the model's "

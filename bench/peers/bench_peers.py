@@ -341,7 +341,7 @@ class Bench:
                              seconds=stats(secs)))
         for threads in ("1", str(self.threads)):
             j = self.peer("tok", "--vocab", vocab, "--tsv", os.path.join(self.a.data, "ratings_test.txt"), "--reps",
-                          str(self.a.tok_reps), env={"RAYON_NUM_THREADS": threads})
+                          str(self.a.tok_reps), env={"RAYON_NUM_THREADS": threads, "TOKENIZERS_PARALLELISM": "true"})
             rows.append(dict(system=f"tokenizers {j['tokenizers']} encode_batch", threads=int(threads),
                              tokens=j["tokens"], seconds=j["seconds"]))
         for r in rows:
