@@ -252,6 +252,11 @@ TEST_CASE("batcher pads to bucket lengths and orders by seed", "[train]") {
   CHECK(electra::bucket_length(17, 16, 128) == 32);
   CHECK(electra::bucket_length(120, 32, 128) == 128);
   CHECK(electra::bucket_length(128, 32, 100) == 128);  // never shorter than the longest row
+  // data.bucket_multiple 0 (the default): the longest row on the CPU, multiples of 8 on CUDA
+  CHECK(electra::padding_multiple(0, false) == 1);
+  CHECK(electra::padding_multiple(0, true) == 8);
+  CHECK(electra::padding_multiple(16, false) == 16);
+  CHECK(electra::bucket_length(21, electra::padding_multiple(0, false), 128) == 21);
 
   std::vector<electra::Feature> features(3);
   features[0].input_ids = {2, 10, 3};
@@ -370,6 +375,10 @@ TEST_CASE("experiment config resolves defaults, files, base files and --set", "[
     CHECK_THROWS_AS(electra::validate(o), std::invalid_argument);
     o = electra::load_experiment(dir / "task.yaml", {"device=tpu"});
     CHECK_THROWS_AS(electra::validate(o), std::invalid_argument);
+    o = electra::load_experiment(dir / "task.yaml", {"data.bucket_multiple=-8"});
+    CHECK_THROWS_AS(electra::validate(o), std::invalid_argument);
+    o = electra::load_experiment(dir / "task.yaml", {"data.bucket_multiple=0"});
+    CHECK_NOTHROW(electra::validate(o));
   }
   SECTION("missing file and base cycle") {
     CHECK_THROWS_AS(electra::load_experiment(dir / "absent.yaml"), std::runtime_error);

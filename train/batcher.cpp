@@ -17,6 +17,8 @@ void move_to(Batch& batch, const c10::Device& device) {
   }
 }
 
+int64_t padding_multiple(int64_t bucket_multiple, bool cuda) { return bucket_multiple > 0 ? bucket_multiple : cuda ? 8 : 1; }
+
 int64_t bucket_length(int64_t longest, int64_t bucket_multiple, int64_t max_length) {
   const int64_t rounded = (longest + bucket_multiple - 1) / bucket_multiple * bucket_multiple;
   return std::max<int64_t>(1, std::min(rounded, std::max(max_length, longest)));

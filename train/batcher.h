@@ -27,6 +27,8 @@ void move_to(Batch& batch, const c10::Device& device);
 
 // Bucket length for a longest sequence of `longest` tokens.
 int64_t bucket_length(int64_t longest, int64_t bucket_multiple, int64_t max_length);
+// `data.bucket_multiple` as run: itself when positive; 0 (automatic) is 8 on CUDA and 1 (the longest) elsewhere.
+int64_t padding_multiple(int64_t bucket_multiple, bool cuda);
 
 // Rows `indices` of `features`, padded to the bucket length; targets per `head` when `with_targets`.
 Batch collate(const std::vector<Feature>& features, const std::vector<int64_t>& indices, HeadKind head,

@@ -11,6 +11,7 @@
 #include "model/electra.h"
 #include "model/runtime.h"
 #include "tokenizer/tokenizer.h"
+#include "train/batcher.h"
 #include "train/evaluation.h"
 #include "train/run_dir.h"
 #include "train/task_data.h"
@@ -58,7 +59,7 @@ ModelEvalOutcome evaluate_model(const Task& task, const ModelEvalOptions& option
   const auto features = featurize(task, examples, tokenizer, data);
   EvalOptions eo;
   eo.batch_size = options.batch_size;
-  eo.bucket_multiple = data.bucket_multiple;
+  eo.bucket_multiple = padding_multiple(data.bucket_multiple, device.is_cuda());
   eo.max_seq_length = data.max_seq_length;
   const EvalResult r = evaluate(model, task, examples, features, eo);
   const json results = {{"schema_version", 1},

@@ -99,7 +99,8 @@ void validate(const ExperimentOptions& o) {
     fail("data.dev_from_train", o.data.dev_from_train, "must be in [0, 1)");
   if (o.data.max_train_examples < 0)
     fail("data.max_train_examples", o.data.max_train_examples, "must be >= 0 (0: every train example)");
-  if (o.data.bucket_multiple < 1) fail("data.bucket_multiple", o.data.bucket_multiple, "must be positive");
+  if (o.data.bucket_multiple < 0)
+    fail("data.bucket_multiple", o.data.bucket_multiple, "must be 0 (automatic: 1 on the CPU, 8 on CUDA) or positive");
   if (o.optimizer.learning_rate <= 0) fail("optimizer.learning_rate", o.optimizer.learning_rate, "must be > 0");
   if (o.optimizer.weight_decay < 0) fail("optimizer.weight_decay", o.optimizer.weight_decay, "must be >= 0");
   if (o.optimizer.adam_beta1 < 0 || o.optimizer.adam_beta1 >= 1)

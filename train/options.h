@@ -18,7 +18,9 @@ struct DatasetOptions {
   int64_t max_train_examples = 0;  // > 0: only the first this many train examples (file order), before any carve
   bool swap_pairs = false;         // also train on every pair with its two sentences swapped (ELECTRA MRPC/STS)
   bool skip_bad_rows = false;      // skip (and count) malformed rows instead of stopping at the first
-  int64_t bucket_multiple = 8;     // batches are padded to the smallest multiple of this that holds them
+  // batches are padded to the smallest multiple of this that holds them; 0: automatic, 1 on the CPU (pad to the
+  // longest: the fewest FLOPs) and 8 on CUDA (tensor-core friendly shapes)
+  int64_t bucket_multiple = 0;
 };
 
 struct OptimizerOptions {

@@ -128,7 +128,7 @@ class SeedRun {
         writer_(comm.rank() == 0) {
     eval_options_.comm = &comm;
     eval_options_.batch_size = options.train.eval_batch_size;
-    eval_options_.bucket_multiple = options.data.bucket_multiple;
+    eval_options_.bucket_multiple = padding_multiple(options.data.bucket_multiple, device.is_cuda());
     eval_options_.max_seq_length = options.data.max_seq_length;
     eval_options_.bf16 = options.train.bf16 && device.is_cuda();
   }
@@ -178,14 +178,14 @@ class SeedRun {
 
 std::vector<Batch> SeedRun::micro_batches(const std::vector<int64_t>& batch) const {
   const int64_t micro_size = options_.train.batch_size / options_.train.gradient_accumulation_steps;
+  const int64_t bucket_multiple = padding_multiple(options_.data.bucket_multiple, device_.is_cuda());
   std::vector<Batch> out;
   for (const auto& indices : chunk(batch, micro_size)) {
     if (!comm_.distributed()) {
-      out.push_back(collate(data_.train, indices, task_.head(), options_.data.bucket_multiple,
-                            options_.data.max_seq_length, true));
+      out.push_back(collate(data_.train, indices, task_.head(), bucket_multiple, options_.data.max_seq_length, true));
     } else {
-      out.push_back(collate_share(data_.train, indices, task_.head(), options_.data.bucket_multiple,
-                                  options_.data.max_seq_length, comm_.rank(), comm_.world_size()));
+      out.push_back(collate_share(data_.train, indices, task_.head(), bucket_multiple, options_.data.max_seq_length,
+                                  comm_.rank(), comm_.world_size()));
     }
     move_to(out.back(), device_);
   }

@@ -488,8 +488,8 @@ def render(b, a, started, elapsed):
         p("")
         p(f"NSMC mix rows: batches of {a.batch} training reviews (max {a.seq} tokens), same `electra init` weights "
           f"+ seeded head on both sides. electra: its own trainer, `electra finetune --config "
-          f"configs/korean/nsmc.yaml --stop-after N` (its shuffled order, each batch padded to the smallest multiple "
-          f"of `data.bucket_multiple` = 8 holding its longest review; per-step time from metrics.jsonl, logging every "
+          f"configs/korean/nsmc.yaml --stop-after N` (its shuffled order, each batch padded to its longest review: "
+          f"`data.bucket_multiple` 0, automatic, is 1 on the CPU; per-step time from metrics.jsonl, logging every "
           f"step); transformers eager: seeded random batches of the same file padded to their longest review, as its "
           f"Trainer pads by default (the shapes are in the JSON). Shapes vary per step, so no FLOP share is given; "
           f"torch.compile is left out here (a recompile per length). Warm-up s of torch.compile rows is mostly "
