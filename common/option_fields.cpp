@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <stdexcept>
@@ -12,6 +13,20 @@
 
 namespace electra {
 namespace {
+
+using Field = std::pair<std::string, FieldRef>;
+
+// The fields in the order YAML holds them: the top-level keys, then each section's (in table.sections' order), each
+// group in table order.
+std::vector<const Field*> yaml_order(const FieldTable& table) {
+  std::vector<const Field*> ordered;
+  for (const Field& field : table.fields)
+    if (field.first.find('.') == std::string::npos) ordered.push_back(&field);
+  for (const std::string& section : table.sections)
+    for (const Field& field : table.fields)
+      if (field.first.rfind(section + ".", 0) == 0) ordered.push_back(&field);
+  return ordered;
+}
 
 std::string describe(const YAML::Node& node) {
   if (node.IsScalar()) return "'" + node.Scalar() + "'";
@@ -116,7 +131,7 @@ void apply_map(const FieldTable& table, const YAML::Node& map, const std::string
     }
     if (prefix.empty() && table.skipped_top_keys.count(name) != 0) continue;
     if (item.second.IsMap()) {
-      if (!prefix.empty() || table.sections.count(name) == 0)
+      if (!prefix.empty() || std::find(table.sections.begin(), table.sections.end(), name) == table.sections.end())
         throw std::invalid_argument(fmt::format("{}:{}: unknown section '{}' (known: {})", source, line, key,
                                                 fmt::join(table.sections, ", ")));
       apply_map(table, item.second, key, source, warnings);
@@ -160,8 +175,7 @@ void bad_option_value(const std::string& source, const std::string& key, const Y
 
 std::vector<std::string> field_keys(const FieldTable& table) {
   std::vector<std::string> keys;
-  keys.reserve(table.fields.size());
-  for (const auto& [name, ref] : table.fields) keys.push_back(name);
+  for (const Field* field : yaml_order(table)) keys.push_back(field->first);
   return keys;
 }
 
@@ -202,7 +216,8 @@ std::string fields_to_yaml(const FieldTable& table) {
   YAML::Emitter out;
   out << YAML::BeginMap;
   std::string section;
-  for (const auto& [key, ref] : table.fields) {
+  for (const Field* field : yaml_order(table)) {
+    const std::string& key = field->first;
     const auto dot = key.find('.');
     const std::string this_section = dot == std::string::npos ? "" : key.substr(0, dot);
     if (this_section != section) {
@@ -211,7 +226,7 @@ std::string fields_to_yaml(const FieldTable& table) {
       section = this_section;
     }
     out << YAML::Key << (dot == std::string::npos ? key : key.substr(dot + 1)) << YAML::Value;
-    emit_value(out, ref);
+    emit_value(out, field->second);
   }
   if (!section.empty()) out << YAML::EndMap;
   out << YAML::EndMap;

@@ -3,9 +3,12 @@
 // (train/options) and of pre-training (pretrain/options) keep only their table and their range checks.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <variant>
@@ -23,11 +26,12 @@ using FieldRef =
     std::variant<std::string*, int64_t*, double*, bool*, std::vector<int64_t>*, std::vector<std::string>*>;
 
 struct FieldTable {
-  std::vector<std::pair<std::string, FieldRef>> fields;  // YAML key = dotted struct path, in the order written
-  std::set<std::string> sections;                        // the top-level mappings
+  std::vector<std::pair<std::string, FieldRef>> fields;  // YAML key = dotted struct path
+  std::vector<std::string> sections;                     // the top-level mappings, in the order written
   std::set<std::string> skipped_top_keys;                // top-level keys its owner reads itself (`base:`)
 };
 
+// Every key, in the order fields_to_yaml() writes them.
 std::vector<std::string> field_keys(const FieldTable& table);
 
 // FILE parsed as YAML: a mapping, or a null node for an empty file. Throws std::runtime_error naming file and line
@@ -43,11 +47,18 @@ void apply_yaml_mapping(const FieldTable& table, const YAML::Node& map, const st
 // `key=value`, the value read as YAML (`--set`). Throws std::invalid_argument naming "--set" and the key.
 void apply_assignment(const FieldTable& table, const std::string& assignment);
 
-// Every field as YAML, sections nested; applying it to defaults gives the same values.
+// Every field as YAML: the top-level keys, then each section's keys nested (sections in table.sections' order,
+// keys in table order); applying it to defaults gives the same values.
 std::string fields_to_yaml(const FieldTable& table);
 
 // Throws std::invalid_argument: "SOURCE[:LINE]: key 'KEY' has value V, expected EXPECTED".
 [[noreturn]] void bad_option_value(const std::string& source, const std::string& key, const YAML::Node& node,
                                    const std::string& expected);
+
+// Throws std::invalid_argument: "key 'KEY' has value V: RULE", for a value its key's range check refuses.
+template <typename T>
+[[noreturn]] void bad_option_range(const std::string& key, const T& value, const std::string& rule) {
+  throw std::invalid_argument(fmt::format("key '{}' has value {}: {}", key, value, rule));
+}
 
 }  // namespace electra

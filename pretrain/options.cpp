@@ -11,14 +11,12 @@
 namespace electra {
 namespace {
 
-// The one list of keys: YAML key = dotted struct path.
+// The one list of keys, YAML key = dotted struct path: this command's and add_shared_fields'. YAML holds the
+// top-level keys first, then the sections in table.sections' order.
 FieldTable fields(PretrainOptions& o) {
   FieldTable table;
   table.sections = {"model", "objective", "data", "optimizer", "schedule", "train"};
   table.fields = {
-      {"vocab", &o.vocab},
-      {"output_dir", &o.output_dir},
-      {"device", &o.device},
       {"model.embedding_size", &o.model.embedding_size},
       {"model.hidden_size", &o.model.hidden_size},
       {"model.num_hidden_layers", &o.model.num_hidden_layers},
@@ -44,16 +42,6 @@ FieldTable fields(PretrainOptions& o) {
       {"data.short_seq_prob", &o.data.short_seq_prob},
       {"data.single_segment_prob", &o.data.single_segment_prob},
       {"data.shuffle_buffer", &o.data.shuffle_buffer},
-      {"optimizer.learning_rate", &o.optimizer.learning_rate},
-      {"optimizer.weight_decay", &o.optimizer.weight_decay},
-      {"optimizer.adam_beta1", &o.optimizer.adam_beta1},
-      {"optimizer.adam_beta2", &o.optimizer.adam_beta2},
-      {"optimizer.adam_epsilon", &o.optimizer.adam_epsilon},
-      {"optimizer.max_grad_norm", &o.optimizer.max_grad_norm},
-      {"optimizer.fused", &o.optimizer.fused},
-      {"schedule.name", &o.schedule.name},
-      {"schedule.warmup_ratio", &o.schedule.warmup_ratio},
-      {"schedule.warmup_steps", &o.schedule.warmup_steps},
       {"train.max_steps", &o.train.max_steps},
       {"train.batch_size", &o.train.batch_size},
       {"train.gradient_accumulation_steps", &o.train.gradient_accumulation_steps},
@@ -61,16 +49,13 @@ FieldTable fields(PretrainOptions& o) {
       {"train.logging_every", &o.train.logging_every},
       {"train.seed", &o.train.seed},
       {"train.dump_first_step", &o.train.dump_first_step},
+      {"vocab", &o.vocab},
   };
+  add_shared_fields(table, o.output_dir, o.device, o.optimizer, o.schedule, false);
   return table;
 }
 
 }  // namespace
-
-std::vector<std::string> pretrain_keys() {
-  PretrainOptions o;
-  return field_keys(fields(o));
-}
 
 void apply_pretrain_setting(PretrainOptions& options, const std::string& assignment) {
   apply_assignment(fields(options), assignment);
@@ -84,10 +69,10 @@ PretrainOptions load_pretrain_options(const std::filesystem::path& file, const s
 }
 
 void validate_pretrain_options(const PretrainOptions& o) {
-  auto fail = [](const std::string& key, const auto& value, const std::string& rule) {
-    throw std::invalid_argument(fmt::format("key '{}' has value {}: {}", key, value, rule));
+  const auto fail = [](const std::string& key, const auto& value, const std::string& rule) {
+    bad_option_range(key, value, rule);
   };
-  if (o.device != "cpu" && o.device != "cuda" && o.device != "auto") fail("device", o.device, "use cpu, cuda or auto");
+  validate_shared_options(o.device, o.optimizer, o.schedule);
   if (o.model.generator_size <= 0 || o.model.generator_size > 1)
     fail("model.generator_size", o.model.generator_size, "must be in (0, 1]");
   if (o.objective.mask_prob <= 0 || o.objective.mask_prob >= 1)
@@ -105,11 +90,6 @@ void validate_pretrain_options(const PretrainOptions& o) {
     fail("data.max_seq_length", o.data.max_seq_length, "must not exceed model.max_position_embeddings");
   if (o.data.document_format != "blank_line" && o.data.document_format != "line")
     fail("data.document_format", o.data.document_format, "use blank_line or line");
-  if (o.optimizer.learning_rate <= 0) fail("optimizer.learning_rate", o.optimizer.learning_rate, "must be positive");
-  if (o.optimizer.adam_epsilon <= 0) fail("optimizer.adam_epsilon", o.optimizer.adam_epsilon, "must be positive");
-  if (o.schedule.name != "linear" && o.schedule.name != "constant" && o.schedule.name != "cosine")
-    fail("schedule.name", o.schedule.name, "use linear, constant or cosine");
-  if (o.schedule.warmup_steps < 0) fail("schedule.warmup_steps", o.schedule.warmup_steps, "must not be negative");
   if (o.train.max_steps < 1) fail("train.max_steps", o.train.max_steps, "must be positive");
   if (o.train.batch_size < 1) fail("train.batch_size", o.train.batch_size, "must be positive");
   if (o.train.gradient_accumulation_steps < 1)
@@ -125,18 +105,8 @@ std::string to_yaml(const PretrainOptions& options) {
 }
 
 ElectraConfig discriminator_config(const PretrainOptions& o, int64_t vocab_size, int64_t pad_token_id) {
-  ElectraConfig c;
+  ElectraConfig c = o.model;  // the config part: the options' own generator_size stays behind
   c.vocab_size = vocab_size;
-  c.embedding_size = o.model.embedding_size;
-  c.hidden_size = o.model.hidden_size;
-  c.num_hidden_layers = o.model.num_hidden_layers;
-  c.num_attention_heads = o.model.num_attention_heads;
-  c.intermediate_size = o.model.intermediate_size;
-  c.max_position_embeddings = o.model.max_position_embeddings;
-  c.hidden_act = o.model.hidden_act;
-  c.hidden_dropout_prob = o.model.hidden_dropout_prob;
-  c.attention_probs_dropout_prob = o.model.attention_probs_dropout_prob;
-  c.initializer_range = o.model.initializer_range;
   c.pad_token_id = pad_token_id;
   c.architecture = Architecture::pretraining;
   if (const std::string error = c.validation_error(); !error.empty())

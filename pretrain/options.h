@@ -13,17 +13,9 @@
 
 namespace electra {
 
-struct PretrainModelOptions {
-  int64_t embedding_size = 128;
-  int64_t hidden_size = 256;  // discriminator
-  int64_t num_hidden_layers = 12;
-  int64_t num_attention_heads = 4;
-  int64_t intermediate_size = 1024;
-  int64_t max_position_embeddings = 512;
-  std::string hidden_act = "gelu";
-  double hidden_dropout_prob = 0.1;
-  double attention_probs_dropout_prob = 0.1;
-  double initializer_range = 0.02;
+// The discriminator's shape and initialisation: ElectraConfig's own fields (its defaults are ELECTRA-Small's), ten of
+// them model.* keys; discriminator_config() sets vocab_size, pad_token_id and the architecture.
+struct PretrainModelOptions : ElectraConfig {
   // Generator width as a fraction of the discriminator's: H_g = round(H * generator_size), I_g = 4 H_g,
   // A_g = max(1, H_g / 64) (google's get_generator_config); same E and layers.
   double generator_size = 0.25;
@@ -87,7 +79,6 @@ void apply_pretrain_setting(PretrainOptions& options, const std::string& assignm
 void validate_pretrain_options(const PretrainOptions& options);
 // Every key, YAML; load_pretrain_options() of it gives the same options.
 std::string to_yaml(const PretrainOptions& options);
-std::vector<std::string> pretrain_keys();
 
 // The discriminator's config for a vocabulary of `vocab_size` entries (ElectraForPreTraining) and the generator's
 // derived from it (ElectraForMaskedLM).

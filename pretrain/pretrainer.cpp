@@ -5,14 +5,12 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
-#include <cmath>
-#include <fstream>
+#include <functional>
 #include <iostream>
-#include <sstream>
 #include <stdexcept>
 
-#include "common/files.h"
 #include "corpus/pretraining_data.h"
 #include "dist/communicator.h"
 #include "dist/environment.h"
@@ -20,9 +18,9 @@
 #include "pretrain/model.h"
 #include "pretrain/objective.h"
 #include "tokenizer/tokenizer.h"
-#include "train/durable_files.h"
 #include "train/optimizer.h"
 #include "train/run_dir.h"
+#include "train/step.h"
 #include "train/train_state.h"
 
 namespace electra {
@@ -44,22 +42,58 @@ struct LoopState {
   double train_seconds = 0;
   double tokens = 0;  // global non-padding tokens trained on
 };
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LoopState, step, epoch, examples_in_epoch, train_seconds, tokens)
 
-// Sums of a metrics window (also the per-step quantities summed over the ranks).
+// The objective's figures (ObjectiveResult's), summed over a step's micro-batches and ranks, or over a window.
+struct ObjectiveSums {
+  double mlm_loss = 0, rtd_loss = 0, masked = 0, generator_correct = 0, tokens = 0, discriminator_correct = 0,
+         predicted_replaced = 0, replaced = 0, true_replaced = 0;
+
+  // Every figure, in one order (to sum them over the ranks in one tensor).
+  std::array<double*, 9> fields() {
+    return {&mlm_loss, &rtd_loss, &masked, &generator_correct, &tokens, &discriminator_correct, &predicted_replaced,
+            &replaced, &true_replaced};
+  }
+  void add(const ObjectiveResult& r) {
+    mlm_loss += r.mlm_loss.item<double>();
+    rtd_loss += r.rtd_loss.item<double>();
+    masked += r.masked;
+    generator_correct += r.generator_correct;
+    tokens += r.tokens;
+    discriminator_correct += r.discriminator_correct;
+    predicted_replaced += r.predicted_replaced;
+    replaced += r.replaced;
+    true_replaced += r.true_replaced;
+  }
+  ObjectiveSums& operator+=(ObjectiveSums other) {
+    const auto mine = fields(), theirs = other.fields();
+    for (size_t i = 0; i < mine.size(); ++i) *mine[i] += *theirs[i];
+    return *this;
+  }
+  // Sums every rank's figures (on `device`: NCCL sums device tensors only).
+  void sum_over_ranks(Communicator* comm, const c10::Device& device) {
+    if (comm == nullptr || !comm->distributed()) return;
+    const auto values = fields();
+    at::Tensor t = at::empty({static_cast<int64_t>(values.size())}, at::kDouble);
+    for (size_t i = 0; i < values.size(); ++i) t.data_ptr<double>()[i] = *values[i];
+    t = t.to(device);
+    comm->all_reduce_sum({t}, "step statistics");
+    t = t.cpu();
+    for (size_t i = 0; i < values.size(); ++i) *values[i] = t.data_ptr<double>()[i];
+  }
+};
+
+// A metrics window: the sums of its steps.
 struct Window {
-  double loss = 0, mlm = 0, rtd = 0, masked = 0, gen_correct = 0, tokens = 0, disc_correct = 0, predicted = 0,
-         replaced = 0, true_replaced = 0, grad_norm = 0, data_wait = 0, seconds = 0;
+  ObjectiveSums figures;
+  double loss = 0, grad_norm = 0, data_wait = 0, seconds = 0;
   int64_t steps = 0;
 };
 
 void save_state(const fs::path& state_dir, const ElectraPretrainingModelImpl& model, const AdamW& optimizer,
                 const LoopState& s) {
-  const json meta = {{"kind", kStateKind},
-                     {"step", s.step},
-                     {"epoch", s.epoch},
-                     {"examples_in_epoch", s.examples_in_epoch},
-                     {"train_seconds", s.train_seconds},
-                     {"tokens", s.tokens}};
+  json meta = s;
+  meta["kind"] = kStateKind;
   commit_state(state_dir, s.step, model.unique_named_parameters(), optimizer, meta);
 }
 
@@ -70,13 +104,7 @@ LoopState load_state(const fs::path& state_dir, ElectraPretrainingModelImpl& mod
   if (meta.value("kind", "") != kStateKind)
     throw std::runtime_error(fmt::format("{}: not a pre-training state (a fine-tuning run's?)", state.file().string()));
   state.restore(model.unique_named_parameters(), optimizer, device);
-  LoopState s;
-  s.step = meta.at("step");
-  s.epoch = meta.at("epoch");
-  s.examples_in_epoch = meta.at("examples_in_epoch");
-  s.train_seconds = meta.at("train_seconds");
-  s.tokens = meta.at("tokens");
-  return s;
+  return meta.get<LoopState>();
 }
 
 }  // namespace
@@ -131,28 +159,21 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
     for (const std::string& name : model->discriminator_only_parameter_names())
       optimizer.scale_lr(name, options.objective.disc_lr_scale);
 
-  const fs::path out(options.output_dir);
-  const fs::path state_dir = out / "state";
+  RunDirectory dir(options.output_dir);
+  const fs::path& out = dir.path();
   LoopState s;
   if (control.resume) {
-    s = load_state(state_dir, *model, optimizer, device);
+    s = load_state(dir.state_dir(), *model, optimizer, device);
     if (writer) {
       log << fmt::format("resumed {} at step {} (epoch {}, example {} of it)\n", out.string(), s.step, s.epoch,
                          s.examples_in_epoch);
-      // The run repeats the steps after the state: their metrics lines (and a line cut short by a crash) go.
-      RunDirectory(out).truncate_metrics(s.step);
     }
-  } else if (writer && fs::exists(state_manifest(state_dir))) {
-    throw std::invalid_argument(fmt::format("{} already holds a pre-training run; --resume {} continues it, or choose "
-                                            "another --output-dir",
-                                            out.string(), out.string()));
   }
   if (writer) {
-    fs::create_directories(state_dir);
-    check_writable(out);
-    PretrainOptions saved = options;
-    saved.warnings.clear();
-    write_file_atomic(out / "config.yaml", to_yaml(saved));
+    dir.open(to_yaml(options), control.resume);
+    dir.check_space(training_state_bytes(model->unique_named_parameters()), "the discriminator and generator exports");
+    // The run repeats the steps after the state: their metrics lines (and a line cut short by a crash) go.
+    if (control.resume) dir.truncate_metrics(s.step);
   }
 
   MaskingOptions masking;
@@ -172,14 +193,13 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
   const uint64_t seed = static_cast<uint64_t>(options.train.seed);
   const auto seconds_at_start = s.train_seconds;
   const double tokens_at_start = s.tokens;
-  const auto run_start = Clock::now();
   Window window;
   double last_loss = 0;
   int64_t saved_step = control.resume ? s.step : -1;
 
   auto save = [&] {
     if (writer) {
-      save_state(state_dir, *model, optimizer, s);
+      save_state(dir.state_dir(), *model, optimizer, s);
       save_pretraining_pair(*model, out, vocab_dir);
     }
     if (control.comm) control.comm->barrier("checkpoint");
@@ -190,7 +210,14 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
   const bool dump_first = options.train.dump_first_step && writer && !control.resume;
   TensorMap first_step;
   if (dump_first) save_pretraining_pair(*model, out / "initial", vocab_dir);
+  const std::function<void()> dump_gradients = [&] {
+    for (const auto& slot : optimizer.slots()) {
+      const at::Tensor& grad = slot.param.grad();
+      first_step["grad." + slot.name] = grad.defined() ? grad.detach().cpu().clone() : at::zeros_like(slot.param).cpu();
+    }
+  };
 
+  TrainStep step(optimizer, options.optimizer.max_grad_norm, false, control.comm.get());
   std::vector<PretrainingExample> batch;
   while (s.step < stop) {
     const auto step_start = Clock::now();
@@ -253,9 +280,13 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
     }
     const double total_masked = std::max(1.0, counts[0].item<double>());
     const double total_tokens = std::max(1.0, counts[1].item<double>());
-    double sums[10] = {0};  // loss, mlm, rtd, masked, gen_correct, tokens, disc_correct, predicted, replaced, tp
-    bool finite = true;
-    for (size_t micro = 0; micro < micros.size(); ++micro) {
+
+    // Each micro-batch's loss is its part of the global batch's: they (and the ranks') add up.
+    const bool dump_now = dump_first && s.step == 0;
+    ObjectiveSums figures;
+    StepLoss loss;
+    loss.weights.assign(micros.size(), 1.0);
+    loss.loss = [&](size_t micro) {
       Micro& m = micros[micro];
       at::manual_seed(draw_seed(seed, s.step, rank, static_cast<int64_t>(micro), 2));  // dropout
       MaskedInput masked{m.masked.input_ids.to(device), m.masked.positions.to(device)};
@@ -264,13 +295,8 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
                                             options.objective.disc_weight, m.sample_seeds, total_masked, total_tokens,
                                             SamplingOptions{options.objective.temperature,
                                                             options.objective.disallow_correct});
-      const double loss = r.loss.item<double>();
-      if (!std::isfinite(loss)) {
-        finite = false;
-        break;
-      }
-      r.loss.backward();
-      if (dump_first && s.step == 0) {
+      figures.add(r);
+      if (dump_now) {
         const std::string tag = std::to_string(micro);
         first_step["input_ids." + tag] = m.batch.input_ids;
         first_step["attention_mask." + tag] = m.batch.attention_mask;
@@ -279,100 +305,62 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
         first_step["positions." + tag] = m.masked.positions.to(at::kLong);
         first_step["discriminator_input." + tag] = r.discriminator_input.cpu();
       }
-      sums[0] += loss;
-      sums[1] += r.mlm_loss.item<double>();
-      sums[2] += r.rtd_loss.item<double>();
-      sums[3] += r.masked;
-      sums[4] += r.generator_correct;
-      sums[5] += r.tokens;
-      sums[6] += r.discriminator_correct;
-      sums[7] += r.predicted_replaced;
-      sums[8] += r.replaced;
-      sums[9] += r.true_replaced;
-    }
-    // Every rank learns whether any rank failed, and the sums of the counts.
-    at::Tensor shared = at::empty({11}, at::kDouble);
-    for (int i = 0; i < 10; ++i) shared[i] = sums[i];
-    shared[10] = finite ? 0.0 : 1.0;
-    if (control.comm && control.comm->distributed()) {
-      shared = shared.to(device);
-      control.comm->all_reduce_sum({shared}, "step statistics");
-      shared = shared.cpu();
-    }
-    const auto* total_sums = shared.data_ptr<double>();
-    if (total_sums[10] > 0) {
+      return r.loss;
+    };
+    const double lr = options.optimizer.learning_rate * schedule_factor(options.schedule.name, s.step, warmup, total);
+    const StepResult result = step.run(loss, lr, dump_now ? dump_gradients : std::function<void()>());
+    if (!result.finite) {
       throw std::runtime_error(fmt::format("non-finite loss at step {}; the last saved training state ({}) is usable",
-                                           s.step + 1, state_dir.string()));
+                                           s.step + 1, dir.state_dir().string()));
     }
-    std::vector<at::Tensor> grads;
-    for (const auto& slot : optimizer.slots()) {
-      if (!slot.param.grad().defined()) slot.param.mutable_grad() = at::zeros_like(slot.param);
-      grads.push_back(slot.param.grad());
-    }
-    if (control.comm && control.comm->distributed()) {
-      control.comm->all_reduce_sum(grads, "gradients");  // the shares' gradients add up to the batch's
-    }
-    if (dump_first && s.step == 0) {
-      for (const auto& slot : optimizer.slots()) first_step["grad." + slot.name] = slot.param.grad().detach().cpu().clone();
-      first_step["loss"] = at::scalar_tensor(total_sums[0], at::kDouble);
-      first_step["mlm_loss"] = at::scalar_tensor(total_sums[1], at::kDouble);
-      first_step["rtd_loss"] = at::scalar_tensor(total_sums[2], at::kDouble);
+    figures.sum_over_ranks(control.comm.get(), device);
+    if (dump_now) {
+      first_step["loss"] = at::scalar_tensor(result.loss, at::kDouble);
+      first_step["mlm_loss"] = at::scalar_tensor(figures.mlm_loss, at::kDouble);
+      first_step["rtd_loss"] = at::scalar_tensor(figures.rtd_loss, at::kDouble);
       write_safetensors(out / "first_step.safetensors", first_step);
       first_step.clear();
     }
-    const double grad_norm = clip_grad_norm(optimizer.slots(), options.optimizer.max_grad_norm);
-    const double lr = options.optimizer.learning_rate * schedule_factor(options.schedule.name, s.step, warmup, total);
-    optimizer.step(lr);
-    optimizer.zero_grad();
     ++s.step;
 
     const double step_seconds = seconds_since(step_start);
     s.train_seconds += step_seconds;
-    s.tokens += total_sums[5];
-    window.loss += total_sums[0];
-    window.mlm += total_sums[1];
-    window.rtd += total_sums[2];
-    window.masked += total_sums[3];
-    window.gen_correct += total_sums[4];
-    window.tokens += total_sums[5];
-    window.disc_correct += total_sums[6];
-    window.predicted += total_sums[7];
-    window.replaced += total_sums[8];
-    window.true_replaced += total_sums[9];
-    window.grad_norm += grad_norm;
+    s.tokens += figures.tokens;
+    window.figures += figures;
+    window.loss += result.loss;
+    window.grad_norm += result.grad_norm;
     window.data_wait += data_wait;
     window.seconds += step_seconds;
     ++window.steps;
 
     if (s.step % options.train.logging_every == 0 || s.step == stop) {
       const double n = static_cast<double>(window.steps);
+      const ObjectiveSums& f = window.figures;
       auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
       last_loss = window.loss / n;
       const json line = {{"step", s.step},
                          {"epoch", s.epoch},
                          {"loss", last_loss},
-                         {"mlm_loss", window.mlm / n},
-                         {"rtd_loss", window.rtd / n},
-                         {"generator_accuracy", ratio(window.gen_correct, window.masked)},
-                         {"discriminator_accuracy", ratio(window.disc_correct, window.tokens)},
-                         {"discriminator_precision", ratio(window.true_replaced, window.predicted)},
-                         {"discriminator_recall", ratio(window.true_replaced, window.replaced)},
-                         {"replaced_fraction", ratio(window.replaced, window.tokens)},
+                         {"mlm_loss", f.mlm_loss / n},
+                         {"rtd_loss", f.rtd_loss / n},
+                         {"generator_accuracy", ratio(f.generator_correct, f.masked)},
+                         {"discriminator_accuracy", ratio(f.discriminator_correct, f.tokens)},
+                         {"discriminator_precision", ratio(f.true_replaced, f.predicted_replaced)},
+                         {"discriminator_recall", ratio(f.true_replaced, f.replaced)},
+                         {"replaced_fraction", ratio(f.replaced, f.tokens)},
                          {"lr", lr},
                          {"grad_norm", window.grad_norm / n},
-                         {"tokens_per_second", ratio(window.tokens, window.seconds)},
+                         {"tokens_per_second", ratio(f.tokens, window.seconds)},
                          {"data_wait_seconds", window.data_wait},
                          {"seconds", window.seconds}};
       if (writer) {
-        std::ofstream metrics(out / "metrics.jsonl", std::ios::app);
-        metrics << line.dump() << "\n";
-        if (!metrics) throw std::runtime_error(fmt::format("cannot write {}", (out / "metrics.jsonl").string()));
+        dir.append_metrics(line);
         log << fmt::format("step {}/{}: loss {:.4f} (mlm {:.4f}, rtd {:.4f}), gen acc {:.3f}, disc acc {:.3f} "
                            "P {:.3f} R {:.3f}, lr {:.3g}, {:.0f} tokens/s\n",
-                           s.step, total, last_loss, window.mlm / n, window.rtd / n,
-                           ratio(window.gen_correct, window.masked), ratio(window.disc_correct, window.tokens),
-                           ratio(window.true_replaced, window.predicted), ratio(window.true_replaced, window.replaced),
-                           lr, ratio(window.tokens, window.seconds));
+                           s.step, total, last_loss, f.mlm_loss / n, f.rtd_loss / n,
+                           ratio(f.generator_correct, f.masked), ratio(f.discriminator_correct, f.tokens),
+                           ratio(f.true_replaced, f.predicted_replaced), ratio(f.true_replaced, f.replaced), lr,
+                           ratio(f.tokens, window.seconds));
         log.flush();
       }
       window = Window{};
@@ -388,7 +376,6 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
   outcome.last_loss = last_loss;
   const double run_seconds = s.train_seconds - seconds_at_start;
   outcome.tokens_per_second = run_seconds > 0 ? (s.tokens - tokens_at_start) / run_seconds : 0;
-  (void)run_start;
   return outcome;
 }
 

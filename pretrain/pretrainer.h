@@ -2,7 +2,8 @@
 // detection on a PretrainingStream, AdamW, metrics.jsonl, resumable training states and Hugging Face exports.
 // No tensor in this header: the command includes it.
 //
-// The run directory:
+// The run directory (train/run_dir.h's: a folder holding a run is refused unless resumed, one without the room for
+// two training states and the exports before training):
 //   config.yaml          the resolved options (a resumed run reads them back)
 //   metrics.jsonl        one line every train.logging_every steps
 //   state/               the training state (train/train_state.h's commit protocol: state-*.pt + latest.json)
@@ -41,9 +42,10 @@ struct PretrainOutcome {
   double tokens_per_second = 0;  // over the whole run (global, non-padding tokens)
 };
 
-// Trains as described above. Throws std::invalid_argument for bad options (missing vocab or corpus),
-// std::runtime_error for unreadable files, a corpus without examples, and a non-finite loss (the last saved state
-// stays usable).
+// Trains as described above. Throws std::invalid_argument for bad options (missing vocab or corpus) and an output
+// folder holding a run (without control.resume), std::runtime_error for unreadable files, an output folder that
+// cannot be written or lacks the room, a corpus without examples, and a non-finite loss (the last saved state stays
+// usable).
 PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainControl& control);
 
 // The corpus reader's options of a run.

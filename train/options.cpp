@@ -10,7 +10,8 @@
 namespace electra {
 namespace {
 
-// The one list of keys: YAML key = dotted struct path.
+// The one list of keys, YAML key = dotted struct path: this command's and add_shared_fields'. YAML holds the
+// top-level keys first, then the sections in table.sections' order.
 FieldTable fields(ExperimentOptions& o) {
   FieldTable table;
   table.sections = {"data", "optimizer", "schedule", "train"};
@@ -18,9 +19,7 @@ FieldTable fields(ExperimentOptions& o) {
   table.fields = {
       {"model", &o.model},
       {"task", &o.task},
-      {"output_dir", &o.output_dir},
       {"seeds", &o.seeds},
-      {"device", &o.device},
       {"data.data_dir", &o.data.data_dir},
       {"data.max_seq_length", &o.data.max_seq_length},
       {"data.doc_stride", &o.data.doc_stride},
@@ -30,17 +29,6 @@ FieldTable fields(ExperimentOptions& o) {
       {"data.swap_pairs", &o.data.swap_pairs},
       {"data.skip_bad_rows", &o.data.skip_bad_rows},
       {"data.bucket_multiple", &o.data.bucket_multiple},
-      {"optimizer.learning_rate", &o.optimizer.learning_rate},
-      {"optimizer.weight_decay", &o.optimizer.weight_decay},
-      {"optimizer.adam_beta1", &o.optimizer.adam_beta1},
-      {"optimizer.adam_beta2", &o.optimizer.adam_beta2},
-      {"optimizer.adam_epsilon", &o.optimizer.adam_epsilon},
-      {"optimizer.max_grad_norm", &o.optimizer.max_grad_norm},
-      {"optimizer.layerwise_lr_decay", &o.optimizer.layerwise_lr_decay},
-      {"optimizer.fused", &o.optimizer.fused},
-      {"schedule.name", &o.schedule.name},
-      {"schedule.warmup_ratio", &o.schedule.warmup_ratio},
-      {"schedule.warmup_steps", &o.schedule.warmup_steps},
       {"train.epochs", &o.train.epochs},
       {"train.max_steps", &o.train.max_steps},
       {"train.batch_size", &o.train.batch_size},
@@ -56,6 +44,7 @@ FieldTable fields(ExperimentOptions& o) {
       {"train.tf32", &o.train.tf32},
       {"train.dump_batches", &o.train.dump_batches},
   };
+  add_shared_fields(table, o.output_dir, o.device, o.optimizer, o.schedule, true);
   return table;
 }
 
@@ -76,22 +65,17 @@ void load_file(ExperimentOptions& o, const std::filesystem::path& file, std::vec
 
 }  // namespace
 
-std::vector<std::string> experiment_keys() {
-  ExperimentOptions o;
-  return field_keys(fields(o));
-}
-
 void apply_setting(ExperimentOptions& options, const std::string& assignment) {
   apply_assignment(fields(options), assignment);
 }
 
 void validate(const ExperimentOptions& o) {
-  auto fail = [](const std::string& key, const auto& value, const std::string& rule) {
-    throw std::invalid_argument(fmt::format("key '{}' has value {}: {}", key, value, rule));
+  const auto fail = [](const std::string& key, const auto& value, const std::string& rule) {
+    bad_option_range(key, value, rule);
   };
   if (o.model.empty()) fail("model", "''", "name a model directory or hub id (--model)");
   if (o.task.empty()) fail("task", "''", "name a task");
-  if (o.device != "cpu" && o.device != "cuda" && o.device != "auto") fail("device", o.device, "use cpu, cuda or auto");
+  validate_shared_options(o.device, o.optimizer, o.schedule);
   if (o.data.max_seq_length < 8) fail("data.max_seq_length", o.data.max_seq_length, "must be at least 8");
   if (o.data.doc_stride < 1) fail("data.doc_stride", o.data.doc_stride, "must be positive");
   if (o.data.max_query_length < 1) fail("data.max_query_length", o.data.max_query_length, "must be positive");
@@ -101,20 +85,6 @@ void validate(const ExperimentOptions& o) {
     fail("data.max_train_examples", o.data.max_train_examples, "must be >= 0 (0: every train example)");
   if (o.data.bucket_multiple < 0)
     fail("data.bucket_multiple", o.data.bucket_multiple, "must be 0 (automatic: 1 on the CPU, 8 on CUDA) or positive");
-  if (o.optimizer.learning_rate <= 0) fail("optimizer.learning_rate", o.optimizer.learning_rate, "must be > 0");
-  if (o.optimizer.weight_decay < 0) fail("optimizer.weight_decay", o.optimizer.weight_decay, "must be >= 0");
-  if (o.optimizer.adam_beta1 < 0 || o.optimizer.adam_beta1 >= 1)
-    fail("optimizer.adam_beta1", o.optimizer.adam_beta1, "must be in [0, 1)");
-  if (o.optimizer.adam_beta2 < 0 || o.optimizer.adam_beta2 >= 1)
-    fail("optimizer.adam_beta2", o.optimizer.adam_beta2, "must be in [0, 1)");
-  if (o.optimizer.adam_epsilon <= 0) fail("optimizer.adam_epsilon", o.optimizer.adam_epsilon, "must be > 0");
-  if (o.optimizer.layerwise_lr_decay <= 0 || o.optimizer.layerwise_lr_decay > 1)
-    fail("optimizer.layerwise_lr_decay", o.optimizer.layerwise_lr_decay, "must be in (0, 1]");
-  if (o.schedule.name != "linear" && o.schedule.name != "constant" && o.schedule.name != "cosine")
-    fail("schedule.name", o.schedule.name, "use linear, constant or cosine");
-  if (o.schedule.warmup_ratio < 0 || o.schedule.warmup_ratio > 1)
-    fail("schedule.warmup_ratio", o.schedule.warmup_ratio, "must be in [0, 1]");
-  if (o.schedule.warmup_steps < 0) fail("schedule.warmup_steps", o.schedule.warmup_steps, "must be >= 0");
   if (o.train.epochs <= 0 && o.train.max_steps <= 0) fail("train.epochs", o.train.epochs, "must be > 0");
   if (o.train.max_steps < 0) fail("train.max_steps", o.train.max_steps, "must be >= 0");
   if (o.train.batch_size < 1) fail("train.batch_size", o.train.batch_size, "must be positive");
@@ -127,6 +97,43 @@ void validate(const ExperimentOptions& o) {
   if (o.train.logging_every < 1) fail("train.logging_every", o.train.logging_every, "must be positive");
   if (o.train.early_stopping_patience < 0)
     fail("train.early_stopping_patience", o.train.early_stopping_patience, "must be >= 0");
+}
+
+void add_shared_fields(FieldTable& table, std::string& output_dir, std::string& device, OptimizerOptions& optimizer,
+                       ScheduleOptions& schedule, bool layerwise_lr_decay) {
+  auto& f = table.fields;
+  f.insert(f.end(), {{"output_dir", &output_dir},
+                     {"device", &device},
+                     {"optimizer.learning_rate", &optimizer.learning_rate},
+                     {"optimizer.weight_decay", &optimizer.weight_decay},
+                     {"optimizer.adam_beta1", &optimizer.adam_beta1},
+                     {"optimizer.adam_beta2", &optimizer.adam_beta2},
+                     {"optimizer.adam_epsilon", &optimizer.adam_epsilon},
+                     {"optimizer.max_grad_norm", &optimizer.max_grad_norm}});
+  if (layerwise_lr_decay) f.emplace_back("optimizer.layerwise_lr_decay", &optimizer.layerwise_lr_decay);
+  f.insert(f.end(), {{"optimizer.fused", &optimizer.fused},
+                     {"schedule.name", &schedule.name},
+                     {"schedule.warmup_ratio", &schedule.warmup_ratio},
+                     {"schedule.warmup_steps", &schedule.warmup_steps}});
+}
+
+void validate_shared_options(const std::string& device, const OptimizerOptions& o, const ScheduleOptions& s) {
+  if (device != "cpu" && device != "cuda" && device != "auto")
+    bad_option_range("device", device, "use cpu, cuda or auto");
+  if (o.learning_rate <= 0) bad_option_range("optimizer.learning_rate", o.learning_rate, "must be > 0");
+  if (o.weight_decay < 0) bad_option_range("optimizer.weight_decay", o.weight_decay, "must be >= 0");
+  if (o.adam_beta1 < 0 || o.adam_beta1 >= 1)
+    bad_option_range("optimizer.adam_beta1", o.adam_beta1, "must be in [0, 1)");
+  if (o.adam_beta2 < 0 || o.adam_beta2 >= 1)
+    bad_option_range("optimizer.adam_beta2", o.adam_beta2, "must be in [0, 1)");
+  if (o.adam_epsilon <= 0) bad_option_range("optimizer.adam_epsilon", o.adam_epsilon, "must be > 0");
+  if (o.layerwise_lr_decay <= 0 || o.layerwise_lr_decay > 1)
+    bad_option_range("optimizer.layerwise_lr_decay", o.layerwise_lr_decay, "must be in (0, 1]");
+  if (s.name != "linear" && s.name != "constant" && s.name != "cosine")
+    bad_option_range("schedule.name", s.name, "use linear, constant or cosine");
+  if (s.warmup_ratio < 0 || s.warmup_ratio > 1)
+    bad_option_range("schedule.warmup_ratio", s.warmup_ratio, "must be in [0, 1]");
+  if (s.warmup_steps < 0) bad_option_range("schedule.warmup_steps", s.warmup_steps, "must be >= 0");
 }
 
 ExperimentOptions load_experiment(const std::filesystem::path& file, const std::vector<std::string>& sets) {

@@ -9,6 +9,8 @@
 
 namespace electra {
 
+struct FieldTable;
+
 struct DatasetOptions {
   std::string data_dir;            // folder with the task's upstream files; empty: the hub's task data folder
   int64_t max_seq_length = 128;    // tokens per feature, specials included
@@ -84,7 +86,13 @@ void apply_setting(ExperimentOptions& options, const std::string& assignment);
 void validate(const ExperimentOptions& options);
 // The resolved options as YAML, every key present; load_experiment() of it gives the same options.
 std::string to_yaml(const ExperimentOptions& options);
-// Every accepted key, dotted.
-std::vector<std::string> experiment_keys();
+
+// The keys fine-tuning and pre-training share, appended to `table`: output_dir, device, optimizer.* and schedule.*
+// (optimizer.layerwise_lr_decay only when `layerwise_lr_decay`: pre-training's AdamW has no layer scale).
+void add_shared_fields(FieldTable& table, std::string& output_dir, std::string& device, OptimizerOptions& optimizer,
+                       ScheduleOptions& schedule, bool layerwise_lr_decay);
+// Their range checks; throws std::invalid_argument naming the key and its value.
+void validate_shared_options(const std::string& device, const OptimizerOptions& optimizer,
+                             const ScheduleOptions& schedule);
 
 }  // namespace electra

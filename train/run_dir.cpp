@@ -19,7 +19,7 @@ using nlohmann::json;
 
 RunDirectory::RunDirectory(fs::path dir) : dir_(std::move(dir)) {}
 
-void RunDirectory::open(const ExperimentOptions& options, bool resume) {
+void RunDirectory::open(const std::string& config_yaml, bool resume) {
   std::error_code ec;
   fs::create_directories(state_dir(), ec);
   if (ec) {
@@ -33,7 +33,11 @@ void RunDirectory::open(const ExperimentOptions& options, bool resume) {
                                             "output_dir",
                                             dir_.string(), dir_.string()));
   }
-  write_file_atomic(dir_ / "config.yaml", to_yaml(options));
+  write_file_atomic(dir_ / "config.yaml", config_yaml);
+}
+
+void RunDirectory::check_space(uint64_t state_bytes, std::string_view weights) const {
+  check_free_space(dir_, 2 * state_bytes + state_bytes / 3, fmt::format("two training states and {}", weights));
 }
 
 void RunDirectory::clear_outputs() const {

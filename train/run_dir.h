@@ -1,5 +1,5 @@
-// The run directory, everything a run needs to be resumed or audited:
-//   config.yaml              the resolved experiment (load_experiment() of it gives the same options)
+// The run directory, everything a run needs to be resumed or audited (pre-training's holds the first three):
+//   config.yaml              the resolved options (load_experiment() of it gives the same options)
 //   metrics.jsonl            one JSON line per logged step ("train") and per evaluation ("eval")
 //   state/                   the resumable training state: latest.json names the last complete one (train_state.h)
 //   best/                    the selected model, Hugging Face layout
@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tasks/task.h"
@@ -23,10 +24,15 @@ class RunDirectory {
  public:
   explicit RunDirectory(std::filesystem::path dir);
 
-  // Creates the folder and writes config.yaml. A folder that already holds a training state is refused
-  // (std::invalid_argument) unless `resume`; one that cannot be created or written to is refused
-  // (std::runtime_error) before anything is trained.
-  void open(const ExperimentOptions& options, bool resume);
+  // Creates the folder and writes `config_yaml` (the options' to_yaml()) to config.yaml. A folder that already holds
+  // a training state is refused (std::invalid_argument) unless `resume`; one that cannot be created or written to
+  // is refused (std::runtime_error) before anything is trained.
+  void open(const std::string& config_yaml, bool resume);
+  void open(const ExperimentOptions& options, bool resume) { open(to_yaml(options), resume); }
+  // Throws std::runtime_error before training when the folder lacks the room for two training states of
+  // `state_bytes` (a new one is written beside the last) and the model's weights once more (`weights` names them:
+  // "the best model").
+  void check_space(uint64_t state_bytes, std::string_view weights) const;
   // A fresh run: removes what an earlier run left (metrics.jsonl, best/).
   void clear_outputs() const;
   // A resumed run: keeps the metrics.jsonl lines up to `step` (the run repeats what came after), without a line

@@ -6,6 +6,7 @@
 #include <torch/csrc/autograd/variable.h>
 
 #include <cmath>
+#include <stdexcept>
 #include <utility>
 
 #include "dist/communicator.h"
@@ -105,7 +106,12 @@ struct TrainStep::Hook {
 };
 
 TrainStep::TrainStep(ElectraModel& model, AdamW& optimizer, double max_grad_norm, bool bf16, Communicator* comm)
-    : model_(model), optimizer_(optimizer), max_grad_norm_(max_grad_norm), bf16_(bf16), comm_(comm) {
+    : TrainStep(optimizer, max_grad_norm, bf16, comm) {
+  model_ = &model;
+}
+
+TrainStep::TrainStep(AdamW& optimizer, double max_grad_norm, bool bf16, Communicator* comm)
+    : optimizer_(optimizer), max_grad_norm_(max_grad_norm), bf16_(bf16), comm_(comm) {
   if (comm_ == nullptr || !comm_->distributed()) return;
   buckets_ = std::make_unique<GradientBuckets>(optimizer_.slots(), *comm_);
   const auto& slots = optimizer_.slots();
@@ -127,21 +133,33 @@ TrainStep::~TrainStep() {
 }
 
 StepResult TrainStep::run(const std::vector<Batch>& micro_batches, double lr) {
+  if (model_ == nullptr) throw std::logic_error("TrainStep::run(micro_batches): the step was built without a model");
+  StepLoss loss;
+  loss.divisor = static_cast<double>(micro_batches.size());
+  for (const Batch& batch : micro_batches) loss.weights.push_back(batch.loss_weight);
+  loss.loss = [&](size_t m) {
+    const Batch& batch = micro_batches[m];
+    return model_->loss(model_->forward(batch.input_ids, batch.attention_mask, batch.token_type_ids), batch.targets);
+  };
+  return run(loss, lr);
+}
+
+StepResult TrainStep::run(const StepLoss& step_loss, double lr, const std::function<void()>& on_gradients) {
   StepResult result;
-  const auto n = static_cast<double>(micro_batches.size());
+  const double n = step_loss.divisor;
   const bool distributed = buckets_ != nullptr;
   // The last micro-batch this rank runs: its backward pass starts the gradient sums.
-  size_t last = micro_batches.size();
-  for (size_t m = 0; m < micro_batches.size(); ++m) {
-    if (micro_batches[m].loss_weight != 0) last = m;
+  const std::vector<double>& weights = step_loss.weights;
+  size_t last = weights.size();
+  for (size_t m = 0; m < weights.size(); ++m) {
+    if (weights[m] != 0) last = m;
   }
-  for (size_t m = 0; m < micro_batches.size(); ++m) {
-    const Batch& batch = micro_batches[m];
-    if (batch.loss_weight == 0) continue;  // no loss term of this micro-batch on this rank
+  for (size_t m = 0; m < weights.size(); ++m) {
+    if (weights[m] == 0) continue;  // no loss term of this micro-batch on this rank
     at::Tensor loss;
     {
       AutocastGuard autocast(bf16_);
-      loss = model_.loss(model_.forward(batch.input_ids, batch.attention_mask, batch.token_type_ids), batch.targets);
+      loss = step_loss.loss(m);
     }
     const double value = loss.item<double>();
     if (!std::isfinite(value)) {
@@ -150,10 +168,10 @@ StepResult TrainStep::run(const std::vector<Batch>& micro_batches, double lr) {
       if (!distributed) return result;
       break;  // the other ranks learn it from the all-reduce below
     }
-    // loss_weight is 1 on a single process: the same operations, bit for bit, as without it.
-    result.loss += value * batch.loss_weight / n;
+    // A weight of 1 (one process) and a divisor of 1 (pre-training): the same operations, bit for bit, as without.
+    result.loss += value * weights[m] / n;
     if (distributed && m == last) buckets_->arm();
-    ((loss * batch.loss_weight) / n).backward();
+    ((loss * weights[m]) / n).backward();
   }
   if (distributed) {
     // The gradient sums (started during the last backward pass), then which parameters have a gradient anywhere,
@@ -168,7 +186,10 @@ StepResult TrainStep::run(const std::vector<Batch>& micro_batches, double lr) {
     for (int64_t i = 0; i < k; ++i) s[i] = buckets_->had_grad(i) ? 1.0 : 0.0;
     s[k] = result.finite ? result.loss : 0.0;
     s[k + 1] = result.finite ? 0.0 : 1.0;
-    comm_->all_reduce_sum({stats}, "the all-reduce of the step's loss");
+    // On the gradients' device: NCCL sums device tensors only.
+    const at::Tensor summed = stats.to(slots.front().param.device());
+    comm_->all_reduce_sum({summed}, "the all-reduce of the step's loss");
+    stats.copy_(summed);
     if (s[k + 1] > 0) {
       if (result.finite) result.bad_loss = std::nan("");
       result.finite = false;
@@ -180,6 +201,7 @@ StepResult TrainStep::run(const std::vector<Batch>& micro_batches, double lr) {
       if (s[i] == 0) slots[i].param.mutable_grad() = at::Tensor();  // as on one process: no gradient, no update
     }
   }
+  if (on_gradients) on_gradients();
   result.grad_norm = clip_grad_norm(optimizer_.slots(), max_grad_norm_);
   optimizer_.step(lr);
   optimizer_.zero_grad();

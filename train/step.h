@@ -1,9 +1,11 @@
-// One optimizer step of fine-tuning: forward and loss of each micro-batch (bf16 autocast when asked), backward,
-// global-norm clipping, AdamW at the given learning rate, gradients zeroed. The loop around it (order, evaluation,
-// checkpoints) is the trainer's.
+// One optimizer step: the loss of each micro-batch (a callback: fine-tuning's model loss, pre-training's generator +
+// discriminator objective; bf16 autocast when asked), backward, the gradients summed over the ranks, global-norm
+// clipping, AdamW at the given learning rate, gradients zeroed. The loop around it (order, evaluation, checkpoints)
+// is the trainer's.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -17,12 +19,22 @@ class Communicator;
 struct GradientBuckets;
 
 struct StepResult {
-  double loss = 0;          // mean over the micro-batches
+  double loss = 0;          // the step's loss, StepLoss's sum (fine-tuning: the mean over the micro-batches)
   double grad_norm = 0;     // global L2 norm before clipping
   bool finite = true;       // false: a micro-batch's loss was not finite and no update was made
   double bad_loss = 0;      // that loss
   int64_t buckets_started_in_backward = 0;  // several ranks: gradient buckets whose sum began in the backward pass
   int64_t buckets = 0;                      // several ranks: gradient buckets in all
+};
+
+// How one optimizer step's loss is made of its micro-batches' on this rank: micro-batch m adds
+// loss(m) * weights[m] / divisor to the step's loss and gradient (and the ranks' terms add up). Weight 0: no term of
+// micro-batch m on this rank, loss(m) is not called.
+struct StepLoss {
+  std::vector<double> weights;  // one per micro-batch
+  double divisor = 1;
+  // Micro-batch m's loss: a scalar with gradient, computed under the step's autocast.
+  std::function<at::Tensor(size_t m)> loss;
 };
 
 class TrainStep {
@@ -33,18 +45,23 @@ class TrainStep {
   // The gradient sums start during the last backward pass, a bucket (flat buffer of at most 25 MB) as soon as all
   // of its gradients are accumulated (hooks on the parameters' gradient accumulators), in the same order on every
   // rank.
+  TrainStep(AdamW& optimizer, double max_grad_norm, bool bf16, Communicator* comm = nullptr);
+  // Fine-tuning's step of `model`: run(micro_batches, lr) below.
   TrainStep(ElectraModel& model, AdamW& optimizer, double max_grad_norm, bool bf16, Communicator* comm = nullptr);
   ~TrainStep();
   TrainStep(const TrainStep&) = delete;
   TrainStep& operator=(const TrainStep&) = delete;
-  // The micro-batches (already on the model's device) of one optimizer step; their losses are averaged. On several
-  // ranks each holds its share of every micro-batch, its loss weighted by Batch::loss_weight, so that the sum over
-  // ranks is the loss (and gradient) one process computes over the whole batch. A non-finite loss on any rank
-  // makes no update on every rank.
+  // One optimizer step of the micro-batches `loss` describes. A non-finite loss on any rank makes no update on every
+  // rank. `on_gradients`, when given, is called once the gradients are final (summed over the ranks), before
+  // clipping and the update.
+  StepResult run(const StepLoss& loss, double lr, const std::function<void()>& on_gradients = {});
+  // Fine-tuning: the micro-batches (already on the model's device) of one optimizer step; the model's losses are
+  // averaged. On several ranks each holds its share of every micro-batch, its loss weighted by Batch::loss_weight,
+  // so that the sum over ranks is the loss (and gradient) one process computes over the whole batch.
   StepResult run(const std::vector<Batch>& micro_batches, double lr);
 
  private:
-  ElectraModel& model_;
+  ElectraModel* model_ = nullptr;  // fine-tuning's
   AdamW& optimizer_;
   double max_grad_norm_;
   bool bf16_;

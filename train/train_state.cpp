@@ -103,9 +103,9 @@ StateBytes read_state_bytes(const fs::path& state_dir) {
 
 fs::path state_manifest(const fs::path& state_dir) { return state_dir / "latest.json"; }
 
-uint64_t training_state_bytes(const ElectraModel& model) {
+uint64_t training_state_bytes(const NamedTensors& parameters) {
   uint64_t n = 0;
-  for (const auto& [name, p] : model.named_parameters()) n += static_cast<uint64_t>(p.numel());
+  for (const auto& [name, p] : parameters) n += static_cast<uint64_t>(p.numel());
   return 3 * 4 * n;
 }
 

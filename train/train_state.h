@@ -85,7 +85,8 @@ class CommittedState {
   std::unique_ptr<nlohmann::json> meta_;
 };
 
-// Bytes of one saved state of `model` (fp32 weights and two AdamW moments), for the free-space check before a run.
-uint64_t training_state_bytes(const ElectraModel& model);
+// Bytes of one saved state of `parameters` (fp32 weights and two AdamW moments), for the free-space check before a
+// run.
+uint64_t training_state_bytes(const NamedTensors& parameters);
 
 }  // namespace electra

@@ -499,9 +499,7 @@ RunOutcome run_seed(const Task& task, const ExperimentOptions& experiment, int64
 
   at::manual_seed(static_cast<uint64_t>(seed));
   ElectraModel model = load_pretrained(control.model_dir, load_options_for(task));
-  // A new state is written beside the previous one before that is removed; best/ holds fp32 weights.
-  const uint64_t state_bytes = training_state_bytes(model);
-  if (writer) check_free_space(run_dir, 2 * state_bytes + state_bytes / 3, "two training states and the best model");
+  if (writer) dir.check_space(training_state_bytes(model.named_parameters()), "the best model");
   model.module()->to(device);
   model.module()->train();
   AdamW optimizer(model, options.optimizer);
