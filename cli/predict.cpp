@@ -15,6 +15,7 @@
 
 #include "cli/commands.h"
 #include "model/predictor.h"
+#include "tokenizer/text_lines.h"
 #include "tokenizer/tokenizer.h"
 
 namespace electra::cli {
@@ -66,9 +67,8 @@ class LazyTokenizer {
 
 using Item = PredictInput;
 
-// One input line: its parsed item, or the reason it cannot be predicted; then its output.
+// One input line: its parsed item, or why it cannot be predicted ("line N: ..."); then its output.
 struct Entry {
-  int64_t line = 0;
   std::optional<Item> item;
   std::string error;
   OutJson result;
@@ -88,26 +88,12 @@ std::vector<int64_t> read_int_list(const nlohmann::json& value, const char* key)
 
 // {"text": ..., "text_pair": ... (optional, may be null)} -> [CLS] A [SEP] (B [SEP]), longest_first truncation.
 Item encode_text(const nlohmann::json& j, LazyTokenizer& tokenizer, int64_t max_length, const ElectraConfig& config) {
-  for (const auto& [key, value] : j.items())
-    if (key != "text" && key != "text_pair")
-      throw std::invalid_argument(fmt::format("unknown key '{}' next to 'text' (expected text, text_pair)", key));
-  if (!j["text"].is_string()) throw std::invalid_argument(fmt::format("'text' is {}, not a string", j["text"].dump()));
-  std::optional<std::string> pair;
-  if (j.contains("text_pair") && !j["text_pair"].is_null()) {
-    if (!j["text_pair"].is_string())
-      throw std::invalid_argument(fmt::format("'text_pair' is {}, not a string or null", j["text_pair"].dump()));
-    pair = j["text_pair"].get<std::string>();
-  }
+  const TextInput input = read_text_input(j);
   EncodeOptions options;
   options.max_length = max_length;
   options.truncation = Truncation::longest_first;
-  const std::string text = j["text"].get<std::string>();
-  Encoding encoding;
-  try {
-    encoding = tokenizer.get().encode(text, pair ? std::optional<std::string_view>(*pair) : std::nullopt, options);
-  } catch (const std::runtime_error& e) {  // invalid UTF-8
-    throw std::invalid_argument(e.what());
-  }
+  const Encoding encoding = tokenizer.get().encode(input.text, input.pair(), options);  // throws on invalid UTF-8
+  const bool pair = input.text_pair.has_value();
   // Below the special tokens' count, tokenizers (and so Tokenizer) truncates nothing: the model never gets that.
   if (static_cast<int64_t>(encoding.input_ids.size()) > max_length)
     throw std::invalid_argument(fmt::format("--max-length {} is below the {} special tokens of a{}", max_length,
@@ -120,15 +106,10 @@ Item encode_text(const nlohmann::json& j, LazyTokenizer& tokenizer, int64_t max_
   return {encoding.input_ids, encoding.attention_mask, encoding.token_type_ids, {}};
 }
 
-// Parses and checks one line against the model's limits; throws std::invalid_argument with the reason.
+// Parses and checks one line against the model's limits; throws std::invalid_argument or std::runtime_error (a
+// malformed line) with the reason.
 Item parse_item(const std::string& text, const ElectraConfig& config, LazyTokenizer& tokenizer, int64_t max_length) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw std::invalid_argument(fmt::format("invalid JSON ({})", e.what()));
-  }
-  if (!j.is_object()) throw std::invalid_argument("expected a JSON object");
+  nlohmann::json j = parse_json_line(text);
   if (j.contains("text")) return encode_text(j, tokenizer, max_length, config);
   for (const auto& [key, value] : j.items())
     if (key != "input_ids" && key != "attention_mask" && key != "token_type_ids" && key != "labels")
@@ -255,13 +236,7 @@ void run_predict(const PredictOptions& options) {
   if (options.batch_size < 1)
     throw std::invalid_argument(fmt::format("--batch-size: must be at least 1, got {}", options.batch_size));
   Predictor::check_device(options.device);
-  std::ifstream file;
-  std::istream* in = &std::cin;
-  if (options.input != "-") {
-    file.open(options.input);
-    if (!file) throw std::runtime_error(fmt::format("cannot read {}", options.input));
-    in = &file;
-  }
+  JsonLinesReader in(options.input);
   std::ofstream out_file;
   std::ostream* out = &std::cout;
   if (!options.output.empty()) {
@@ -292,7 +267,6 @@ void run_predict(const PredictOptions& options) {
   constexpr int64_t kBatchesPerWindow = 32;
   const int64_t window = options.batch_size * kBatchesPerWindow;
   std::vector<Entry> pending;
-  int64_t lines = 0, errors = 0;
   auto flush = [&] {
     std::vector<Entry*> valid;
     for (auto& e : pending)
@@ -307,7 +281,7 @@ void run_predict(const PredictOptions& options) {
       run_batch(predictor, batch, names, predictor_options.top_k);
     }
     for (auto& e : pending) {
-      if (!e.item) e.result = OutJson{{"error", fmt::format("line {}: {}", e.line, e.error)}};
+      if (!e.item) e.result = OutJson{{"error", e.error}};
       *out << e.result.dump() << '\n';
     }
     out->flush();
@@ -315,17 +289,16 @@ void run_predict(const PredictOptions& options) {
     pending.clear();
   };
 
-  std::string text;
   int64_t in_batch = 0;
-  while (std::getline(*in, text)) {
+  for (std::string text; in.next(text);) {
     Entry entry;
-    entry.line = ++lines;
     try {
       entry.item = parse_item(text, predictor.config(), tokenizer, max_length);
       ++in_batch;
     } catch (const std::invalid_argument& e) {
-      entry.error = e.what();
-      ++errors;
+      entry.error = in.fail(e.what());
+    } catch (const std::runtime_error& e) {
+      entry.error = in.fail(e.what());
     }
     pending.push_back(std::move(entry));
     if (in_batch == window) {
@@ -333,11 +306,8 @@ void run_predict(const PredictOptions& options) {
       in_batch = 0;
     }
   }
-  if (in->bad()) throw std::runtime_error(fmt::format("error reading {}", options.input));
   flush();
-  if (errors > 0)
-    throw std::runtime_error(fmt::format("{}: {} of {} lines could not be predicted (see their \"error\" lines)",
-                                         options.input, errors, lines));
+  in.finish("predicted");
 }
 
 }  // namespace

@@ -117,15 +117,7 @@ void add_pretrain_command(CLI::App& app) {
   cmd->add_option("--dist-timeout", args->dist.timeout_s, "Seconds a rank waits for the others")
       ->check(CLI::PositiveNumber);
   cmd->callback([args] {
-    if (args->nproc > 1 && !launched_rank() && !args->dump_config && args->prepare.empty()) {
-      if (read_dist_env().distributed())
-        throw std::invalid_argument("--nproc starts its own ranks: do not combine it with torchrun or srun");
-      LaunchOptions launch;
-      launch.nproc = args->nproc;
-      launch.timeout_s = args->dist.timeout_s;
-      launch_local_ranks(own_arguments(), launch);
-      return;
-    }
+    if (!args->dump_config && args->prepare.empty() && launch_nproc(args->nproc, args->dist.timeout_s)) return;
     run_pretrain(*args);
   });
 }

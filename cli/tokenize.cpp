@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "tokenizer/text_lines.h"
 #include "tokenizer/tokenizer.h"
 
 namespace electra::cli {
@@ -43,25 +44,10 @@ OrderedJson encoding_json(const Encoding& e) {
 
 // Encodes one input line; throws with a message that does not yet name the line.
 Encoding encode_line(const Tokenizer& tokenizer, const std::string& line, const EncodeOptions& options) {
-  nlohmann::json input;
-  try {
-    input = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(fmt::format("invalid JSON: {}", e.what()));
-  }
-  if (!input.is_object()) throw std::runtime_error("expected a JSON object with \"text\" (and \"text_pair\")");
-  if (!input.contains("text") || !input["text"].is_string()) {
-    throw std::runtime_error("key \"text\" must be present and a string");
-  }
-  std::optional<std::string> pair;
-  if (input.contains("text_pair") && !input["text_pair"].is_null()) {
-    if (!input["text_pair"].is_string()) throw std::runtime_error("key \"text_pair\" must be a string or null");
-    pair = input["text_pair"].get<std::string>();
-  }
+  const TextInput input = read_text_input(parse_json_line(line));
   EncodeOptions single = options;
   if (single.padding == Padding::longest) single.padding = Padding::none;  // applied over the whole input later
-  return tokenizer.encode(input["text"].get<std::string>(),
-                          pair ? std::optional<std::string_view>(*pair) : std::nullopt, single);
+  return tokenizer.encode(input.text, input.pair(), single);
 }
 
 void run_tokenize(const TokenizeArgs& args) {
@@ -74,12 +60,7 @@ void run_tokenize(const TokenizeArgs& args) {
     throw std::invalid_argument("--padding max_length needs --max-length (the model sets no maximum length)");
   }
 
-  std::ifstream input_file;
-  if (!args.input.empty()) {
-    input_file.open(args.input, std::ios::binary);
-    if (!input_file) throw std::runtime_error(fmt::format("cannot read {}", args.input));
-  }
-  std::istream& in = args.input.empty() ? std::cin : input_file;
+  JsonLinesReader in(args.input);
   std::ofstream output_file;
   if (!args.output.empty()) {
     output_file.open(args.output, std::ios::binary | std::ios::trunc);
@@ -94,17 +75,13 @@ void run_tokenize(const TokenizeArgs& args) {
   const bool hold = options.padding == Padding::longest;
   std::vector<std::optional<Encoding>> held;
   std::vector<std::string> held_errors;
-  size_t lines = 0, failed = 0;
-  std::string first_error;
-  for (std::string line; std::getline(in, line);) {
-    ++lines;
+  for (std::string line; in.next(line);) {
     std::optional<Encoding> encoding;
     std::string error;
     try {
       encoding = encode_line(tokenizer, line, options);
     } catch (const std::exception& e) {  // a bad line is reported in its place; the others still run
-      error = fmt::format("line {}: {}", lines, e.what());
-      if (failed++ == 0) first_error = error;
+      error = in.fail(e.what());
     }
     if (hold) {
       held.push_back(std::move(encoding));
@@ -113,7 +90,6 @@ void run_tokenize(const TokenizeArgs& args) {
       write(encoding ? encoding_json(*encoding) : OrderedJson{{"error", error}});
     }
   }
-  if (in.bad()) throw std::runtime_error(fmt::format("error reading {}", args.input.empty() ? "stdin" : args.input));
   if (hold) {
     int64_t longest = 0;
     for (const auto& e : held) {
@@ -126,10 +102,7 @@ void run_tokenize(const TokenizeArgs& args) {
   }
   out.flush();
   if (!out) throw std::runtime_error(fmt::format("cannot write {}", args.output.empty() ? "stdout" : args.output));
-  if (failed > 0) {
-    throw std::runtime_error(fmt::format("{} of {} lines could not be encoded (first: {})", failed, lines,
-                                         first_error));
-  }
+  in.finish("encoded");
 }
 
 }  // namespace
@@ -140,7 +113,7 @@ void add_tokenize_command(CLI::App& app) {
                                              "tokenizer, one JSON encoding per line");
   cmd->add_option("--model", args->model, "Directory with vocab.txt (and optional tokenizer_config.json)")
       ->required();
-  cmd->add_option("--input", args->input, "JSON lines file (default: stdin)");
+  cmd->add_option("--input", args->input, "JSON lines file (default, or -: standard input)");
   cmd->add_option("--output", args->output, "Output file (default: stdout)");
   cmd->add_option("--max-length", args->max_length,
                   "Maximum tokens including specials, 1..65536 (default: the model's model_max_length)")

@@ -31,13 +31,13 @@ std::string describe(int status) {
   return fmt::format("exited with status {}", WEXITSTATUS(status));
 }
 
-}  // namespace
-
+// True inside a rank that --nproc started.
 bool launched_rank() {
   const char* v = std::getenv(kLaunchedVar);
   return v && *v;
 }
 
+// This process's arguments, argv[0] left out.
 std::vector<std::string> own_arguments() {
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
   const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -52,6 +52,8 @@ std::vector<std::string> own_arguments() {
   if (!args.empty()) args.erase(args.begin());
   return args;
 }
+
+}  // namespace
 
 void launch_local_ranks(const std::vector<std::string>& args, const LaunchOptions& options) {
   if (options.nproc < 1) throw std::invalid_argument(fmt::format("--nproc {}: must be at least 1", options.nproc));
@@ -132,6 +134,18 @@ void launch_local_ranks(const std::vector<std::string>& args, const LaunchOption
     throw std::runtime_error(fmt::format("{}{}", failure,
                                          terminated ? "; the ranks still running after it were ended" : ""));
   }
+}
+
+bool launch_nproc(int nproc, double timeout_s) {
+  if (nproc <= 1 || launched_rank()) return false;
+  if (read_dist_env().distributed()) {
+    throw std::invalid_argument("--nproc starts its own ranks: do not combine it with torchrun or srun");
+  }
+  LaunchOptions launch;
+  launch.nproc = nproc;
+  launch.timeout_s = timeout_s;
+  launch_local_ranks(own_arguments(), launch);
+  return true;
 }
 
 }  // namespace electra

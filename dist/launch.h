@@ -1,4 +1,5 @@
-// `electra finetune --nproc N`: N local ranks of this very command line, started with torchrun's environment.
+// `--nproc N` of `electra finetune` and `electra pretrain`: N local ranks of this very command line, started with
+// torchrun's environment.
 #pragma once
 
 #include <string>
@@ -11,9 +12,6 @@ struct LaunchOptions {
   double timeout_s = 300;    // after a rank fails, how long the others get to end on their own
 };
 
-// True inside a rank that --nproc started (its own --nproc flag is then not obeyed again).
-bool launched_rank();
-
 // Starts `options.nproc` copies of this executable (/proc/self/exe) with `args` (argv without argv[0]) and
 // RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR=127.0.0.1, MASTER_PORT (a free port) and, when unset,
 // OMP_NUM_THREADS (the cores shared out) set; waits for all of them. Returns when every rank exited 0; throws
@@ -21,7 +19,10 @@ bool launched_rank();
 // `timeout_s` + 30 s after a failure are ended (SIGTERM, then SIGKILL).
 void launch_local_ranks(const std::vector<std::string>& args, const LaunchOptions& options);
 
-// This process's arguments, argv[0] left out (from /proc/self/cmdline).
-std::vector<std::string> own_arguments();
+// A command's --nproc flag: with `nproc` > 1, in a process that --nproc did not start (a rank does not obey its
+// own --nproc again), runs launch_local_ranks() on this process's arguments (/proc/self/cmdline) and returns true
+// once every rank ended well: the command is done. Returns false when there is nothing to launch: the caller runs
+// the command itself. Throws std::invalid_argument when the job already has ranks of its own (torchrun, srun).
+bool launch_nproc(int nproc, double timeout_s);
 
 }  // namespace electra

@@ -16,6 +16,7 @@
 #include "common/files.h"
 #include "tests/catch.h"
 #include "tests/support.h"
+#include "tokenizer/text_lines.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode.h"
 
@@ -550,6 +551,45 @@ TEST_CASE("tokenizer reads a tokenizer.json-only folder like the vocab.txt folde
     electra::write_file_atomic(dir / "tokenizer.json", "{");
     CHECK(error_of([&] { Tokenizer::from_dir(dir); }).find("tokenizer.json: invalid JSON") != std::string::npos);
   }
+  electra::remove_tree(dir);
+}
+
+TEST_CASE("text lines read text and text_pair, and name the file and the first bad line", "[tokenizer]") {
+  using electra::parse_json_line;
+  using electra::read_text_input;
+  const auto pair = read_text_input(parse_json_line(R"({"text": "a", "text_pair": "b"})"));
+  CHECK(pair.text == "a");
+  CHECK(pair.pair() == std::optional<std::string_view>("b"));
+  CHECK_FALSE(read_text_input(parse_json_line(R"({"text": "a", "text_pair": null})")).text_pair.has_value());
+  CHECK(error_of([] { parse_json_line("{not json"); }).rfind("invalid JSON: ", 0) == 0);
+  CHECK(error_of([] { parse_json_line("[1]"); }) == "expected a JSON object");
+  CHECK(error_of([] { read_text_input(parse_json_line(R"({"text": 3})")); }) == "'text' is 3, not a string");
+  CHECK(error_of([] { read_text_input(parse_json_line(R"({"text": "a", "text_pair": 1})")); }) ==
+        "'text_pair' is 1, not a string or null");
+  CHECK(error_of([] { read_text_input(parse_json_line(R"({"text_pair": "b"})")); }) == "missing 'text'");
+  CHECK(error_of([] { read_text_input(parse_json_line(R"({"text": "a", "id": 1})")); }).find("unknown key 'id'") !=
+        std::string::npos);
+  CHECK_THROWS_AS(parse_json_line(""), std::runtime_error);
+
+  const fs::path dir = fresh_dir("text_lines");
+  electra::write_file_atomic(dir / "in.jsonl", "{\"text\": \"a\"}\nbad\n{}\n");
+  electra::JsonLinesReader reader((dir / "in.jsonl").string());
+  std::vector<std::string> errors;
+  for (std::string line; reader.next(line);) {
+    try {
+      read_text_input(parse_json_line(line));
+    } catch (const std::runtime_error& e) {
+      errors.push_back(reader.fail(e.what()));
+    }
+  }
+  CHECK(reader.line_number() == 3);
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0].rfind("line 2: invalid JSON", 0) == 0);
+  CHECK(errors[1] == "line 3: missing 'text'");
+  const std::string summary = error_of([&] { reader.finish("read"); });
+  CHECK(summary.rfind((dir / "in.jsonl").string() + ": 2 of 3 lines could not be read (first: line 2: ", 0) == 0);
+  CHECK(error_of([&] { electra::JsonLinesReader((dir / "none.jsonl").string()); }).find("none.jsonl") !=
+        std::string::npos);
   electra::remove_tree(dir);
 }
 
