@@ -12,8 +12,8 @@
 
 #include "cli/commands.h"
 #include "common/files.h"
+#include "common/utf8.h"
 #include "model/runtime.h"
-#include "tokenizer/unicode.h"
 #include "tokenizer/vocab_trainer.h"
 
 namespace electra::cli {
@@ -32,10 +32,8 @@ struct VocabArgs {
 // Whether `text` is exactly one UTF-8 code point.
 bool one_code_point(std::string_view text) {
   if (text.empty()) return false;
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  char32_t cp = s[0];
-  const size_t len = s[0] < 0x80 ? 1 : unicode::decode_utf8(s, text.size(), cp);
-  return len == text.size();
+  char32_t cp = 0;
+  return utf8::decode(text, 0, cp) == text.size();
 }
 
 // The choices of a tokenizers run that depend on hash-map order, read from the vocab.txt it wrote: its "##c"

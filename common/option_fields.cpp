@@ -9,7 +9,7 @@
 #include <map>
 #include <stdexcept>
 
-#include "common/files.h"
+#include "common/yaml_file.h"
 
 namespace electra {
 namespace {
@@ -26,13 +26,6 @@ std::vector<const Field*> yaml_order(const FieldTable& table) {
     for (const Field& field : table.fields)
       if (field.first.rfind(section + ".", 0) == 0) ordered.push_back(&field);
   return ordered;
-}
-
-std::string describe(const YAML::Node& node) {
-  if (node.IsScalar()) return "'" + node.Scalar() + "'";
-  YAML::Emitter out;
-  out << YAML::Flow << node;
-  return out.c_str();
 }
 
 template <typename T>
@@ -166,11 +159,9 @@ void emit_value(YAML::Emitter& out, const FieldRef& field) {
 
 void bad_option_value(const std::string& source, const std::string& key, const YAML::Node& node,
                       const std::string& expected) {
-  const std::string where = node.Mark().is_null() || source == "--set"
-                                ? source
-                                : fmt::format("{}:{}", source, node.Mark().line + 1);
+  const std::string where = source == "--set" ? source : yaml_location(source, node);
   throw std::invalid_argument(
-      fmt::format("{}: key '{}' has value {}, expected {}", where, key, describe(node), expected));
+      fmt::format("{}: key '{}' has value {}, expected {}", where, key, describe_yaml(node), expected));
 }
 
 std::vector<std::string> field_keys(const FieldTable& table) {
@@ -180,12 +171,7 @@ std::vector<std::string> field_keys(const FieldTable& table) {
 }
 
 YAML::Node load_yaml_mapping(const std::filesystem::path& file) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(read_file(file));
-  } catch (const YAML::Exception& e) {
-    throw std::runtime_error(fmt::format("{}:{}: invalid YAML: {}", file.string(), e.mark.line + 1, e.msg));
-  }
+  const YAML::Node root = load_yaml_file(file);
   if (!root.IsNull() && !root.IsMap())
     throw std::invalid_argument(fmt::format("{}: expected a mapping of keys", file.string()));
   return root;

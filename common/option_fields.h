@@ -34,8 +34,8 @@ struct FieldTable {
 // Every key, in the order fields_to_yaml() writes them.
 std::vector<std::string> field_keys(const FieldTable& table);
 
-// FILE parsed as YAML: a mapping, or a null node for an empty file. Throws std::runtime_error naming file and line
-// for invalid YAML, std::invalid_argument for a file that is missing or not a mapping.
+// FILE parsed as YAML (load_yaml_file): a mapping, or a null node for an empty file. Throws std::runtime_error for
+// a file that is missing or not valid YAML, std::invalid_argument naming the file for one that is not a mapping.
 YAML::Node load_yaml_mapping(const std::filesystem::path& file);
 
 // Applies a mapping read from `source`. A key or section given twice is applied in order with a warning appended

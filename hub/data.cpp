@@ -19,6 +19,7 @@
 #include <stdexcept>
 
 #include "common/files.h"
+#include "common/yaml_file.h"
 #include "hub/http.h"
 #include "hub/hub.h"
 #include "hub/sha256.h"
@@ -67,28 +68,6 @@ std::string canonical_name(std::string name) {
   return name;
 }
 
-[[noreturn]] void bad_yaml(const fs::path& file, const YAML::Node& node, const std::string& what) {
-  throw std::invalid_argument(fmt::format("{}:{}: {}", file.string(), node.Mark().line + 1, what));
-}
-
-void check_keys(const fs::path& file, const YAML::Node& map, const std::set<std::string>& known, const std::string& where) {
-  if (!map.IsMap()) bad_yaml(file, map, fmt::format("{} must be a mapping", where));
-  for (const auto& item : map) {
-    const auto key = item.first.as<std::string>();
-    if (!known.count(key)) {
-      bad_yaml(file, item.first, fmt::format("unknown key '{}' in {} (known: {})", key, where, fmt::join(known, ", ")));
-    }
-  }
-}
-
-std::string required_string(const fs::path& file, const YAML::Node& map, const std::string& key, const std::string& where) {
-  const YAML::Node node = map[key];
-  if (!node || !node.IsScalar() || node.as<std::string>().empty()) {
-    bad_yaml(file, map, fmt::format("{} needs a non-empty '{}'", where, key));
-  }
-  return node.as<std::string>();
-}
-
 bool safe_relative(const std::string& path) {
   if (path.empty() || path[0] == '/' || path.find('\\') != std::string::npos) return false;
   for (const auto& part : fs::path(path)) {
@@ -98,61 +77,55 @@ bool safe_relative(const std::string& path) {
 }
 
 SourceTable load_sources(const fs::path& file) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(file.string());
-  } catch (const YAML::BadFile&) {
-    throw std::runtime_error(fmt::format("cannot read the data URL table {}", file.string()));
-  } catch (const YAML::Exception& e) {
-    throw std::invalid_argument(fmt::format("{}:{}: {}", file.string(), e.mark.line + 1, e.msg));
-  }
-  check_keys(file, root, {"suites", "tasks"}, "the data URL table");
+  const YAML::Node root = load_yaml_file(file);
+  const YamlReader yaml(file);
+  yaml.check_keys(root, "", {"suites", "tasks"});
   SourceTable table;
   table.file = file;
-  if (!root["tasks"] || !root["tasks"].IsMap()) bad_yaml(file, root, "'tasks' must be a mapping of task names");
-  for (const auto& item : root["tasks"]) {
+  const YAML::Node tasks = yaml.require(root, "", "tasks");
+  if (!tasks.IsMap()) yaml.fail(tasks, "tasks", "expected a mapping of task names");
+  for (const auto& item : tasks) {
     TaskSource task;
     task.name = item.first.as<std::string>();
-    const std::string where = fmt::format("task '{}'", task.name);
+    const std::string where = "tasks." + task.name;
     const YAML::Node body = item.second;
-    check_keys(file, body, {"source", "note", "files"}, where);
-    task.source = required_string(file, body, "source", where);
-    if (!body["files"] || !body["files"].IsSequence() || body["files"].size() == 0) {
-      bad_yaml(file, body, where + " needs a non-empty list 'files'");
-    }
-    for (const auto& entry : body["files"]) {
-      check_keys(file, entry, {"name", "url", "member", "sha256", "split_by_ids", "note"}, where + " file");
+    yaml.check_keys(body, where, {"source", "note", "files"});
+    task.source = yaml.string_at(yaml.require(body, where, "source"), where + ".source");
+    const YAML::Node files = yaml.require(body, where, "files");
+    if (!files.IsSequence() || files.size() == 0) yaml.fail(files, where + ".files", "expected a non-empty list");
+    for (size_t i = 0; i < files.size(); ++i) {
+      const YAML::Node entry = files[i];
+      const std::string at = fmt::format("{}.files[{}]", where, i);
+      yaml.check_keys(entry, at, {"name", "url", "member", "sha256", "split_by_ids", "note"});
       FileSource source;
-      source.name = required_string(file, entry, "name", where + " file");
-      source.url = required_string(file, entry, "url", where + " file " + source.name);
+      source.name = yaml.string_at(yaml.require(entry, at, "name"), at + ".name");
+      source.url = yaml.string_at(yaml.require(entry, at, "url"), at + ".url");
       if (source.name.find('/') != std::string::npos || !safe_relative(source.name)) {
-        bad_yaml(file, entry, fmt::format("{}: file name '{}' must be a plain file name", where, source.name));
+        yaml.fail(entry["name"], at + ".name", fmt::format("file name '{}' must be a plain file name", source.name));
       }
-      if (entry["member"]) {
-        source.member = entry["member"].as<std::string>();
-        if (!safe_relative(source.member)) {
-          bad_yaml(file, entry, fmt::format("{}: archive member '{}' must be a relative path without '..'", where,
-                                            source.member));
-        }
+      source.member = yaml.optional_string(entry, at, "member");
+      if (!source.member.empty() && !safe_relative(source.member)) {
+        yaml.fail(entry["member"], at + ".member",
+                  fmt::format("archive member '{}' must be a relative path without '..'", source.member));
       }
-      if (entry["sha256"]) {
-        source.sha256 = entry["sha256"].as<std::string>();
-        if (!is_sha256_hex(source.sha256)) bad_yaml(file, entry, fmt::format("{}: bad sha256 '{}'", where, source.sha256));
+      source.sha256 = yaml.optional_string(entry, at, "sha256");
+      if (!source.sha256.empty() && !is_sha256_hex(source.sha256)) {
+        yaml.fail(entry["sha256"], at + ".sha256", fmt::format("bad sha256 '{}'", source.sha256));
       }
       if (const YAML::Node split = entry["split_by_ids"]) {
-        check_keys(file, split, {"ids_url", "keep", "id_columns"}, where + " split_by_ids");
+        const std::string in = at + ".split_by_ids";
+        yaml.check_keys(split, in, {"ids_url", "keep", "id_columns"});
         SplitByIds rule;
-        rule.ids_url = required_string(file, split, "ids_url", where + " split_by_ids");
-        const std::string keep = required_string(file, split, "keep", where + " split_by_ids");
-        if (keep != "listed" && keep != "unlisted") {
-          bad_yaml(file, split, fmt::format("{}: keep must be 'listed' or 'unlisted', not '{}'", where, keep));
+        rule.ids_url = yaml.string_at(yaml.require(split, in, "ids_url"), in + ".ids_url");
+        const YAML::Node keep = yaml.require(split, in, "keep");
+        const std::string keep_text = yaml.string_at(keep, in + ".keep");
+        if (keep_text != "listed" && keep_text != "unlisted") {
+          yaml.fail(keep, in + ".keep", fmt::format("must be 'listed' or 'unlisted', not '{}'", keep_text));
         }
-        rule.keep_listed = keep == "listed";
-        if (!split["id_columns"] || !split["id_columns"].IsSequence()) {
-          bad_yaml(file, split, where + ": split_by_ids needs id_columns (0-based column indices)");
-        }
-        rule.id_columns = split["id_columns"].as<std::vector<int>>();
-        if (!source.member.empty()) bad_yaml(file, entry, where + ": member and split_by_ids cannot be combined");
+        rule.keep_listed = keep_text == "listed";
+        rule.id_columns = yaml.ints_at(yaml.require(split, in, "id_columns"), in + ".id_columns",
+                                       "a list of 0-based column indices");
+        if (!source.member.empty()) yaml.fail(split, in, "cannot be combined with member");
         source.split = rule;
       }
       task.files.push_back(std::move(source));
@@ -160,12 +133,12 @@ SourceTable load_sources(const fs::path& file) {
     table.tasks.push_back(std::move(task));
   }
   if (const YAML::Node suites = root["suites"]) {
-    if (!suites.IsMap()) bad_yaml(file, suites, "'suites' must map suite names to task lists");
+    if (!suites.IsMap()) yaml.fail(suites, "suites", "expected a mapping of suite names to task lists");
     for (const auto& item : suites) {
       const auto name = item.first.as<std::string>();
-      const auto members = item.second.as<std::vector<std::string>>();
+      const auto members = yaml.strings_at(item.second, "suites." + name, "a list of task names");
       for (const auto& member : members) {
-        if (!table.find(member)) bad_yaml(file, item.second, fmt::format("suite '{}' lists unknown task '{}'", name, member));
+        if (!table.find(member)) yaml.fail(item.second, "suites." + name, fmt::format("unknown task '{}'", member));
       }
       table.suites.emplace_back(name, members);
     }

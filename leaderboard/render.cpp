@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "common/files.h"
+#include "common/utf8.h"
 #include "leaderboard/grid.h"
 #include "leaderboard/leaderboard.h"
 
@@ -237,11 +238,7 @@ std::string render_markdown(const LeaderboardTable& table) {
   return out;
 }
 
-size_t display_width(const std::string& text) {
-  size_t n = 0;
-  for (const unsigned char c : text) n += (c & 0xC0) != 0x80;
-  return n;
-}
+size_t display_width(const std::string& text) { return static_cast<size_t>(utf8::length(text)); }
 
 std::string render_text(const LeaderboardTable& table) {
   const Grid grid = detail::make_grid(table, "marked *");

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "common/files.h"
+#include "common/yaml_file.h"
 #include "tasks/ner_task.h"
 #include "tasks/scoring.h"
 #include "tasks/text_file.h"
@@ -117,12 +118,7 @@ RunPredictions load_run_predictions(const Task& task, const fs::path& results_fi
     throw std::runtime_error(fmt::format("no {} beside {}", out.predictions_file.filename().string(), results_file.string()));
   const fs::path config = dir / "config.yaml";
   if (!fs::exists(config)) throw std::runtime_error(fmt::format("no config.yaml beside {}", results_file.string()));
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(config.string());
-  } catch (const YAML::Exception& e) {
-    throw std::runtime_error(fmt::format("{}: {}", config.string(), e.what()));
-  }
+  const YAML::Node root = load_yaml_file(config);
   const auto data = root["data"];
   if (!data || !data["data_dir"] || data["data_dir"].as<std::string>().empty())
     throw std::runtime_error(fmt::format("{}: key 'data.data_dir': missing or empty", config.string()));

@@ -8,97 +8,43 @@
 #include <stdexcept>
 
 #include "common/files.h"
+#include "common/yaml_file.h"
 #include "leaderboard/leaderboard.h"
 
 namespace electra {
 namespace {
 
-// Reads one YAML mapping, rejecting keys it does not know; messages name file, line and key.
-class YamlReader {
- public:
-  explicit YamlReader(const std::filesystem::path& file) : file_(file) {}
+// A published number keeps its written precision: "64.50" has two decimals.
+Score score_at(const YamlReader& yaml, const YAML::Node& node, const std::string& key, const std::string& text) {
+  static const std::string digits = "0123456789";
+  const auto dot = text.find('.');
+  if (text.empty() || text.find_first_not_of(digits + ".-") != std::string::npos)
+    yaml.fail(node, key, fmt::format("expected a number, got '{}'", text));
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || !std::isfinite(value))
+    yaml.fail(node, key, fmt::format("expected a number, got '{}'", text));
+  Score score;
+  score.value = value;
+  score.decimals = dot == std::string::npos ? 0 : static_cast<int>(text.size() - dot - 1);
+  return score;
+}
 
-  [[noreturn]] void fail(const YAML::Node& node, const std::string& key, const std::string& what) const {
-    const auto mark = node.Mark();
-    throw std::invalid_argument(fmt::format("{}:{}: key '{}': {}", file_.string(), mark.line + 1, key, what));
-  }
+Score score_at(const YamlReader& yaml, const YAML::Node& node, const std::string& key) {
+  if (!node.IsScalar()) yaml.fail(node, key, "expected a number");
+  return score_at(yaml, node, key, node.Scalar());
+}
 
-  void check_keys(const YAML::Node& map, const std::string& where, const std::set<std::string>& known) const {
-    if (!map.IsMap()) fail(map, where, "expected a mapping");
-    for (const auto& item : map) {
-      const auto key = item.first.as<std::string>();
-      if (!known.count(key)) {
-        std::string list;
-        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-        fail(item.first, join(where, key), fmt::format("unknown key (known: {})", list));
-      }
-    }
-  }
-
-  static std::string join(const std::string& where, const std::string& key) {
-    return where.empty() ? key : where + "." + key;
-  }
-
-  YAML::Node require(const YAML::Node& map, const std::string& where, const std::string& key) const {
-    const auto node = map[key];
-    if (!node) fail(map, join(where, key), "missing");
-    return node;
-  }
-
-  std::string string_at(const YAML::Node& node, const std::string& key) const {
-    if (!node.IsScalar()) fail(node, key, "expected a string");
-    const auto text = node.as<std::string>();
-    if (text.empty()) fail(node, key, "expected a non-empty string");
-    return text;
-  }
-
-  std::string optional_string(const YAML::Node& map, const std::string& where, const std::string& key) const {
-    const auto node = map[key];
-    return node ? string_at(node, join(where, key)) : std::string();
-  }
-
-  // A published number keeps its written precision: "64.50" has two decimals.
-  Score score_at(const YAML::Node& node, const std::string& key, const std::string& text) const {
-    static const std::string digits = "0123456789";
-    const auto dot = text.find('.');
-    if (text.empty() || text.find_first_not_of(digits + ".-") != std::string::npos)
-      fail(node, key, fmt::format("expected a number, got '{}'", text));
-    char* end = nullptr;
-    const double value = std::strtod(text.c_str(), &end);
-    if (end != text.c_str() + text.size() || !std::isfinite(value))
-      fail(node, key, fmt::format("expected a number, got '{}'", text));
-    Score score;
-    score.value = value;
-    score.decimals = dot == std::string::npos ? 0 : static_cast<int>(text.size() - dot - 1);
-    return score;
-  }
-
-  Score score_at(const YAML::Node& node, const std::string& key) const {
-    if (!node.IsScalar()) fail(node, key, "expected a number");
-    return score_at(node, key, node.as<std::string>());
-  }
-
-  std::string split_at(const YAML::Node& node, const std::string& key) const {
-    const auto split = string_at(node, key);
-    if (split != "dev" && split != "test") fail(node, key, fmt::format("expected dev or test, got '{}'", split));
-    return split;
-  }
-
- private:
-  const std::filesystem::path& file_;
-};
+std::string split_at(const YamlReader& yaml, const YAML::Node& node, const std::string& key) {
+  const auto split = yaml.string_at(node, key);
+  if (split != "dev" && split != "test") yaml.fail(node, key, fmt::format("expected dev or test, got '{}'", split));
+  return split;
+}
 
 }  // namespace
 
 LeaderboardSpec load_leaderboard_spec(const std::filesystem::path& file) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(file.string());
-  } catch (const YAML::BadFile&) {
-    throw std::runtime_error(fmt::format("cannot read {}", file.string()));
-  } catch (const YAML::Exception& e) {
-    throw std::runtime_error(fmt::format("{}:{}: invalid YAML: {}", file.string(), e.mark.line + 1, e.msg));
-  }
+  const YAML::Node root = load_yaml_file(file);
   const YamlReader yaml(file);
   yaml.check_keys(root, "", {"name", "title", "average", "columns", "published"});
   LeaderboardSpec spec;
@@ -127,15 +73,14 @@ LeaderboardSpec load_leaderboard_spec(const std::filesystem::path& file) {
     if (normalize_task_name(column.task) != column.task)
       yaml.fail(node["task"], where + ".task", fmt::format("'{}' is not canonical (lower case, '-')", column.task));
     if (const auto aliases = node["aliases"]) {
-      if (!aliases.IsSequence()) yaml.fail(aliases, where + ".aliases", "expected a list of task names");
-      for (size_t k = 0; k < aliases.size(); ++k)
-        column.aliases.push_back(normalize_task_name(yaml.string_at(aliases[k], fmt::format("{}.aliases[{}]", where, k))));
+      for (const auto& alias : yaml.strings_at(aliases, where + ".aliases", "a list of task names"))
+        column.aliases.push_back(normalize_task_name(alias));
     }
     column.header = yaml.string_at(yaml.require(node, where, "header"), where + ".header");
     column.metric_label = yaml.string_at(yaml.require(node, where, "metric_label"), where + ".metric_label");
     column.metric = yaml.string_at(yaml.require(node, where, "metric"), where + ".metric");
     column.secondary_metric = yaml.optional_string(node, where, "secondary_metric");
-    column.split = yaml.split_at(yaml.require(node, where, "split"), where + ".split");
+    column.split = split_at(yaml, yaml.require(node, where, "split"), where + ".split");
     column.split_note = yaml.optional_string(node, where, "split_note");
     std::set<std::string> names(column.aliases.begin(), column.aliases.end());
     names.insert(column.task);
@@ -167,9 +112,9 @@ LeaderboardSpec load_leaderboard_spec(const std::filesystem::path& file) {
       if (!cell) continue;
       const auto key = fmt::format("{}.scores.{}", where, column.task);
       if (!cell.IsScalar()) yaml.fail(cell, key, "expected a number");
-      const auto text = cell.as<std::string>();
+      const auto text = cell.Scalar();
       if (column.secondary_metric.empty()) {
-        row.scores[column.task] = yaml.score_at(cell, key, text);
+        row.scores[column.task] = score_at(yaml, cell, key, text);
         continue;
       }
       const auto slash = text.find('/');
@@ -180,11 +125,11 @@ LeaderboardSpec load_leaderboard_spec(const std::filesystem::path& file) {
         s.erase(s.find_last_not_of(' ') + 1);
         return s;
       };
-      row.secondary[column.task] = yaml.score_at(cell, key, trim(text.substr(0, slash)));
-      row.scores[column.task] = yaml.score_at(cell, key, trim(text.substr(slash + 1)));
+      row.secondary[column.task] = score_at(yaml, cell, key, trim(text.substr(0, slash)));
+      row.scores[column.task] = score_at(yaml, cell, key, trim(text.substr(slash + 1)));
     }
     if (const auto avg = node["avg"]) {
-      row.avg = yaml.score_at(avg, where + ".avg");
+      row.avg = score_at(yaml, avg, where + ".avg");
       if (row.scores.size() != spec.columns.size())
         yaml.fail(avg, where + ".avg", "an Avg. needs a score in every column");
       double sum = 0.0;

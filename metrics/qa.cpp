@@ -7,34 +7,23 @@
 #include <map>
 #include <stdexcept>
 
+#include "common/utf8.h"
+
 namespace electra::metrics {
 namespace {
 
 std::u32string decode(std::string_view text) {
   std::u32string out;
   out.reserve(text.size());
-  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
-  utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(text.size());
-  while (left > 0) {
-    utf8proc_int32_t cp = 0;
-    const utf8proc_ssize_t n = utf8proc_iterate(p, left, &cp);
-    if (n < 0)
-      throw std::invalid_argument(fmt::format("invalid UTF-8 in answer text at byte {}", text.size() - left));
-    out.push_back(static_cast<char32_t>(cp));
-    p += n;
-    left -= n;
-  }
+  const size_t bad = utf8::decode_all(text, out);
+  if (bad != text.size()) throw std::invalid_argument(fmt::format("invalid UTF-8 in answer text at byte {}", bad));
   return out;
 }
 
 std::string encode(const std::u32string& text) {
   std::string out;
   out.reserve(text.size());
-  utf8proc_uint8_t buf[4];
-  for (const char32_t cp : text) {
-    const auto n = utf8proc_encode_char(static_cast<utf8proc_int32_t>(cp), buf);
-    out.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
-  }
+  for (const char32_t cp : text) utf8::append(cp, out);
   return out;
 }
 

@@ -3,7 +3,6 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <utf8proc.h>
 
 #include <deque>
 #include <limits>
@@ -15,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/utf8.h"
 #include "model/tensor_io_file.h"
 
 namespace electra {
@@ -38,19 +38,6 @@ constexpr uint32_t kMaxStringBytes = 1 << 16;
 
 constexpr const char* kOrderedDict = "collections OrderedDict";
 constexpr const char* kRebuildTensor = "torch._utils _rebuild_tensor_v2";
-
-bool valid_utf8(const std::string& s) {
-  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
-  auto left = static_cast<utf8proc_ssize_t>(s.size());
-  while (left > 0) {
-    utf8proc_int32_t code_point = 0;
-    const utf8proc_ssize_t n = utf8proc_iterate(p, left, &code_point);
-    if (n <= 0) return false;
-    p += n;
-    left -= n;
-  }
-  return true;
-}
 
 class Unpickler {
  public:
@@ -365,7 +352,7 @@ TensorMap Unpickler::run() {
         if (n > kMaxStringBytes) fail(fmt::format("{}-byte string is too long for a state dict", n));
         Value* s = make(Kind::string);
         s->text.assign(reinterpret_cast<const char*>(take(n)), n);
-        if (!valid_utf8(s->text)) fail("string is not valid UTF-8");
+        if (utf8::find_invalid(s->text) != s->text.size()) fail("string is not valid UTF-8");
         stack_.push_back(s);
         break;
       }

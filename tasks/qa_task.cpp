@@ -9,6 +9,7 @@
 #include <string_view>
 #include <stdexcept>
 
+#include "common/utf8.h"
 #include "tasks/text_file.h"
 
 namespace electra {
@@ -82,7 +83,7 @@ std::optional<std::string> training_answer_problem(std::string_view ctx, const A
       after_space = true;
     } else {
       length = 1;
-      while (at + length < ctx.size() && (static_cast<unsigned char>(ctx[at + length]) & 0xC0) == 0x80) ++length;
+      while (at + length < ctx.size() && utf8::is_continuation(static_cast<unsigned char>(ctx[at + length]))) ++length;
       if (after_space) words.emplace_back();
       words.back().append(ctx.substr(at, length));
       after_space = false;
@@ -94,7 +95,7 @@ std::optional<std::string> training_answer_problem(std::string_view ctx, const A
   if (answer.start < 0 || answer.start >= n) {
     return fmt::format("answer_start {} lies outside the context ({} characters)", answer.start, n);
   }
-  const int64_t last = std::min(answer.start + utf8_length(answer.text) - 1, n - 1);
+  const int64_t last = std::min(answer.start + utf8::length(answer.text) - 1, n - 1);
   const int64_t first_word = std::max<int64_t>(0, char_to_word[answer.start]);
   const int64_t last_word = char_to_word[last];
   std::string covered, cleaned;
@@ -223,7 +224,7 @@ std::vector<Feature> QaTask::featurize(const std::vector<Example>& examples, con
     // Token span of the first answer: the tokens overlapping its characters (evaluation files need no offsets).
     int64_t answer_first = -1, answer_last = -1;
     if (!ex.answers.empty() && ex.answers[0].start >= 0) {
-      const int64_t begin = ex.answers[0].start, end = begin + utf8_length(ex.answers[0].text);
+      const int64_t begin = ex.answers[0].start, end = begin + utf8::length(ex.answers[0].text);
       for (int64_t t = 0; t < n; ++t) {
         if (context[static_cast<size_t>(t)].end > begin && context[static_cast<size_t>(t)].begin < end) {
           if (answer_first < 0) answer_first = t;
@@ -329,7 +330,7 @@ std::vector<std::string> QaTask::decode(const std::vector<Example>& examples, co
       }
     }
     const std::string& context = *examples[e].text_b;
-    const size_t b = utf8_offset(context, span.first), end = utf8_offset(context, span.second);
+    const size_t b = utf8::offset(context, span.first), end = utf8::offset(context, span.second);
     predictions.push_back(found ? context.substr(b, end - b) : std::string());
   }
   return predictions;

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "common/files.h"
+#include "common/utf8.h"
 
 namespace electra {
 
@@ -74,50 +75,21 @@ std::vector<TextRow> split_rows(std::string_view content, size_t begin, int64_t 
 }
 
 std::optional<std::string> utf8_problem(std::string_view text) {
-  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
-  utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(text.size());
-  while (left > 0) {
-    utf8proc_int32_t cp = 0;
-    const utf8proc_ssize_t n = utf8proc_iterate(p, left, &cp);
-    if (n < 0)
-      return fmt::format("invalid UTF-8 byte 0x{:02x} at byte {}", static_cast<unsigned>(*p),
-                         text.size() - static_cast<size_t>(left));
-    p += n;
-    left -= n;
-  }
-  return std::nullopt;
-}
-
-int64_t utf8_length(std::string_view text) {
-  int64_t n = 0;
-  for (const char c : text) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
-}
-
-size_t utf8_offset(std::string_view text, int64_t index) {
-  int64_t seen = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
-      if (seen == index) return i;
-      ++seen;
-    }
-  }
-  return text.size();
+  const size_t bad = utf8::find_invalid(text);
+  if (bad == text.size()) return std::nullopt;
+  const unsigned byte = static_cast<unsigned char>(text[bad]);
+  return fmt::format("invalid UTF-8 byte 0x{:02x} at byte {}", byte, bad);
 }
 
 bool is_blank(std::string_view text) {
-  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
-  utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(text.size());
-  while (left > 0) {
-    utf8proc_int32_t cp = 0;
-    const utf8proc_ssize_t n = utf8proc_iterate(p, left, &cp);
-    if (n < 0) return false;
-    const auto* prop = utf8proc_get_property(cp);
+  for (size_t i = 0; i < text.size();) {
+    char32_t cp = 0;
+    const size_t n = utf8::decode(text, i, cp);
+    if (n == 0) return false;
     const bool space = cp == '\t' || cp == '\n' || cp == '\r' || cp == '\v' || cp == '\f' ||
-                       prop->category == UTF8PROC_CATEGORY_ZS;
+                       utf8proc_category(static_cast<utf8proc_int32_t>(cp)) == UTF8PROC_CATEGORY_ZS;
     if (!space) return false;
-    p += n;
-    left -= n;
+    i += n;
   }
   return true;
 }
@@ -133,7 +105,7 @@ std::string trim_ascii(std::string_view text) {
 std::string quote_value(std::string_view text) {
   if (text.size() <= 60) return fmt::format("'{}'", text);
   size_t cut = 60;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  while (cut > 0 && utf8::is_continuation(static_cast<unsigned char>(text[cut]))) --cut;
   return fmt::format("'{}...'", text.substr(0, cut));
 }
 

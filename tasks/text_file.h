@@ -30,10 +30,6 @@ std::vector<TextRow> split_rows(std::string_view content, size_t begin, int64_t 
 
 // Where `text` is not valid UTF-8 ("invalid UTF-8 byte 0xff at byte 3"), or nothing when it is.
 std::optional<std::string> utf8_problem(std::string_view text);
-// Number of code points of valid UTF-8.
-int64_t utf8_length(std::string_view text);
-// Byte offset of code point `index` (the byte size for index == length).
-size_t utf8_offset(std::string_view text, int64_t index);
 // True when the text holds nothing but whitespace.
 bool is_blank(std::string_view text);
 std::string trim_ascii(std::string_view text);

@@ -1,10 +1,14 @@
+#include <yaml-cpp/yaml.h>
+
 #include <filesystem>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <sys/stat.h>
 
 #include "common/files.h"
+#include "common/yaml_file.h"
 #include "tests/catch.h"
 #include "tests/support.h"
 
@@ -74,4 +78,37 @@ TEST_CASE("a directory or a FIFO where a file is expected is refused at once, by
   const auto fifo = dir.path / "pipe";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   expect_refused(fifo, "not a regular file");  // opening it would block for ever
+}
+
+TEST_CASE("YAML files are read with errors naming the file, line and key", "[common]") {
+  const electra::test::TempDir dir("files_yaml");
+  const auto file = dir.path / "table.yaml";
+  const auto error_of = [](auto f) -> std::string {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  CHECK_THROWS_AS(electra::load_yaml_file(dir.path / "missing.yaml"), std::runtime_error);
+  electra::write_file_atomic(file, "a: 1\nb: [unclosed\n");
+  CHECK_THROWS_AS(electra::load_yaml_file(file), std::runtime_error);
+  const std::string invalid = error_of([&] { electra::load_yaml_file(file); });
+  CHECK(electra::test::contains(invalid, file.string() + ":"));
+  CHECK(electra::test::contains(invalid, ": invalid YAML: "));
+
+  electra::write_file_atomic(file, "name: x\nlist: [1, two]\nnested:\n  typo: 1\nempty: ''\n");
+  const YAML::Node root = electra::load_yaml_file(file);
+  const electra::YamlReader yaml(file);
+  CHECK(yaml.string_at(yaml.require(root, "", "name"), "name") == "x");
+  CHECK(yaml.optional_string(root, "", "absent").empty());
+  CHECK_THROWS_AS(yaml.require(root, "", "absent"), std::invalid_argument);
+  CHECK(error_of([&] { yaml.ints_at(root["list"], "list", "a list of integers"); }) ==
+        file.string() + ":2: key 'list[1]': expected an integer, got 'two'");
+  CHECK(error_of([&] { yaml.check_keys(root["nested"], "nested", {"type"}); }) ==
+        file.string() + ":4: key 'nested.typo': unknown key (known: type)");
+  CHECK(error_of([&] { yaml.string_at(root["empty"], "empty"); }) ==
+        file.string() + ":5: key 'empty': expected a non-empty string");
+  CHECK(yaml.strings_at(YAML::Load("[a, b]"), "k", "a list") == std::vector<std::string>{"a", "b"});
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/files.h"
+#include "common/utf8.h"
 #include "tests/catch.h"
 #include "tests/support.h"
 #include "tokenizer/bert_words.h"
@@ -50,11 +51,7 @@ Tokens words_of(const std::string& text, electra::BertNormalizerOptions options 
   return out;
 }
 
-bool one_code_point(const std::string& s) {
-  size_t leads = 0;
-  for (const char c : s) leads += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return leads == 1;
-}
+bool one_code_point(const std::string& s) { return electra::utf8::length(s) == 1; }
 
 }  // namespace
 

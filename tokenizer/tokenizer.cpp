@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "common/files.h"
+#include "common/utf8.h"
 
 namespace electra {
 namespace {
@@ -164,8 +165,7 @@ Tokenizer::Tokenizer(std::unordered_map<std::string, int64_t> vocab, TokenizerOp
   id_to_token_.assign(static_cast<size_t>(max_id + 1), std::string());
   for (const auto& [token, id] : vocab_) {
     id_to_token_[static_cast<size_t>(id)] = token;
-    const auto* bytes = reinterpret_cast<const unsigned char*>(token.data());
-    if (unicode::find_invalid_utf8(bytes, token.size()) != token.size()) {
+    if (utf8::find_invalid(token) != token.size()) {
       throw std::invalid_argument(fmt::format("the vocabulary entry with id {} is not valid UTF-8", id));
     }
     pieces_.insert(token, static_cast<int32_t>(id));
@@ -186,17 +186,13 @@ Tokenizer::Tokenizer(std::unordered_map<std::string, int64_t> vocab, TokenizerOp
     const auto it = vocab_.find(*token);
     if (token->empty() || it == vocab_.end()) continue;  // a mask token is optional
     if (std::any_of(specials_.begin(), specials_.end(), [&](const Special& s) { return s.text == *token; })) continue;
-    int64_t chars = 0;
-    for (const char c : *token) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-    specials_.push_back(Special{*token, it->second, chars});
+    specials_.push_back(Special{*token, it->second, utf8::length(*token)});
     special_lead_[static_cast<unsigned char>((*token)[0])] = true;
   }
   std::stable_sort(specials_.begin(), specials_.end(),
                    [](const Special& a, const Special& b) { return a.text.size() > b.text.size(); });
-  lowercase_ = options_.do_lower_case;
-  strip_accents_ = options_.strip_accents.value_or(options_.do_lower_case);
-  chinese_chars_ = options_.tokenize_chinese_chars;
-  slow_flags_ = unicode::kPunct | (strip_accents_ ? unicode::kAccent : 0) | (lowercase_ ? unicode::kCased : 0);
+  normalizer_ = BertNormalizerOptions{options_.do_lower_case, options_.strip_accents.value_or(options_.do_lower_case),
+                                      options_.tokenize_chinese_chars};
   unicode::bmp_flags();  // build the table now rather than inside the first call
 }
 
@@ -220,8 +216,7 @@ Tokenizer Tokenizer::from_files(const std::filesystem::path& vocab_txt,
     if (end == std::string::npos) end = text.size();
     std::string line = text.substr(begin, end - begin);
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    const auto* bytes = reinterpret_cast<const unsigned char*>(line.data());
-    if (unicode::find_invalid_utf8(bytes, line.size()) != line.size()) {
+    if (utf8::find_invalid(line) != line.size()) {
       throw std::runtime_error(fmt::format("{}:{}: invalid UTF-8", vocab_txt.string(), lines.size() + 1));
     }
     vocab[line] = static_cast<int64_t>(lines.size());  // a repeated entry takes its last line, as HF reads it
@@ -249,93 +244,29 @@ const Tokenizer::Special* Tokenizer::match_special(std::string_view text, size_t
   return nullptr;
 }
 
-// The BertNormalizer + BertPreTokenizer + WordPiece pipeline in one pass over the text. Cleaning, whitespace,
-// CJK spacing and ASCII punctuation are decided per character; the rest of a whitespace-delimited segment
-// (accents, lowercase, non-ASCII punctuation) only goes through `normalize_and_split` when some character
-// in it needs that.
+// The BertNormalizer + BertPreTokenizer + WordPiece pipeline in one pass over the text: the text between special
+// tokens goes through for_each_bert_word, each of its words through WordPiece.
 void Tokenizer::tokenize_into(std::string_view text, std::vector<Token>& out, std::vector<size_t>* specials) const {
   if (text.size() >= std::numeric_limits<uint32_t>::max()) {
     throw std::invalid_argument(fmt::format("text of {} bytes is too long to tokenize", text.size()));
   }
-  thread_local std::vector<AlignedChar> segment;
-  segment.clear();
-  bool slow = false;
-  auto flush = [&] {
-    if (segment.empty()) return;
-    if (slow) {
-      normalize_and_split(segment, out);
-    } else {
-      word_piece(segment.data(), segment.size(), out);
-    }
-    segment.clear();
-    slow = false;
-  };
-
-  const uint8_t* bmp = unicode::bmp_flags();
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  const bool lower = lowercase_;
-  const bool any_special = !specials_.empty();
-  size_t i = 0;
-  uint32_t pos = 0;  // code point index of s[i]
-  while (i < n) {
-    const unsigned char b = s[i];
-    if (any_special && special_lead_[b]) {
-      if (const Special* special = match_special(text, i)) {
-        flush();
-        if (specials) specials->push_back(out.size());
-        out.push_back(Token{special->text, special->id, pos, pos + special->chars});
-        i += special->text.size();
-        pos += static_cast<uint32_t>(special->chars);
-        continue;
-      }
-    }
-    if (b < 0x80) {
-      switch (unicode::kAsciiClasses.cls[b]) {
-        case unicode::kWord:
-          segment.push_back({(lower && b >= 'A' && b <= 'Z') ? char32_t(b + 32) : char32_t(b), pos});
-          break;
-        case unicode::kBlank:
-          flush();
-          break;
-        case unicode::kPunctuation: {
-          flush();
-          const AlignedChar single{b, pos};
-          word_piece(&single, 1, out);
-          break;
-        }
-        case unicode::kDropped:
-          break;
-      }
-      ++i;
-      ++pos;
-      continue;
-    }
-    char32_t cp;
-    const size_t len = unicode::decode_utf8(s + i, n - i, cp);
-    if (len == 0) throw std::runtime_error(fmt::format("invalid UTF-8 at byte {} of the text", i));
-    const uint8_t f = cp < 0x10000 ? bmp[cp] : unicode::astral_flags(cp);
-    if (f & (unicode::kDrop | unicode::kSpace)) {
-      if (!(f & unicode::kDrop)) flush();
-    } else if ((f & unicode::kChinese) && chinese_chars_) {
-      flush();
-      segment.push_back({cp, pos});
-      slow = (f & slow_flags_) != 0;
-      flush();
-    } else {
-      segment.push_back({cp, pos});
-      slow = slow || (f & slow_flags_) != 0;
-    }
-    i += len;
-    ++pos;
+  auto word = [&](const AlignedChar* chars, size_t n) { word_piece(chars, n, out); };
+  size_t from = 0;   // first byte not yet tokenized
+  uint32_t pos = 0;  // code point index of text[from]
+  // A special token starts with a lead byte (the vocabulary is valid UTF-8), so it can only match where a
+  // character starts.
+  for (size_t i = 0; i < text.size() && !specials_.empty(); ++i) {
+    if (!special_lead_[static_cast<unsigned char>(text[i])]) continue;
+    const Special* special = match_special(text, i);
+    if (!special) continue;
+    pos = for_each_bert_word(text, from, i, pos, normalizer_, word);
+    if (specials) specials->push_back(out.size());
+    out.push_back(Token{special->text, special->id, pos, pos + special->chars});
+    pos += static_cast<uint32_t>(special->chars);
+    from = i + special->text.size();
+    i = from - 1;
   }
-  flush();
-}
-
-// Accent stripping and lowercasing of one segment (in tokenizers' order), then punctuation splitting.
-void Tokenizer::normalize_and_split(const std::vector<AlignedChar>& segment, std::vector<Token>& out) const {
-  unicode::normalize_and_split_segment(segment, strip_accents_, lowercase_,
-                                       [&](const AlignedChar* word, size_t n) { word_piece(word, n, out); });
+  for_each_bert_word(text, from, text.size(), pos, normalizer_, word);
 }
 
 void Tokenizer::word_piece(const AlignedChar* word, size_t n, std::vector<Token>& out) const {

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "tokenizer/bert_words.h"
 #include "tokenizer/unicode.h"
 #include "tokenizer/wordpiece_trie.h"
 
@@ -114,13 +115,11 @@ class Tokenizer {
   void tokenize_into(std::string_view text, std::vector<Token>& out, std::vector<size_t>* specials) const;
   Encoding assemble(std::vector<Token> a, std::optional<std::vector<Token>> b, size_t seen_a, size_t seen_b,
                     const EncodeOptions& options) const;
-  void normalize_and_split(const std::vector<unicode::AlignedChar>& segment, std::vector<Token>& out) const;
   void word_piece(const unicode::AlignedChar* word, size_t n, std::vector<Token>& out) const;
   const Special* match_special(std::string_view text, size_t at) const;
 
-  bool lowercase_ = true, strip_accents_ = true, chinese_chars_ = true;
+  BertNormalizerOptions normalizer_;
   size_t max_word_chars_ = 100;  // longer words become one unk token, as in WordPiece
-  uint8_t slow_flags_ = 0;  // unicode::CharFlag bits that send a segment through normalization
   int64_t unk_id_ = 0, cls_id_ = 0, sep_id_ = 0, pad_id_ = 0;
   WordPieceTrie pieces_;
   std::vector<Special> specials_;  // never split; longest first

@@ -113,45 +113,6 @@ const uint8_t* bmp_flags() {
 
 uint8_t astral_flags(char32_t cp) { return compute_flags(cp); }
 
-size_t decode_utf8(const unsigned char* s, size_t left, char32_t& cp) {
-  const unsigned char b0 = s[0];
-  auto cont = [&](size_t i) { return i < left && (s[i] & 0xC0) == 0x80; };
-  if (b0 < 0xC2) return 0;  // a continuation byte, or the lead of an overlong 2-byte form
-  if (b0 < 0xE0) {
-    if (!cont(1)) return 0;
-    cp = (char32_t(b0 & 0x1F) << 6) | (s[1] & 0x3F);
-    return 2;
-  }
-  if (b0 < 0xF0) {
-    if (!cont(1) || !cont(2)) return 0;
-    cp = (char32_t(b0 & 0x0F) << 12) | (char32_t(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
-    if (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return 3;
-  }
-  if (b0 < 0xF5) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    cp = (char32_t(b0 & 0x07) << 18) | (char32_t(s[1] & 0x3F) << 12) | (char32_t(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
-    if (cp < 0x10000 || cp > 0x10FFFF) return 0;
-    return 4;
-  }
-  return 0;
-}
-
-size_t find_invalid_utf8(const unsigned char* s, size_t size) {
-  size_t i = 0;
-  while (i < size) {
-    if (s[i] < 0x80) {
-      ++i;
-      continue;
-    }
-    char32_t cp;
-    const size_t len = decode_utf8(s + i, size - i, cp);
-    if (len == 0) return i;
-    i += len;
-  }
-  return size;
-}
-
 void strip_accents(const std::vector<AlignedChar>& in, std::vector<AlignedChar>& out) {
   thread_local std::vector<Piece> pieces;
   pieces.clear();

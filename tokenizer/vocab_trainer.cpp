@@ -16,8 +16,8 @@
 
 #include "common/files.h"
 #include "common/stopwatch.h"
+#include "common/utf8.h"
 #include "tokenizer/bert_words.h"
-#include "tokenizer/unicode.h"
 
 namespace electra {
 namespace {
@@ -105,11 +105,11 @@ void read_corpus(const std::vector<fs::path>& files, VocabTrainingStats& stats, 
     uint64_t line_number = 0;
     for (std::string line; std::getline(in, line);) {
       ++line_number;
-      const auto* bytes = reinterpret_cast<const unsigned char*>(line.data());
-      const size_t bad = unicode::find_invalid_utf8(bytes, line.size());
+      const size_t bad = utf8::find_invalid(line);
       if (bad != line.size()) {
         throw std::runtime_error(fmt::format("{}:{}: invalid UTF-8 at byte {} of the line (byte 0x{:02X})",
-                                             file.string(), line_number, bad + 1, bytes[bad]));
+                                             file.string(), line_number, bad + 1,
+                                             static_cast<unsigned char>(line[bad])));
       }
       stats.bytes += line.size() + 1;
       batch.bytes += line.size();
@@ -229,34 +229,9 @@ void merge_word(std::vector<uint32_t>& s, uint32_t c1, uint32_t c2, uint32_t rep
 // Code points of a valid UTF-8 word.
 void decode(std::string_view word, std::vector<char32_t>& out) {
   out.clear();
-  const auto* s = reinterpret_cast<const unsigned char*>(word.data());
-  for (size_t i = 0; i < word.size();) {
-    if (s[i] < 0x80) {
-      out.push_back(s[i++]);
-      continue;
-    }
-    char32_t cp = 0;
-    const size_t len = unicode::decode_utf8(s + i, word.size() - i, cp);
-    if (len == 0) throw std::invalid_argument(fmt::format("word '{}' is not valid UTF-8", word));
-    out.push_back(cp);
-    i += len;
+  if (utf8::decode_all(word, out) != word.size()) {
+    throw std::invalid_argument(fmt::format("word '{}' is not valid UTF-8", word));
   }
-}
-
-std::string utf8(char32_t cp) {
-  std::string out;
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out += {static_cast<char>(0xC0 | (cp >> 6)), static_cast<char>(0x80 | (cp & 0x3F))};
-  } else if (cp < 0x10000) {
-    out += {static_cast<char>(0xE0 | (cp >> 12)), static_cast<char>(0x80 | ((cp >> 6) & 0x3F)),
-            static_cast<char>(0x80 | (cp & 0x3F))};
-  } else {
-    out += {static_cast<char>(0xF0 | (cp >> 18)), static_cast<char>(0x80 | ((cp >> 12) & 0x3F)),
-            static_cast<char>(0x80 | ((cp >> 6) & 0x3F)), static_cast<char>(0x80 | (cp & 0x3F))};
-  }
-  return out;
 }
 
 void check_options(const VocabTrainerOptions& options) {
@@ -347,8 +322,7 @@ WordCounts count_words_in_lines(const std::vector<std::string>& lines, const Voc
   WordCounts counts;
   Words words;
   for (size_t i = 0; i < lines.size(); ++i) {
-    const auto* bytes = reinterpret_cast<const unsigned char*>(lines[i].data());
-    if (unicode::find_invalid_utf8(bytes, lines[i].size()) != lines[i].size()) {
+    if (utf8::find_invalid(lines[i]) != lines[i].size()) {
       throw std::runtime_error(fmt::format("line {}: invalid UTF-8", i + 1));
     }
     count_line(splitter, lines[i], words, counts);
@@ -407,12 +381,12 @@ std::vector<std::string> train_vocab(const WordCounts& counts, const VocabTraine
     kept.erase(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(stats.alphabet_dropped));
   }
   std::sort(kept.begin(), kept.end());
-  for (const auto& [c, count] : kept) add(utf8(c));
+  for (const auto& [c, count] : kept) add(utf8::encode(c));
   stats.alphabet = kept.size();
 
   // 3. Words as symbol ids: the first character alone, the others as "##c" (added as met); dropped characters skipped.
   auto symbol = [&](char32_t c, bool first) -> std::optional<std::string> {
-    std::string s = utf8(c);
+    std::string s = utf8::encode(c);
     if (!word_to_id.count(s)) return std::nullopt;
     return first ? s : options.prefix + s;
   };

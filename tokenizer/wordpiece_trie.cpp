@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "common/utf8.h"
+
 namespace electra {
 
 WordPieceTrie::WordPieceTrie() : slots_(1024, Slot{kEmpty, kNone}), mask_(1023), shift_(64 - 10), ids_(2, -1) {}
@@ -16,15 +18,11 @@ void WordPieceTrie::insert(std::string_view entry, int32_t id) {
 
 void WordPieceTrie::insert_path(uint32_t root, std::string_view text, int32_t id) {
   if (text.empty()) return;  // an empty piece never matches
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
   uint32_t node = root;
   for (size_t i = 0; i < text.size();) {
-    char32_t cp = s[i];
-    size_t len = 1;
-    if (cp >= 0x80) {
-      len = unicode::decode_utf8(s + i, text.size() - i, cp);
-      if (len == 0) throw std::invalid_argument("vocabulary entry is not valid UTF-8");
-    }
+    char32_t cp = 0;
+    const size_t len = utf8::decode(text, i, cp);
+    if (len == 0) throw std::invalid_argument("vocabulary entry is not valid UTF-8");
     i += len;
     uint32_t next = child(node, cp);
     if (next == kNone) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/files.h"
+#include "common/utf8.h"
 #include "tasks/task.h"
 #include "tests/catch.h"
 #include "tests/support.h"
@@ -125,7 +126,7 @@ std::string reference_python() {
 std::vector<size_t> code_point_starts(const std::string& s) {
   std::vector<size_t> starts;
   for (size_t i = 0; i < s.size(); ++i)
-    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) starts.push_back(i);
+    if (!electra::utf8::is_continuation(static_cast<unsigned char>(s[i]))) starts.push_back(i);
   return starts;
 }
 
