@@ -15,9 +15,13 @@ from pathlib import Path
 FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)")
 
 
-def help_text(electra, words):
-    r = subprocess.run([electra, *words, "--help"], capture_output=True, text=True)
-    return r.returncode, r.stdout + r.stderr
+def help_text(electra, words, cache):
+    """(exit code, text) of `electra WORDS --help`, run once per WORDS."""
+    key = tuple(words)
+    if key not in cache:
+        r = subprocess.run([electra, *words, "--help"], capture_output=True, text=True)
+        cache[key] = (r.returncode, r.stdout + r.stderr)
+    return cache[key]
 
 
 def subcommands(text):
@@ -58,7 +62,7 @@ def commands(path):
 def check(electra, cmd, cache):
     words = cmd.split()[1:]
     path, flags = [], []
-    top_code, top = cache.setdefault((), help_text(electra, []))
+    _, top = help_text(electra, [], cache)
     level_subs = subcommands(top)
     i = 0
     while i < len(words):
@@ -70,7 +74,7 @@ def check(electra, cmd, cache):
             break
         if w in level_subs:
             path.append(w)
-            level_subs = subcommands(cache.setdefault(tuple(path), help_text(electra, path))[1])
+            level_subs = subcommands(help_text(electra, path, cache)[1])
             i += 1
             continue
         if not path:
@@ -80,7 +84,7 @@ def check(electra, cmd, cache):
         break
     if not path:
         return "no subcommand"
-    code, text = cache[tuple(path)]
+    code, text = help_text(electra, path, cache)
     if code != 0:
         return f"`electra {' '.join(path)} --help` failed"
     for flag in FLAG.findall(cmd):
