@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "common/folder_lock.h"
 #include "dist/environment.h"
 #include "dist/launch.h"
 #include "hub/hub.h"
@@ -58,14 +59,21 @@ ExperimentOptions resolve_options(const FinetuneArgs& args) {
 }
 
 void run_finetune(const FinetuneArgs& args) {
+  // One run per folder: the folder of a resumed run is locked before its config.yaml is read. Ranks other than 0
+  // write nothing there.
+  const DistEnv env = read_dist_env();
+  const bool lock_folder = env.rank == 0 && !args.run.dump_config;
+  FolderLock lock;
+  if (lock_folder && !args.resume.empty() && fs::is_directory(args.resume))
+    lock = FolderLock::acquire(args.resume, "finetune --resume");
   ExperimentOptions options = resolve_options(args);
   const Task& task = find_task(options.task);
   if (args.run.dump_config) {
     fmt::print("{}", to_yaml(options));
     return;
   }
+  if (lock_folder && !lock.held()) lock = FolderLock::acquire(options.output_dir, "finetune");
   RunControl control;
-  const DistEnv env = read_dist_env();
   control.comm = connect(env, args.run.dist, options.device == "cuda");
   const bool fetch_data = options.data.data_dir.empty();
   fetch_once_per_machine(env, control.comm.get(), [&](bool cache_only) {

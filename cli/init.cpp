@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "common/files.h"
+#include "common/folder_lock.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/runtime.h"
@@ -53,12 +54,24 @@ void run_init(const InitArgs& args) {
                                             vocab_source.string()));
   }
   const fs::path out(args.output);
-  for (const char* name : {"config.json", "model.safetensors", "pytorch_model.bin"}) {
-    if (fs::exists(out / name)) {
-      throw std::invalid_argument(fmt::format("--output: {} already holds a model ({}); choose another folder",
-                                              out.string(), name));
+  const auto check_output = [&] {
+    for (const char* name : {"config.json", "model.safetensors", "pytorch_model.bin"}) {
+      if (fs::exists(out / name)) {
+        throw std::invalid_argument(fmt::format("--output: {} already holds a model ({}); choose another folder",
+                                                out.string(), name));
+      }
     }
-  }
+    // The folder `electra vocab` wrote may receive the model (init --vocab V --output V), but another vocabulary
+    // there would be replaced without a trace.
+    if (fs::is_regular_file(out / "vocab.txt") && read_file(out / "vocab.txt") != read_file(vocab_source)) {
+      throw std::invalid_argument(fmt::format("--output: {} already holds another vocabulary ({}); choose another "
+                                              "folder",
+                                              out.string(), (out / "vocab.txt").string()));
+    }
+  };
+  check_output();
+  const FolderLock lock = FolderLock::acquire(out, "init");
+  check_output();  // again: another run may have written it before we held it
   ElectraConfig config = base_config(args.config);
 
   // The vocabulary decides vocab_size and the pad id; the config is checked whole before anything is written.

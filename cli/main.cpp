@@ -2,6 +2,7 @@
 // and is the only place that catches errors.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <thread>
@@ -24,6 +25,10 @@ void add_version_command(CLI::App& app) {
 
 }  // namespace electra::cli
 
+namespace {
+constexpr int kMaxThreadsPerCore = 4;
+}  // namespace
+
 int main(int argc, char** argv) {
   electra::restart_with_better_openblas_kernels(argv);
   CLI::App app{"electra: fine-tune and evaluate ELECTRA encoders on Korean and English benchmarks"};
@@ -31,8 +36,16 @@ int main(int argc, char** argv) {
   int threads = 0;
   app.add_option("--threads", threads, "CPU threads for LibTorch (default: all cores)")->check(CLI::NonNegativeNumber);
   app.parse_complete_callback([&] {
-    const unsigned cores = std::thread::hardware_concurrency();
-    electra::set_cpu_threads(threads > 0 ? threads : static_cast<int>(cores > 0 ? cores : 1));
+    const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    // More threads than a few per core only add contention; LibTorch starts each one up front, so 100,000 would
+    // take minutes before anything runs.
+    const int most = kMaxThreadsPerCore * cores;
+    if (threads > most) {
+      fmt::print(stderr, "electra: warning: --threads {} is more than {} per core on this machine's {} cores: using {}\n",
+                 threads, kMaxThreadsPerCore, cores, most);
+      threads = most;
+    }
+    electra::set_cpu_threads(threads > 0 ? threads : cores);
   });
 
   electra::cli::add_version_command(app);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "common/folder_lock.h"
 #include "corpus/pretraining_data.h"
 #include "dist/environment.h"
 #include "dist/launch.h"
@@ -69,15 +70,23 @@ void run_prepare(const PretrainArgs& args, const PretrainOptions& options) {
 }
 
 void run_pretrain(const PretrainArgs& args) {
+  // One run per folder: a resumed run's folder is locked before its config.yaml is read; ranks other than 0 write
+  // nothing there.
+  const bool lock_folder = read_dist_env().rank == 0 && !args.dump_config;
+  FolderLock lock;
+  if (lock_folder && !args.resume.empty() && fs::is_directory(args.resume))
+    lock = FolderLock::acquire(args.resume, "pretrain --resume");
   const PretrainOptions options = resolve(args);
   if (args.dump_config) {
     fmt::print("{}", to_yaml(options));
     return;
   }
   if (!args.prepare.empty()) {
+    lock = FolderLock::acquire(args.prepare, "pretrain --prepare");
     run_prepare(args, options);
     return;
   }
+  if (lock_folder && !lock.held()) lock = FolderLock::acquire(options.output_dir, "pretrain");
   PretrainControl control;
   control.resume = !args.resume.empty();
   control.stop_after_steps = args.stop_after;

@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "common/files.h"
+#include "common/folder_lock.h"
 #include "common/utf8.h"
 #include "model/runtime.h"
 #include "tokenizer/vocab_trainer.h"
@@ -61,7 +62,10 @@ void check_output(const fs::path& dir, bool force) {
   if (!fs::is_directory(dir, ec)) {
     throw std::invalid_argument(fmt::format("--output {} exists and is not a directory", dir.string()));
   }
-  if (!list_directory(dir).empty() && !force) {
+  const auto entries = list_directory(dir);
+  const bool empty = std::all_of(entries.begin(), entries.end(),
+                                 [](const fs::path& e) { return e.filename() == kFolderLockName; });
+  if (!empty && !force) {
     throw std::invalid_argument(fmt::format(
         "--output {} exists and is not empty; give a new directory or --force to overwrite its files", dir.string()));
   }
@@ -72,6 +76,8 @@ void run_vocab(VocabArgs& args) {
   options.threads = cpu_threads();
   const fs::path output(args.output);
   check_output(output, args.force);
+  const FolderLock lock = FolderLock::acquire(output, "vocab");
+  check_output(output, args.force);  // again: another run may have written it before we held it
   if (!args.continuation_order_from.empty()) {
     reference_choices(args.continuation_order_from, options);
   }

@@ -1,5 +1,6 @@
 #include "common/option_fields.h"
 
+#include "common/decimal.h"
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
@@ -9,6 +10,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "common/decimal.h"
 #include "common/yaml_file.h"
 
 namespace electra {
@@ -36,7 +38,11 @@ T parse_number(const std::string& source, const std::string& key, const YAML::No
   T v{};
   try {
     if constexpr (std::is_same_v<T, double>) {
-      v = std::stod(s, &used);
+      const auto parsed = parse_decimal(s);  // no hexadecimal floats, inf or nan
+      if (parsed) {
+        v = *parsed;
+        used = s.size();
+      }
     } else {
       v = std::stoll(s, &used);
     }

@@ -1,11 +1,16 @@
 #include "leaderboard/results.h"
 
+#include <dirent.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <utility>
 #include <stdexcept>
 
 #include "common/files.h"
@@ -178,6 +183,46 @@ std::vector<RunResult> read_results_file(const std::filesystem::path& file) {
   return parse_results(read_file(file), file);
 }
 
+namespace {
+
+// Every results.json below `dir`, into `found`. Links to folders are followed (a leaderboard folder of links to run
+// folders is a common layout); a link that leads back into a folder being walked is an error naming it, and so is a
+// folder that cannot be read or a link that leads nowhere: nothing below the root is passed over in silence.
+void find_results_files(const std::filesystem::path& dir, std::vector<std::pair<dev_t, ino_t>>& walking,
+                        std::vector<std::filesystem::path>& found) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0)
+    throw std::runtime_error(fmt::format("cannot read {}: {}", dir.string(), std::strerror(errno)));
+  for (const auto& [dev, ino] : walking)
+    if (dev == st.st_dev && ino == st.st_ino)
+      throw std::runtime_error(fmt::format("{}: a symbolic link loop (it leads back to a folder that contains it)",
+                                           dir.string()));
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) throw std::runtime_error(fmt::format("cannot read {}: {}", dir.string(), std::strerror(errno)));
+  std::vector<std::filesystem::path> entries;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name != "." && name != "..") entries.push_back(dir / name);
+  }
+  ::closedir(d);
+  std::sort(entries.begin(), entries.end());
+  walking.emplace_back(st.st_dev, st.st_ino);
+  for (const auto& entry : entries) {
+    struct stat es {};
+    if (::stat(entry.c_str(), &es) != 0)
+      throw std::runtime_error(fmt::format("cannot read {}: {}", entry.string(),
+                                           errno == ENOENT ? "a symbolic link to nothing" : std::strerror(errno)));
+    if (S_ISDIR(es.st_mode)) {
+      find_results_files(entry, walking, found);
+    } else if (entry.filename() == "results.json") {
+      found.push_back(entry);
+    }
+  }
+  walking.pop_back();
+}
+
+}  // namespace
+
 std::vector<RunResult> collect_results(const std::vector<std::filesystem::path>& paths) {
   namespace fs = std::filesystem;
   std::vector<RunResult> runs;
@@ -188,9 +233,8 @@ std::vector<RunResult> collect_results(const std::vector<std::filesystem::path>&
     if (ec || !fs::exists(status)) throw std::runtime_error(fmt::format("{}: no such file or directory", path.string()));
     std::vector<fs::path> files;
     if (fs::is_directory(status)) {
-      for (const auto& file : list_files_recursive(path)) {
-        if (file.filename() == "results.json") files.push_back(file);
-      }
+      std::vector<std::pair<dev_t, ino_t>> walking;
+      find_results_files(path, walking, files);
     } else {
       files.push_back(path);
     }

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "common/decimal.h"
 #include "metrics/classification.h"
 #include "metrics/correlation.h"
 #include "tasks/text_file.h"
@@ -22,11 +23,7 @@ bool is_placeholder(const std::string& text) {
 
 std::optional<double> parse_number(const std::string& text) {
   const std::string t = trim_ascii(text);
-  if (t.empty()) return std::nullopt;
-  char* end = nullptr;
-  const double v = std::strtod(t.c_str(), &end);
-  if (end != t.c_str() + t.size() || !std::isfinite(v)) return std::nullopt;
-  return v;
+  return parse_decimal(t);
 }
 
 size_t column_index(const std::vector<std::string>& header, const std::string& name) {

@@ -55,6 +55,19 @@ TEST_CASE("electra init writes a randomly initialised model in Hugging Face's la
                                                (dir / "m").string()));
     CHECK(again.status != 0);
     CHECK(contains(again.err, "already holds a model"));
+    // A folder of another vocabulary keeps it; the folder of the same vocabulary may receive the model.
+    electra::write_file_atomic(dir / "v" / "vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\n");
+    const auto other_vocab = run_electra(fmt::format("init --config tiny --vocab '{}' --output '{}'", vocab.string(),
+                                                     (dir / "v").string()));
+    CHECK(other_vocab.status != 0);
+    CHECK(contains(other_vocab.err, "already holds another vocabulary"));
+    CHECK(electra::read_file(dir / "v" / "vocab.txt") == "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\n");
+    CHECK_FALSE(fs::exists(dir / "v" / "config.json"));
+    electra::write_file_atomic(dir / "w" / "vocab.txt", electra::read_file(vocab));
+    CHECK(run_electra(fmt::format("init --config tiny --vocab '{}' --output '{}'", (dir / "w").string(),
+                                  (dir / "w").string()))
+              .status == 0);
+    CHECK(fs::exists(dir / "w" / "config.json"));
     const auto size = run_electra(fmt::format("init --config huge --vocab '{}' --output '{}'", vocab.string(),
                                               (dir / "x").string()));
     CHECK(size.status != 0);

@@ -180,6 +180,23 @@ TEST_CASE("results reader rejects malformed files naming file and key", "[leader
   electra::remove_tree(empty);
 }
 
+TEST_CASE("results under linked run folders are found, and a link loop is named", "[leaderboard]") {
+  namespace fs = std::filesystem;
+  const auto dir = fresh_dir("linked_runs");
+  fs::create_directories(dir / "board");
+  fs::create_directory_symlink(fs::absolute(kFixtures / "runs" / "full-ko"), dir / "board" / "full-ko");
+  fs::create_directory_symlink(fs::absolute(kFixtures / "runs" / "tiny-ko"), dir / "board" / "tiny-ko");
+  CHECK(collect_results({dir / "board"}).size() == 7 + 9);
+  fs::create_directory_symlink(dir / "board", dir / "board" / "again");
+  const std::string loop = error_of([&] { collect_results({dir / "board"}); });
+  CHECK(contains(loop, (dir / "board" / "again").string() + ": a symbolic link loop"));
+  fs::remove(dir / "board" / "again");
+  fs::create_symlink(dir / "missing", dir / "board" / "dangling");
+  CHECK(contains(error_of([&] { collect_results({dir / "board"}); }),
+                 (dir / "board" / "dangling").string() + ": a symbolic link to nothing"));
+  electra::remove_tree(dir);
+}
+
 TEST_CASE("leaderboard numbers are formatted as published", "[leaderboard]") {
   CHECK(format_fixed(80.265, 2) == "80.27");  // the decimal value's half rounds away from zero
   CHECK(format_fixed(81.29375, 2) == "81.29");

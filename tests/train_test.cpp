@@ -379,6 +379,15 @@ TEST_CASE("experiment config resolves defaults, files, base files and --set", "[
     CHECK_THROWS_AS(electra::validate(o), std::invalid_argument);
     o = electra::load_experiment(dir / "task.yaml", {"data.bucket_multiple=0"});
     CHECK_NOTHROW(electra::validate(o));
+    // A seed twice would count one run twice in the median (75.80 where the leaderboard said 71.90).
+    o = electra::load_experiment(dir / "task.yaml", {"seeds=[1, 1, 2]"});
+    try {
+      electra::validate(o);
+      FAIL("duplicate seeds were accepted");
+    } catch (const std::invalid_argument& e) {
+      CHECK(std::string(e.what()).find("lists seed 1 twice") != std::string::npos);
+      CHECK(std::string(e.what()).find("seeds") != std::string::npos);
+    }
   }
   SECTION("missing file and base cycle") {
     CHECK_THROWS_AS(electra::load_experiment(dir / "absent.yaml"), std::runtime_error);

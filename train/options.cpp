@@ -1,6 +1,7 @@
 #include "train/options.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
 #include <stdexcept>
@@ -75,6 +76,13 @@ void validate(const ExperimentOptions& o) {
   };
   if (o.model.empty()) fail("model", "''", "name a model directory or hub id (--model)");
   if (o.task.empty()) fail("task", "''", "name a task");
+  if (o.seeds.empty()) fail("seeds", "[]", "name at least one seed");
+  // A seed given twice would count one run twice in the median.
+  for (size_t i = 0; i < o.seeds.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (o.seeds[i] == o.seeds[j])
+        fail("seeds", fmt::format("[{}]", fmt::join(o.seeds, ", ")),
+             fmt::format("lists seed {} twice; each seed is one run of the median", o.seeds[i]));
   validate_shared_options(o.device, o.optimizer, o.schedule);
   if (o.data.max_seq_length < 8) fail("data.max_seq_length", o.data.max_seq_length, "must be at least 8");
   if (o.data.doc_stride < 1) fail("data.doc_stride", o.data.doc_stride, "must be positive");

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "common/files.h"
+#include "common/folder_lock.h"
 #include "leaderboard/leaderboard.h"
 #include "tasks/task.h"
 #include "train/run_dir.h"
@@ -95,6 +96,9 @@ void run_suite_shard(const SuiteOptions& suite, const std::vector<fs::path>& fil
       fmt::print("# shard {}/{}: task {} seed {}\n{}", index, shares, options.task, seed, to_yaml(options));
       continue;
     }
+    // Shards of one suite run side by side: each holds the folder of its own run.
+    const FolderLock lock = env.rank == 0 ? FolderLock::acquire(options.output_dir, "finetune --suite --shard")
+                                          : FolderLock();
     if (run_finished(options.output_dir)) {
       fmt::print(stderr, "{} seed {}: already finished in {}\n", options.task, seed, options.output_dir);
       continue;
@@ -148,6 +152,10 @@ void run_suite(const SuiteOptions& suite) {
     return;
   }
   const DistEnv env = read_dist_env();
+  // The whole suite folder, and each task's folder while it runs (so that a sharded run of the same suite collides
+  // with this one at its first shared task).
+  const bool locks = !suite.dump_config && env.rank == 0;
+  const FolderLock suite_lock = locks ? FolderLock::acquire(out, "finetune --suite") : FolderLock();
   const std::shared_ptr<Communicator> comm =
       suite.dump_config ? nullptr : connect(env, suite.dist, suite_on_cuda(suite, files));
   std::vector<ExperimentOptions> tasks;
@@ -166,6 +174,7 @@ void run_suite(const SuiteOptions& suite) {
       fmt::print("# {}\n{}", files[i].string(), to_yaml(options));
       continue;
     }
+    const FolderLock lock = locks ? FolderLock::acquire(options.output_dir, "finetune --suite") : FolderLock();
     if (run_finished(options.output_dir)) {
       fmt::print(stderr, "{}: already finished in {}\n", task.name(), options.output_dir);
       continue;

@@ -575,7 +575,7 @@ def main():
     p.add_argument("--base-steps", type=int, help="timed steps, ELECTRA-base shapes")
     a = p.parse_args()
     # Full run: sized for about 20 minutes on 2 cores (see the header it prints); --quick: a smoke run of the path.
-    full = dict(batch=32, seq=128, warmup=1, train_steps=5, base_steps=3, gemm_n=2048, eval_full=5000,
+    full = dict(batch=32, seq=128, warmup=1, train_steps=5, base_steps=5, gemm_n=2048, eval_full=5000,
                 eval_subset=1000, eval_reps=5, eval_batch=64, tok_reps=5, pretrain_batch=32, pretrain_steps=5)
     quick = dict(batch=8, seq=64, warmup=1, train_steps=2, base_steps=2, gemm_n=512, eval_full=200,
                  eval_subset=50, eval_reps=2, eval_batch=64, tok_reps=2, pretrain_batch=4, pretrain_steps=2)

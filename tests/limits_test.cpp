@@ -1,0 +1,57 @@
+// Numbers a user types that could exhaust the machine are bounded up front, with the key, value and limit named
+// (docs/reliability.md).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "common/decimal.h"
+
+#include "tests/catch.h"
+#include "tests/support.h"
+
+using electra::test::contains;
+
+TEST_CASE("--threads beyond a few per core is capped with a warning, and answers at once", "[limits]") {
+  // Uncapped, LibTorch started 100,000 threads one by one and `version` did not answer for minutes; `timeout` turns
+  // such a hang into a failure here.
+  const auto r = electra::test::run_command(fmt::format("timeout 60 '{}' --threads 100000 version", ELECTRA_BINARY));
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  CHECK(contains(r.err, fmt::format("warning: --threads 100000 is more than 4 per core on this machine's {} cores: "
+                                    "using {}",
+                                    cores, 4 * cores)));
+  CHECK(contains(r.out, fmt::format("CPU threads: {}", 4 * cores)));
+  const auto fine = electra::test::run_electra("--threads 1 version");
+  CHECK(fine.status == 0);
+  CHECK_FALSE(contains(fine.err, "warning"));
+}
+
+TEST_CASE("numbers read from a user's file or flag are decimal and finite", "[limits]") {
+  using electra::parse_decimal;
+  for (const auto& [text, value] : std::vector<std::pair<std::string, double>>{
+           {"0", 0}, {"-3", -3}, {"+2.5", 2.5}, {".5", 0.5}, {"5.", 5}, {"1e-4", 1e-4}, {"3E+2", 300}, {"42.00", 42}}) {
+    INFO(text);
+    REQUIRE(parse_decimal(text).has_value());
+    CHECK(*parse_decimal(text) == value);
+  }
+  // strtod reads every one of these as a number.
+  for (const std::string text : {"0x1p3", "0X10", "inf", "-Infinity", "nan", "NAN(1)", "1e999", " 1", "1 ", "", ".",
+                                 "-", "1e", "1e+", "1.2.3", "--1", "1,5"}) {
+    INFO(text);
+    CHECK_FALSE(parse_decimal(text).has_value());
+  }
+  const std::string config = std::string(ELECTRA_SOURCE_DIR) + "/configs/demo/nsmc.yaml";
+  for (const std::string value : {"0x1p3", "inf", "nan"}) {
+    const auto r = electra::test::run_electra(
+        fmt::format("finetune --config '{}' --set optimizer.learning_rate={} --dump-config", config, value));
+    INFO(r.output);
+    CHECK(r.status != 0);
+    CHECK(contains(r.err, "optimizer.learning_rate"));
+    CHECK(contains(r.err, value));
+  }
+}
