@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "dist/environment.h"
 #include "dist/launch.h"
+#include "hub/data.h"
 #include "hub/hub.h"
 #include "tasks/task.h"
 #include "train/options.h"
