@@ -17,6 +17,29 @@
 
 namespace electra {
 namespace fs = std::filesystem;
+namespace {
+
+// Copies the data of the entry `reader` is at into `out`, sparse holes filled with zeros. Returns the last status of
+// archive_read_data_block (ARCHIVE_EOF once the whole entry is read); `write_ok` turns false when a write fails.
+int copy_entry_data(struct archive* reader, std::FILE* out, bool& write_ok) {
+  const void* block = nullptr;
+  size_t size = 0;
+  la_int64_t offset = 0;
+  int r = ARCHIVE_OK;
+  int64_t written = 0;
+  while ((r = archive_read_data_block(reader, &block, &size, &offset)) == ARCHIVE_OK) {
+    if (offset != written) {  // a sparse hole: fill it
+      std::vector<char> zeros(static_cast<size_t>(offset - written), 0);
+      write_ok = write_ok && std::fwrite(zeros.data(), 1, zeros.size(), out) == zeros.size();
+      written = offset;
+    }
+    write_ok = write_ok && std::fwrite(block, 1, size, out) == size;
+    written += static_cast<int64_t>(size);
+  }
+  return r;
+}
+
+}  // namespace
 
 void extract_members(const fs::path& archive_file, const std::string& url,
                      const std::map<std::string, fs::path>& wanted, const std::string& fix) {
@@ -55,21 +78,8 @@ void extract_members(const fs::path& archive_file, const std::string& url,
       archive_read_free(reader);
       throw std::runtime_error(fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno)));
     }
-    const void* block = nullptr;
-    size_t size = 0;
-    la_int64_t offset = 0;
-    int r = ARCHIVE_OK;
-    int64_t written = 0;
     bool write_ok = true;
-    while ((r = archive_read_data_block(reader, &block, &size, &offset)) == ARCHIVE_OK) {
-      if (offset != written) {  // a sparse hole: fill it
-        std::vector<char> zeros(static_cast<size_t>(offset - written), 0);
-        write_ok = write_ok && std::fwrite(zeros.data(), 1, zeros.size(), out) == zeros.size();
-        written = offset;
-      }
-      write_ok = write_ok && std::fwrite(block, 1, size, out) == size;
-      written += static_cast<int64_t>(size);
-    }
+    const int r = copy_entry_data(reader, out, write_ok);
     const int write_errno = errno;
     write_ok = std::fclose(out) == 0 && write_ok;
     if (r != ARCHIVE_EOF) {

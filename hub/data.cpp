@@ -63,12 +63,14 @@ class TaskDownloader {
   Records read_manifest() const;
   // Throws, listing `missing`, when downloads are off and something is missing.
   void check_offline(const std::vector<const FileSource*>& missing) const;
-  // Takes what it can of `missing` from other tasks (removing it from `missing`), then downloads the rest.
+  // Takes what it can of `missing` from other tasks, removing it from `missing`.
   void reuse_from_siblings(std::vector<const FileSource*>& missing, Records& known, DataManifest& manifest);
+  bool reuse_from_sibling(const FileSource& file);
+  // Downloads the rest, one download per URL.
   void download(const std::vector<const FileSource*>& missing, Records& known, DataManifest& manifest);
   void place(const std::string& url, const std::vector<const FileSource*>& files);
+  // <data_dir>/.downloads/<task>--<name of the URL>, downloaded unless it is there already.
   fs::path fetch(const std::string& url, const std::string& for_file);
-  bool reuse_from_sibling(const FileSource& file);
   void add_record(const FileSource& file, Records& known, DataManifest& manifest) const;
   // Size and sha256 of every file of the task (hashing only what changed), checked against the table's sha256.
   // True when a record changed.

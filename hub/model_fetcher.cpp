@@ -96,6 +96,9 @@ class ModelFetcher {
   void download_blob(const FileMetadata& meta, const std::string& file) const;
   void link(const std::string& commit, const std::string& file, const std::string& etag) const;
   ModelSnapshot snapshot(const std::string& commit, std::vector<std::string> downloaded) const;
+  std::optional<ModelSnapshot> cached(const std::string& commit) const;
+  [[noreturn]] void throw_offline(const std::optional<std::string>& commit) const;
+  void fetch_files(std::optional<std::string>& commit, std::vector<std::string>& downloaded);
   std::string describe() const { return fmt::format("model '{}' (revision '{}')", id_.repo, id_.revision); }
   void say(const std::string& line) const { options_.say(line); }
 
@@ -301,94 +304,81 @@ ModelSnapshot ModelFetcher::snapshot(const std::string& commit, std::vector<std:
   return snap;
 }
 
-ModelSnapshot ModelFetcher::run() {
-  std::optional<std::string> commit;
-  if (is_commit_hash(id_.revision)) {
-    commit = id_.revision;
-  } else if (!options_.refresh || options_.offline) {
-    commit = read_ref();
+// The snapshot of `commit` when the cache has everything (or, offline, everything required) and it is intact.
+std::optional<ModelSnapshot> ModelFetcher::cached(const std::string& commit) const {
+  bool intact = true;
+  for (const auto& file : plan_files()) {
+    if (presence(commit, file) == Presence::present && !verify_cached(commit, file)) intact = false;
   }
-  if (commit) {
-    bool intact = true;
-    for (const auto& file : plan_files()) {
-      if (presence(*commit, file) == Presence::present && !verify_cached(*commit, file)) intact = false;
-    }
-    if (intact && missing(*commit, true).empty()) return snapshot(*commit, {});
-    if (options_.offline && missing(*commit, false).empty()) return snapshot(*commit, {});
-  }
-  if (options_.offline) {
-    const std::string what =
-        commit ? fmt::format("{}", fmt::join(missing(*commit, false), ", "))
-               : fmt::format("config.json, vocab.txt (or tokenizer.json), model.safetensors (or pytorch_model.bin): "
-                             "the revision has no refs/{} there",
-                             id_.revision);
-    throw std::runtime_error(fmt::format(
-        "downloads are off (HF_HUB_OFFLINE=1 or --offline) and {} is not complete in the cache {}: missing {}; "
-        "allow downloads (unset HF_HUB_OFFLINE, drop --offline) or pass a local model directory",
-        describe(), storage_.string(), what));
-  }
+  if (intact && missing(commit, true).empty()) return snapshot(commit, {});
+  if (options_.offline && missing(commit, false).empty()) return snapshot(commit, {});
+  return std::nullopt;
+}
 
-  std::vector<std::string> downloaded;
+void ModelFetcher::throw_offline(const std::optional<std::string>& commit) const {
+  const std::string what =
+      commit ? fmt::format("{}", fmt::join(missing(*commit, false), ", "))
+             : fmt::format("config.json, vocab.txt (or tokenizer.json), model.safetensors (or pytorch_model.bin): "
+                           "the revision has no refs/{} there",
+                           id_.revision);
+  throw std::runtime_error(fmt::format(
+      "downloads are off (HF_HUB_OFFLINE=1 or --offline) and {} is not complete in the cache {}: missing {}; "
+      "allow downloads (unset HF_HUB_OFFLINE, drop --offline) or pass a local model directory",
+      describe(), storage_.string(), what));
+}
+
+// Asks the hub about each file of plan_files() the cache lacks (pinning `commit` to the first answer's) and
+// downloads and links the ones it has; throws when a required file or both choices of weights or vocabulary are
+// missing upstream.
+void ModelFetcher::fetch_files(std::optional<std::string>& commit, std::vector<std::string>& downloaded) {
   bool weights_found = false, vocab_found = false;
-  try {
-    for (const auto& file : plan_files()) {
-      if (file == "pytorch_model.bin" && weights_found) continue;
-      if (file == "tokenizer.json" && vocab_found) continue;
-      if (commit) {
-        const Presence known = presence(*commit, file);
-        const bool weights = file == "model.safetensors" || file == "pytorch_model.bin";
-        if (known == Presence::present ||
-            (file == "model.safetensors" && presence(*commit, "pytorch_model.bin") == Presence::present)) {
-          weights_found |= weights;
-          vocab_found |= file == "vocab.txt" || file == "tokenizer.json";
-          continue;
-        }
-        if (known == Presence::absent && !is_required(file)) continue;
-      }
-      const FileMetadata meta = head(commit ? *commit : id_.revision, file);
-      if (!meta.exists) {
-        if (!meta.commit.empty()) {
-          check_path_component(meta.commit, "commit", file);
-          if (!commit) commit = meta.commit;
-          mark_missing(meta.commit, file);
-          write_ref(meta.commit);
-        }
-        if (is_required(file)) {
-          throw std::runtime_error(fmt::format("{} has no {} on {}: is it a transformers checkpoint?", describe(),
-                                               file, options_.endpoint));
-        }
-        if (file == "pytorch_model.bin") {
-          throw std::runtime_error(fmt::format("{} has neither model.safetensors nor pytorch_model.bin on {}",
-                                               describe(), options_.endpoint));
-        }
-        if (file == "tokenizer.json") {
-          throw std::runtime_error(fmt::format("{} has neither vocab.txt nor tokenizer.json on {}: is it a "
-                                               "transformers checkpoint?",
-                                               describe(), options_.endpoint));
-        }
+  for (const auto& file : plan_files()) {
+    if (file == "pytorch_model.bin" && weights_found) continue;
+    if (file == "tokenizer.json" && vocab_found) continue;
+    if (commit) {
+      const Presence known = presence(*commit, file);
+      const bool weights = file == "model.safetensors" || file == "pytorch_model.bin";
+      if (known == Presence::present ||
+          (file == "model.safetensors" && presence(*commit, "pytorch_model.bin") == Presence::present)) {
+        weights_found |= weights;
+        vocab_found |= file == "vocab.txt" || file == "tokenizer.json";
         continue;
       }
-      if (!commit) commit = meta.commit;
-      write_ref(meta.commit);
-      const fs::path blob = storage_ / "blobs" / meta.etag;
-      if (!fs::exists(blob)) {
-        download_blob(meta, file);
-        downloaded.push_back(file);
+      if (known == Presence::absent && !is_required(file)) continue;
+    }
+    const FileMetadata meta = head(commit ? *commit : id_.revision, file);
+    if (!meta.exists) {
+      if (!meta.commit.empty()) {
+        check_path_component(meta.commit, "commit", file);
+        if (!commit) commit = meta.commit;
+        mark_missing(meta.commit, file);
+        write_ref(meta.commit);
       }
-      link(*commit, file, meta.etag);
-      if (file == "model.safetensors" || file == "pytorch_model.bin") weights_found = true;
-      if (file == "vocab.txt" || file == "tokenizer.json") vocab_found = true;
+      if (is_required(file)) {
+        throw std::runtime_error(fmt::format("{} has no {} on {}: is it a transformers checkpoint?", describe(),
+                                             file, options_.endpoint));
+      }
+      if (file == "pytorch_model.bin") {
+        throw std::runtime_error(fmt::format("{} has neither model.safetensors nor pytorch_model.bin on {}",
+                                             describe(), options_.endpoint));
+      }
+      if (file == "tokenizer.json") {
+        throw std::runtime_error(fmt::format("{} has neither vocab.txt nor tokenizer.json on {}: is it a "
+                                             "transformers checkpoint?",
+                                             describe(), options_.endpoint));
+      }
+      continue;
     }
-  } catch (const http::NetworkError& e) {
-    std::optional<std::string> cached = commit ? commit : read_ref();
-    if (cached && missing(*cached, false).empty()) {
-      say(fmt::format("warning: {}; using the cached snapshot {} of {}", e.what(), *cached, describe()));
-      return snapshot(*cached, std::move(downloaded));
+    if (!commit) commit = meta.commit;
+    write_ref(meta.commit);
+    const fs::path blob = storage_ / "blobs" / meta.etag;
+    if (!fs::exists(blob)) {
+      download_blob(meta, file);
+      downloaded.push_back(file);
     }
-    throw std::runtime_error(fmt::format(
-        "{} while fetching {}, which is not complete in the cache {}: check the network connection (and proxy "
-        "settings), set HF_ENDPOINT to a reachable mirror, or pass a local model directory",
-        e.what(), describe(), storage_.string()));
+    link(*commit, file, meta.etag);
+    if (file == "model.safetensors" || file == "pytorch_model.bin") weights_found = true;
+    if (file == "vocab.txt" || file == "tokenizer.json") vocab_found = true;
   }
   if (!weights_found) {
     throw std::runtime_error(fmt::format("{} has neither model.safetensors nor pytorch_model.bin on {}", describe(),
@@ -398,6 +388,33 @@ ModelSnapshot ModelFetcher::run() {
     throw std::runtime_error(fmt::format("{} has neither vocab.txt nor tokenizer.json on {}: is it a transformers "
                                          "checkpoint?",
                                          describe(), options_.endpoint));
+  }
+}
+
+ModelSnapshot ModelFetcher::run() {
+  std::optional<std::string> commit;
+  if (is_commit_hash(id_.revision)) {
+    commit = id_.revision;
+  } else if (!options_.refresh || options_.offline) {
+    commit = read_ref();
+  }
+  if (commit) {
+    if (auto snap = cached(*commit)) return std::move(*snap);
+  }
+  if (options_.offline) throw_offline(commit);
+  std::vector<std::string> downloaded;
+  try {
+    fetch_files(commit, downloaded);
+  } catch (const http::NetworkError& e) {
+    const std::optional<std::string> fallback = commit ? commit : read_ref();
+    if (fallback && missing(*fallback, false).empty()) {
+      say(fmt::format("warning: {}; using the cached snapshot {} of {}", e.what(), *fallback, describe()));
+      return snapshot(*fallback, std::move(downloaded));
+    }
+    throw std::runtime_error(fmt::format(
+        "{} while fetching {}, which is not complete in the cache {}: check the network connection (and proxy "
+        "settings), set HF_ENDPOINT to a reachable mirror, or pass a local model directory",
+        e.what(), describe(), storage_.string()));
   }
   return snapshot(*commit, std::move(downloaded));
 }
