@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "hub/data.h"
 #include "hub/hub.h"
 #include "tasks/task.h"
 
@@ -24,7 +25,7 @@ struct ModelArgs {
 struct DataArgs {
   std::vector<std::string> targets;
   std::string data_dir;
-  std::string sources;
+  std::string data_sources;
   bool offline = false;
 };
 
@@ -44,7 +45,7 @@ void run_model(const ModelArgs& args) {
 void run_data(const DataArgs& args) {
   DataOptions options;
   options.offline = args.offline;
-  options.sources_file = args.sources;
+  options.data_sources = args.data_sources;
   const std::filesystem::path data_dir = args.data_dir.empty() ? default_data_dir() : std::filesystem::path(args.data_dir);
   std::vector<std::string> tasks;
   for (const auto& target : args.targets) {
@@ -98,7 +99,7 @@ void add_download_command(CLI::App& app) {
   auto* data = cmd->add_subcommand("data", "Download task data (a task name, 'korean', 'glue' or 'all') from its publishers");
   data->add_option("targets", data_args->targets, "tasks or suites")->required();
   data->add_option("--data-dir", data_args->data_dir, "data directory (default: $ELECTRA_DATA, ~/.cache/electra/data)");
-  data->add_option("--sources", data_args->sources, "URL table (default: configs/data_sources.yaml of the source tree)");
+  data->add_option("--sources", data_args->data_sources, "URL table (default: configs/data_sources.yaml of the source tree)");
   data->add_flag("--offline", data_args->offline, "download nothing: only check that the files are there");
   data->callback([data_args] { run_data(*data_args); });
 }

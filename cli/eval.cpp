@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "common/files.h"
+#include "hub/data.h"
 #include "hub/hub.h"
 #include "leaderboard/leaderboard.h"
 #include "tasks/task.h"

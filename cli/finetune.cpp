@@ -14,6 +14,7 @@
 #include "common/folder_lock.h"
 #include "dist/environment.h"
 #include "dist/launch.h"
+#include "hub/data.h"
 #include "hub/hub.h"
 #include "tasks/task.h"
 #include "train/options.h"

@@ -27,4 +27,10 @@ struct FileMetadata {
 std::optional<FileMetadata> file_metadata(const http::Response& response, const std::string& file,
                                           const std::string& url, const std::string& endpoint);
 
+// A name the server sent that becomes a path component (ETag, commit): throws std::runtime_error naming `what`,
+// `value` and `url` for anything that could escape (empty, ".", "..", a separator, over 128 characters).
+void check_path_component(const std::string& value, const char* what, const std::string& url);
+// "https://host:port" of a URL.
+std::string origin_of(const std::string& url);
+
 }  // namespace electra

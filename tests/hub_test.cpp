@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/files.h"
+#include "hub/data.h"
 #include "hub/hub.h"
 #include "hub/hub_response.h"
 #include "hub/sha256.h"
@@ -697,7 +698,7 @@ std::string make_archive(bool zip, const std::vector<std::pair<std::string, std:
 
 DataOptions data_options(const fs::path& sources) {
   DataOptions options;
-  options.sources_file = sources;
+  options.data_sources = sources;
   options.retry_delay_ms = 0;
   options.max_retries = 1;
   options.progress = false;

@@ -3,203 +3,24 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <condition_variable>
-#include <deque>
-#include <exception>
-#include <fstream>
-#include <mutex>
-#include <optional>
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
-#include <thread>
 #include <unordered_set>
 
 #include "common/files.h"
 #include "common/stopwatch.h"
 #include "common/utf8.h"
-#include "tokenizer/bert_words.h"
+#include "tokenizer/merge_queue.h"
 
 namespace electra {
 namespace {
 
 namespace fs = std::filesystem;
-
-BertNormalizerOptions normalizer_options(const VocabTrainerOptions& options) {
-  return BertNormalizerOptions{options.lowercase, options.strip_accents.value_or(options.lowercase),
-                               options.chinese_chars};
-}
-
-void count_line(const BertWordSplitter& splitter, std::string_view line, Words& words, WordCounts& counts) {
-  words.clear();
-  splitter.split(line, words);
-  for (size_t i = 0; i < words.size(); ++i) ++counts[std::string(words[i])];
-}
-
-void check_corpus_file(const fs::path& file) {
-  std::error_code ec;
-  const auto status = fs::status(file, ec);
-  if (ec || !fs::exists(status)) {
-    throw std::runtime_error(fmt::format("cannot read corpus file {}: {}", file.string(),
-                                         ec ? ec.message() : "No such file or directory"));
-  }
-  if (fs::is_directory(status)) {
-    throw std::runtime_error(fmt::format("cannot read corpus file {}: it is a directory; give text files",
-                                         file.string()));
-  }
-  if (!fs::is_regular_file(status)) {
-    throw std::runtime_error(fmt::format("cannot read corpus file {}: not a regular file", file.string()));
-  }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("cannot read corpus file {}: permission denied or unreadable",
-                                                file.string()));
-}
-
-// Lines handed from the reader to the counting threads.
-struct Batch {
-  std::vector<std::string> lines;
-  size_t bytes = 0;
-};
-
-class BatchQueue {
- public:
-  explicit BatchQueue(size_t capacity) : capacity_(capacity) {}
-  void push(Batch batch) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    not_full_.wait(lock, [&] { return queue_.size() < capacity_; });
-    queue_.push_back(std::move(batch));
-    not_empty_.notify_one();
-  }
-  bool pop(Batch& batch) {  // false once closed and drained
-    std::unique_lock<std::mutex> lock(mutex_);
-    not_empty_.wait(lock, [&] { return !queue_.empty() || closed_; });
-    if (queue_.empty()) return false;
-    batch = std::move(queue_.front());
-    queue_.pop_front();
-    not_full_.notify_one();
-    return true;
-  }
-  void close() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    closed_ = true;
-    not_empty_.notify_all();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable not_full_, not_empty_;
-  std::deque<Batch> queue_;
-  size_t capacity_;
-  bool closed_ = false;
-};
-
-constexpr size_t kBatchBytes = 1 << 20;
-
-// Reads every file line by line (the line ending is whitespace to the pre-tokenizer), checking UTF-8, and hands
-// batches to `sink`.
-template <class Sink>
-void read_corpus(const std::vector<fs::path>& files, VocabTrainingStats& stats, Sink&& sink) {
-  Batch batch;
-  for (const fs::path& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw std::runtime_error(fmt::format("cannot read corpus file {}", file.string()));
-    uint64_t line_number = 0;
-    for (std::string line; std::getline(in, line);) {
-      ++line_number;
-      const size_t bad = utf8::find_invalid(line);
-      if (bad != line.size()) {
-        throw std::runtime_error(fmt::format("{}:{}: invalid UTF-8 at byte {} of the line (byte 0x{:02X})",
-                                             file.string(), line_number, bad + 1,
-                                             static_cast<unsigned char>(line[bad])));
-      }
-      stats.bytes += line.size() + 1;
-      batch.bytes += line.size();
-      batch.lines.push_back(std::move(line));
-      if (batch.bytes >= kBatchBytes) {
-        sink(std::move(batch));
-        batch = Batch();
-      }
-    }
-    if (in.bad()) throw std::runtime_error(fmt::format("error reading corpus file {}", file.string()));
-    stats.lines += line_number;
-  }
-  if (!batch.lines.empty()) sink(std::move(batch));
-}
-
-void merge_counts(WordCounts& into, WordCounts&& from) {
-  if (into.empty()) {
-    into = std::move(from);
-    return;
-  }
-  for (auto& [word, count] : from) into[word] += count;
-}
-
-// ---- the merge queue: Rust's std::collections::BinaryHeap (a max-heap), reproduced so that entries of equal
-// priority come out in the order tokenizers' queue gives them.
-
-struct Entry {
-  int64_t count;
-  uint64_t pair;  // (left id << 32) | right id: compares as the Rust tuple does
-  std::vector<uint32_t> pos;  // indices of the words where the pair was seen
-};
-
-// tokenizers' Merge ordering: the larger count first, then the smaller pair.
-bool less(const Entry& a, const Entry& b) {
-  if (a.count != b.count) return a.count < b.count;
-  return a.pair > b.pair;
-}
-bool less_equal(const Entry& a, const Entry& b) { return !less(b, a); }
-
-class MergeQueue {
- public:
-  bool empty() const { return data_.empty(); }
-  void push(Entry entry) {
-    data_.push_back(std::move(entry));
-    sift_up(0, data_.size() - 1);
-  }
-  Entry pop() {
-    Entry item = std::move(data_.back());
-    data_.pop_back();
-    if (!data_.empty()) {
-      std::swap(item, data_[0]);
-      sift_down_to_bottom(0);
-    }
-    return item;
-  }
-
- private:
-  size_t sift_up(size_t start, size_t pos) {
-    Entry hole = std::move(data_[pos]);
-    while (pos > start) {
-      const size_t parent = (pos - 1) / 2;
-      if (less_equal(hole, data_[parent])) break;
-      data_[pos] = std::move(data_[parent]);
-      pos = parent;
-    }
-    data_[pos] = std::move(hole);
-    return pos;
-  }
-  void sift_down_to_bottom(size_t pos) {
-    const size_t end = data_.size();
-    const size_t start = pos;
-    Entry hole = std::move(data_[pos]);
-    size_t child = 2 * pos + 1;
-    while (child + 2 <= end) {  // child <= end - 2
-      if (less_equal(data_[child], data_[child + 1])) ++child;
-      data_[pos] = std::move(data_[child]);
-      pos = child;
-      child = 2 * pos + 1;
-    }
-    if (end > 0 && child == end - 1) {
-      data_[pos] = std::move(data_[child]);
-      pos = child;
-    }
-    data_[pos] = std::move(hole);
-    sift_up(start, pos);
-  }
-  std::vector<Entry> data_;
-};
-
-inline uint64_t pair_key(uint32_t a, uint32_t b) { return (uint64_t{a} << 32) | b; }
+using merge_queue::Entry;
+using merge_queue::MergeQueue;
+using merge_queue::pair_key;
 
 struct Change {
   uint64_t pair;
@@ -234,134 +55,56 @@ void decode(std::string_view word, std::vector<char32_t>& out) {
   }
 }
 
-void check_options(const VocabTrainerOptions& options) {
-  if (options.vocab_size < 1) {
-    throw std::invalid_argument(fmt::format("vocab_size must be positive, got {}", options.vocab_size));
-  }
-  if (options.vocab_size > int64_t{1} << 31) {
-    throw std::invalid_argument(fmt::format("vocab_size {} is too large", options.vocab_size));
-  }
-  if (options.min_frequency < 0) {
-    throw std::invalid_argument(fmt::format("min_frequency must be >= 0, got {}", options.min_frequency));
-  }
-  if (options.limit_alphabet < 0) {
-    throw std::invalid_argument(
-        fmt::format("limit_alphabet must be >= 0 (0: no limit), got {}", options.limit_alphabet));
-  }
-}
-
-}  // namespace
-
-WordCounts count_words(const std::vector<fs::path>& files, const VocabTrainerOptions& options,
-                       VocabTrainingStats* stats_out) {
-  check_options(options);
-  if (files.empty()) throw std::invalid_argument("no corpus files given");
-  for (const fs::path& file : files) check_corpus_file(file);
-  VocabTrainingStats stats;
-  const Stopwatch watch;
-  const BertWordSplitter splitter(normalizer_options(options));
-  const unsigned cores = std::thread::hardware_concurrency();
-  const int threads = options.threads > 0 ? options.threads : static_cast<int>(cores > 0 ? cores : 1);
-  WordCounts counts;
-  if (threads <= 1) {
-    Words words;
-    read_corpus(files, stats, [&](Batch batch) {
-      for (const std::string& line : batch.lines) count_line(splitter, line, words, counts);
-    });
-  } else {
-    BatchQueue queue(static_cast<size_t>(threads) * 2);
-    std::vector<WordCounts> partial(static_cast<size_t>(threads));
-    std::vector<std::exception_ptr> errors(static_cast<size_t>(threads));
-    std::vector<std::thread> workers;
-    for (size_t t = 0; t < partial.size(); ++t) {
-      workers.emplace_back([&, t] {
-        try {
-          Words words;
-          for (Batch batch; queue.pop(batch);) {
-            for (const std::string& line : batch.lines) count_line(splitter, line, words, partial[t]);
-          }
-        } catch (...) {
-          errors[t] = std::current_exception();
-          for (Batch batch; queue.pop(batch);) {  // keep draining so that the reader never blocks
-          }
-        }
-      });
-    }
-    std::exception_ptr read_error;
-    try {
-      read_corpus(files, stats, [&](Batch batch) { queue.push(std::move(batch)); });
-    } catch (...) {
-      read_error = std::current_exception();
-    }
-    queue.close();
-    for (std::thread& worker : workers) worker.join();
-    if (read_error) std::rethrow_exception(read_error);
-    for (const auto& error : errors) {
-      if (error) std::rethrow_exception(error);
-    }
-    // The largest map absorbs the others.
-    std::sort(partial.begin(), partial.end(), [](const WordCounts& a, const WordCounts& b) { return a.size() > b.size(); });
-    for (WordCounts& p : partial) merge_counts(counts, std::move(p));
-  }
-  for (const auto& [word, count] : counts) stats.words += count;
-  stats.distinct_words = counts.size();
-  stats.count_seconds = watch.seconds();
-  if (stats_out) {
-    stats_out->lines = stats.lines;
-    stats_out->bytes = stats.bytes;
-    stats_out->words = stats.words;
-    stats_out->distinct_words = stats.distinct_words;
-    stats_out->count_seconds = stats.count_seconds;
-  }
-  return counts;
-}
-
-WordCounts count_words_in_lines(const std::vector<std::string>& lines, const VocabTrainerOptions& options) {
-  check_options(options);
-  const BertWordSplitter splitter(normalizer_options(options));
-  WordCounts counts;
-  Words words;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    if (utf8::find_invalid(lines[i]) != lines[i].size()) {
-      throw std::runtime_error(fmt::format("line {}: invalid UTF-8", i + 1));
-    }
-    count_line(splitter, lines[i], words, counts);
-  }
-  return counts;
-}
-
-std::vector<std::string> train_vocab(const WordCounts& counts, const VocabTrainerOptions& options,
-                                     VocabTrainingStats* stats_out) {
-  check_options(options);
-  VocabTrainingStats stats;
-  const Stopwatch watch;
-  std::vector<std::string> id_to_word;
-  std::unordered_map<std::string, uint32_t> word_to_id;
-  word_to_id.reserve(static_cast<size_t>(options.vocab_size) * 2);
-  auto add = [&](const std::string& token) {
-    const auto [it, inserted] = word_to_id.emplace(token, static_cast<uint32_t>(id_to_word.size()));
-    if (inserted) id_to_word.push_back(token);
+// The vocabulary being built: tokens in id order, and their ids.
+class Vocabulary {
+ public:
+  explicit Vocabulary(int64_t capacity) { ids_.reserve(static_cast<size_t>(capacity) * 2); }
+  uint32_t add(const std::string& token) {
+    const auto [it, inserted] = ids_.emplace(token, static_cast<uint32_t>(tokens_.size()));
+    if (inserted) tokens_.push_back(token);
     return it->second;
-  };
+  }
+  bool contains(const std::string& token) const { return ids_.count(token) > 0; }
+  const std::string& token(uint32_t id) const { return tokens_[id]; }
+  size_t size() const { return tokens_.size(); }
+  std::vector<std::string> release() { return std::move(tokens_); }
 
-  // 1. Special tokens.
-  for (const std::string& token : options.special_tokens) add(token);
-  const size_t specials = id_to_word.size();
+ private:
+  std::vector<std::string> tokens_;
+  std::unordered_map<std::string, uint32_t> ids_;
+};
 
-  // Words by descending count, then bytes: this trainer's fixed stand-in for tokenizers' hash-map order.
+// The corpus words as code points with their counts, by descending count, then bytes: this trainer's fixed
+// stand-in for tokenizers' hash-map order.
+struct CorpusWords {
+  std::vector<std::vector<char32_t>> chars;
+  std::vector<uint64_t> counts;
+};
+
+CorpusWords sorted_words(const WordCounts& counts) {
   std::vector<std::pair<const std::string*, uint64_t>> order;
   order.reserve(counts.size());
   for (const auto& [word, count] : counts) order.emplace_back(&word, count);
   std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
     return a.second != b.second ? a.second > b.second : *a.first < *b.first;
   });
-  std::vector<std::vector<char32_t>> chars(order.size());
-  for (size_t i = 0; i < order.size(); ++i) decode(*order[i].first, chars[i]);
-
-  // 2. The alphabet: characters counted by word frequency, the rarest dropped beyond limit_alphabet.
-  std::unordered_map<char32_t, uint64_t> alphabet;
+  CorpusWords words;
+  words.chars.resize(order.size());
+  words.counts.resize(order.size());
   for (size_t i = 0; i < order.size(); ++i) {
-    for (const char32_t c : chars[i]) alphabet[c] += order[i].second;
+    decode(*order[i].first, words.chars[i]);
+    words.counts[i] = order[i].second;
+  }
+  return words;
+}
+
+// The alphabet, sorted by code point: characters counted by word frequency, the rarest dropped beyond
+// limit_alphabet (among equal counts, those not in alphabet_kept first, then the lowest code point).
+std::vector<char32_t> choose_alphabet(const CorpusWords& words, const VocabTrainerOptions& options,
+                                      MergeStats& stats) {
+  std::unordered_map<char32_t, uint64_t> alphabet;
+  for (size_t i = 0; i < words.chars.size(); ++i) {
+    for (const char32_t c : words.chars[i]) alphabet[c] += words.counts[i];
   }
   std::vector<std::pair<char32_t, uint64_t>> kept(alphabet.begin(), alphabet.end());
   const size_t limit = static_cast<size_t>(options.limit_alphabet);
@@ -381,126 +124,193 @@ std::vector<std::string> train_vocab(const WordCounts& counts, const VocabTraine
     kept.erase(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(stats.alphabet_dropped));
   }
   std::sort(kept.begin(), kept.end());
-  for (const auto& [c, count] : kept) add(utf8::encode(c));
-  stats.alphabet = kept.size();
+  std::vector<char32_t> out;
+  for (const auto& [c, count] : kept) out.push_back(c);
+  stats.alphabet = out.size();
+  return out;
+}
 
-  // 3. Words as symbol ids: the first character alone, the others as "##c" (added as met); dropped characters skipped.
+// The words as symbol ids, with their counts.
+struct SymbolWords {
+  std::vector<std::vector<uint32_t>> ids;
+  std::vector<int64_t> counts;
+};
+
+// Words as symbol ids: the first character alone, the others as "##c" (added to `vocab` as met, after those of
+// continuation_order); characters dropped from the alphabet skipped.
+SymbolWords to_symbols(const CorpusWords& corpus, const VocabTrainerOptions& options, Vocabulary& vocab) {
   auto symbol = [&](char32_t c, bool first) -> std::optional<std::string> {
     std::string s = utf8::encode(c);
-    if (!word_to_id.count(s)) return std::nullopt;
+    if (!vocab.contains(s)) return std::nullopt;
     return first ? s : options.prefix + s;
   };
   if (!options.continuation_order.empty()) {
     std::unordered_map<std::string, bool> met;
-    for (const auto& word : chars) {
+    for (const auto& word : corpus.chars) {
       for (size_t j = 1; j < word.size(); ++j) {
         if (auto s = symbol(word[j], false)) met[*s] = true;
       }
     }
     for (const std::string& token : options.continuation_order) {
-      if (met.count(token)) add(token);
+      if (met.count(token)) vocab.add(token);
     }
   }
-  std::vector<std::vector<uint32_t>> words(order.size());
-  std::vector<int64_t> word_counts(order.size());
-  for (size_t i = 0; i < order.size(); ++i) {
-    word_counts[i] = static_cast<int64_t>(order[i].second);
-    words[i].reserve(chars[i].size());
-    for (size_t j = 0; j < chars[i].size(); ++j) {
-      if (auto s = symbol(chars[i][j], j == 0)) words[i].push_back(add(*s));
+  SymbolWords words;
+  words.ids.resize(corpus.chars.size());
+  words.counts.resize(corpus.chars.size());
+  for (size_t i = 0; i < corpus.chars.size(); ++i) {
+    const auto& chars = corpus.chars[i];
+    words.counts[i] = static_cast<int64_t>(corpus.counts[i]);
+    words.ids[i].reserve(chars.size());
+    for (size_t j = 0; j < chars.size(); ++j) {
+      if (auto s = symbol(chars[j], j == 0)) words.ids[i].push_back(vocab.add(*s));
     }
   }
-  chars.clear();
-  chars.shrink_to_fit();
-  stats.continuations = id_to_word.size() - specials - stats.alphabet;
-  if (static_cast<int64_t>(id_to_word.size()) > options.vocab_size) {
-    throw std::invalid_argument(fmt::format(
-        "vocabulary size {} is smaller than the initial vocabulary: {} special tokens + {} alphabet characters + {} "
-        "'{}' continuation characters = {}; ask for at least {} (or lower --limit-alphabet)",
-        options.vocab_size, specials, stats.alphabet, stats.continuations, options.prefix, id_to_word.size(),
-        id_to_word.size()));
-  }
+  return words;
+}
 
-  // 4. Pair counts and where each pair is.
-  std::unordered_map<uint64_t, int64_t> pair_counts;
+using PairCounts = std::unordered_map<uint64_t, int64_t>;
+
+// Queues each pair of `pairs` (pair, positions) that is still seen, with its current count.
+void push_seen(std::vector<std::pair<uint64_t, std::vector<uint32_t>>>& pairs, PairCounts& pair_counts,
+               MergeQueue& queue) {
+  for (auto& [pair, pos] : pairs) {
+    const int64_t count = pair_counts[pair];
+    if (count > 0) queue.push(Entry{count, pair, std::move(pos)});
+  }
+}
+
+// Pair counts and where each pair is, queued by pair.
+MergeQueue initial_queue(const SymbolWords& words, PairCounts& pair_counts) {
   std::unordered_map<uint64_t, std::vector<uint32_t>> where;
-  for (size_t i = 0; i < words.size(); ++i) {
-    const auto& w = words[i];
+  for (size_t i = 0; i < words.ids.size(); ++i) {
+    const auto& w = words.ids[i];
     for (size_t j = 0; j + 1 < w.size(); ++j) {
       const uint64_t pair = pair_key(w[j], w[j + 1]);
-      pair_counts[pair] += word_counts[i];
+      pair_counts[pair] += words.counts[i];
       auto& pos = where[pair];
       if (pos.empty() || pos.back() != i) pos.push_back(static_cast<uint32_t>(i));
     }
   }
+  std::vector<std::pair<uint64_t, std::vector<uint32_t>>> initial(std::make_move_iterator(where.begin()),
+                                                                   std::make_move_iterator(where.end()));
+  where.clear();
+  std::sort(initial.begin(), initial.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   MergeQueue queue;
-  {
-    std::vector<std::pair<uint64_t, std::vector<uint32_t>>> initial(std::make_move_iterator(where.begin()),
-                                                                     std::make_move_iterator(where.end()));
-    where.clear();
-    std::sort(initial.begin(), initial.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (auto& [pair, pos] : initial) {
-      const int64_t count = pair_counts[pair];
-      if (count > 0) queue.push(Entry{count, pair, std::move(pos)});
+  push_seen(initial, pair_counts, queue);
+  return queue;
+}
+
+// The merge loop: the most frequent pair becomes a token, until the vocabulary is full or the best pair is rarer
+// than min_frequency (or none is left).
+class Merger {
+ public:
+  Merger(const VocabTrainerOptions& options, Vocabulary& vocab, SymbolWords& words, MergeStats& stats)
+      : options_(options), vocab_(vocab), words_(words), stats_(stats), queue_(initial_queue(words, pair_counts_)) {}
+
+  void run() {
+    while (static_cast<int64_t>(vocab_.size()) < options_.vocab_size) {
+      if (queue_.empty()) {
+        stats_.stopped_by_min_frequency = true;
+        return;
+      }
+      Entry top = queue_.pop();
+      const int64_t current = pair_counts_[top.pair];
+      if (top.count != current) {
+        top.count = current;
+        queue_.push(std::move(top));
+        continue;
+      }
+      if (top.count < 1 || options_.min_frequency > top.count) {
+        stats_.stopped_by_min_frequency = true;
+        return;
+      }
+      merge(top);
     }
   }
 
-  // 5. Merges.
-  std::vector<Change> changes;
-  std::vector<std::pair<uint64_t, std::vector<uint32_t>>> fresh;  // new positions, in the order first met
-  std::unordered_map<uint64_t, size_t> fresh_index;
-  while (static_cast<int64_t>(word_to_id.size()) < options.vocab_size) {
-    if (queue.empty()) {
-      stats.stopped_by_min_frequency = true;
-      break;
-    }
-    Entry top = queue.pop();
-    const int64_t current = pair_counts[top.pair];
-    if (top.count != current) {
-      top.count = current;
-      queue.push(std::move(top));
-      continue;
-    }
-    if (top.count < 1 || options.min_frequency > top.count) {
-      stats.stopped_by_min_frequency = true;
-      break;
-    }
+ private:
+  // Adds the token of `top`'s pair and replaces the pair in every word that has it, queueing the pairs that appear.
+  void merge(const Entry& top) {
     const uint32_t left = static_cast<uint32_t>(top.pair >> 32), right = static_cast<uint32_t>(top.pair);
-    std::string_view right_text = id_to_word[right];
-    if (!options.prefix.empty() && right_text.substr(0, options.prefix.size()) == options.prefix) {
-      right_text.remove_prefix(options.prefix.size());
+    std::string_view right_text = vocab_.token(right);
+    if (!options_.prefix.empty() && right_text.substr(0, options_.prefix.size()) == options_.prefix) {
+      right_text.remove_prefix(options_.prefix.size());
     }
-    const uint32_t id = add(id_to_word[left] + std::string(right_text));
-    ++stats.merges;
+    const uint32_t id = vocab_.add(vocab_.token(left) + std::string(right_text));
+    ++stats_.merges;
 
-    changes.clear();
-    for (const uint32_t i : top.pos) merge_word(words[i], left, right, id, i, changes);
-    fresh.clear();
-    fresh_index.clear();
-    for (const Change& change : changes) {
-      pair_counts[change.pair] += change.delta * word_counts[change.word];
+    changes_.clear();
+    for (const uint32_t i : top.pos) merge_word(words_.ids[i], left, right, id, i, changes_);
+    fresh_.clear();
+    fresh_index_.clear();
+    for (const Change& change : changes_) {
+      pair_counts_[change.pair] += change.delta * words_.counts[change.word];
       if (change.delta > 0) {
-        const auto [it, inserted] = fresh_index.emplace(change.pair, fresh.size());
-        if (inserted) fresh.emplace_back(change.pair, std::vector<uint32_t>());
-        auto& pos = fresh[it->second].second;
+        const auto [it, inserted] = fresh_index_.emplace(change.pair, fresh_.size());
+        if (inserted) fresh_.emplace_back(change.pair, std::vector<uint32_t>());
+        auto& pos = fresh_[it->second].second;
         if (pos.empty() || pos.back() != change.word) pos.push_back(change.word);  // a word's changes are adjacent
       }
     }
-    for (auto& [pair, pos] : fresh) {
-      const int64_t count = pair_counts[pair];
-      if (count > 0) queue.push(Entry{count, pair, std::move(pos)});
-    }
+    push_seen(fresh_, pair_counts_, queue_);
   }
+
+  const VocabTrainerOptions& options_;
+  Vocabulary& vocab_;
+  SymbolWords& words_;
+  MergeStats& stats_;
+  PairCounts pair_counts_;
+  MergeQueue queue_;
+  std::vector<Change> changes_;
+  std::vector<std::pair<uint64_t, std::vector<uint32_t>>> fresh_;  // new positions, in the order first met
+  std::unordered_map<uint64_t, size_t> fresh_index_;
+};
+
+}  // namespace
+
+void check_vocab_options(const VocabTrainerOptions& options) {
+  if (options.vocab_size < 1) {
+    throw std::invalid_argument(fmt::format("vocab_size must be positive, got {}", options.vocab_size));
+  }
+  if (options.vocab_size > int64_t{1} << 31) {
+    throw std::invalid_argument(fmt::format("vocab_size {} is too large", options.vocab_size));
+  }
+  if (options.min_frequency < 0) {
+    throw std::invalid_argument(fmt::format("min_frequency must be >= 0, got {}", options.min_frequency));
+  }
+  if (options.limit_alphabet < 0) {
+    throw std::invalid_argument(
+        fmt::format("limit_alphabet must be >= 0 (0: no limit), got {}", options.limit_alphabet));
+  }
+}
+
+std::vector<std::string> train_vocab(const WordCounts& counts, const VocabTrainerOptions& options,
+                                     MergeStats* stats_out) {
+  check_vocab_options(options);
+  MergeStats stats;
+  const Stopwatch watch;
+  Vocabulary vocab(options.vocab_size);
+  for (const std::string& token : options.special_tokens) vocab.add(token);
+  const size_t specials = vocab.size();
+  SymbolWords words;
+  {
+    const CorpusWords corpus = sorted_words(counts);
+    for (const char32_t c : choose_alphabet(corpus, options, stats)) vocab.add(utf8::encode(c));
+    words = to_symbols(corpus, options, vocab);
+  }
+  stats.continuations = vocab.size() - specials - stats.alphabet;
+  if (static_cast<int64_t>(vocab.size()) > options.vocab_size) {
+    throw std::invalid_argument(fmt::format(
+        "vocabulary size {} is smaller than the initial vocabulary: {} special tokens + {} alphabet characters + {} "
+        "'{}' continuation characters = {}; ask for at least {} (or lower --limit-alphabet)",
+        options.vocab_size, specials, stats.alphabet, stats.continuations, options.prefix, vocab.size(),
+        vocab.size()));
+  }
+  Merger(options, vocab, words, stats).run();
   stats.merge_seconds = watch.seconds();
-  if (stats_out) {
-    stats_out->alphabet = stats.alphabet;
-    stats_out->alphabet_dropped = stats.alphabet_dropped;
-    stats_out->continuations = stats.continuations;
-    stats_out->merges = stats.merges;
-    stats_out->stopped_by_min_frequency = stats.stopped_by_min_frequency;
-    stats_out->merge_seconds = stats.merge_seconds;
-  }
-  return id_to_word;
+  if (stats_out) *stats_out = stats;
+  return vocab.release();
 }
 
 void write_vocab_dir(const fs::path& dir, const std::vector<std::string>& vocab, const VocabTrainerOptions& options) {

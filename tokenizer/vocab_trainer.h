@@ -44,27 +44,39 @@ struct VocabTrainerOptions {
 
 using WordCounts = std::unordered_map<std::string, uint64_t>;
 
-struct VocabTrainingStats {
+// What count_words saw.
+struct WordCountStats {
   uint64_t lines = 0, bytes = 0, words = 0;  // corpus lines and bytes read, words counted
   size_t distinct_words = 0;
+  double count_seconds = 0;
+};
+
+// What train_vocab did.
+struct MergeStats {
   size_t alphabet = 0, alphabet_dropped = 0;  // characters kept, and dropped by limit_alphabet
   size_t continuations = 0;                   // initial "##c" tokens
   size_t merges = 0;
   bool stopped_by_min_frequency = false;      // ended before vocab_size (no pair left or too rare)
-  double count_seconds = 0, merge_seconds = 0;
+  double merge_seconds = 0;
 };
 
-// Counts the words of corpus files, streamed line by line with `options.threads` threads (only the counts are
+// Both, for a caller that passes one object to count_words and then train_vocab (each fills its own part).
+struct VocabTrainingStats : WordCountStats, MergeStats {};
+
+// Throws std::invalid_argument naming a bad option (vocab_size, min_frequency or limit_alphabet) and its value.
+void check_vocab_options(const VocabTrainerOptions& options);
+
+// Counting (word_counts.cpp). Counts the words of corpus files, streamed line by line with `options.threads` threads (only the counts are
 // held). Throws std::runtime_error naming a missing, unreadable or non-regular file, or file:line of invalid UTF-8.
 WordCounts count_words(const std::vector<std::filesystem::path>& files, const VocabTrainerOptions& options,
-                       VocabTrainingStats* stats = nullptr);
+                       WordCountStats* stats = nullptr);
 // Counts the words of in-memory lines (one thread). Throws std::runtime_error naming the line of invalid UTF-8.
 WordCounts count_words_in_lines(const std::vector<std::string>& lines, const VocabTrainerOptions& options);
 
-// The vocabulary in id order. Throws std::invalid_argument for bad options, or when `vocab_size` is smaller than
+// Training (vocab_trainer.cpp). The vocabulary in id order. Throws std::invalid_argument for bad options, or when `vocab_size` is smaller than
 // the initial vocabulary (special tokens + alphabet + "##c" tokens).
 std::vector<std::string> train_vocab(const WordCounts& counts, const VocabTrainerOptions& options,
-                                     VocabTrainingStats* stats = nullptr);
+                                     MergeStats* stats = nullptr);
 
 // Writes DIR/vocab.txt, DIR/tokenizer_config.json and DIR/special_tokens_map.json (each atomically) for
 // Tokenizer::from_dir and transformers' BertTokenizer(Fast).

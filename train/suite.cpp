@@ -133,7 +133,7 @@ HubOptions hub_options(const SuiteOptions& suite, bool cache_only) {
 DataOptions data_options(const SuiteOptions& suite, bool cache_only) {
   DataOptions options;
   options.offline = suite.offline || cache_only;
-  options.sources_file = suite.data_sources;
+  options.data_sources = suite.data_sources;
   return options;
 }
 

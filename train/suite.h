@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dist/environment.h"
+#include "hub/data.h"
 #include "hub/hub.h"
 #include "train/options.h"
 
