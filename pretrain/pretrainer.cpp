@@ -189,6 +189,7 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
 
   const int64_t total = options.train.max_steps;
   const int64_t warmup = warmup_steps_for(options.schedule, total);
+  if (const std::string w = warmup_warning(warmup, total); !w.empty()) log << "warning: " << w << "\n";
   const int64_t stop = control.stop_after_steps > 0 ? std::min(total, control.stop_after_steps) : total;
   const uint64_t seed = static_cast<uint64_t>(options.train.seed);
   const auto seconds_at_start = s.train_seconds;

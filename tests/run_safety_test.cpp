@@ -334,6 +334,19 @@ TEST_CASE("data.max_seq_length beyond the model's positions is fitted with one w
   CHECK(data.max_seq_length == 64);
 }
 
+TEST_CASE("a warm-up as long as the run, and train.save_every 0, are warned about", "[safety]") {
+  const Reference& ref = reference();
+  const fs::path run = ref.root / "warned";
+  electra::remove_tree(run);
+  const auto r = finetune(ref.config, run, "", "--set schedule.warmup_steps=100 --set train.save_every=0 --stop-after 2");
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.output, "warning: the warm-up (100 steps) is not shorter than the run (17 steps)"));
+  CHECK(contains(r.output, "warning: train.save_every is 0"));
+  const auto quiet = finetune(ref.config, ref.root / "not-warned", "", "--stop-after 2");
+  CHECK_FALSE(contains(quiet.output, "warning:"));
+}
+
 TEST_CASE("finetune --stop-after 0 is refused before anything is written", "[safety]") {
   const Reference& ref = reference();
   const fs::path run = ref.root / "stop-zero";

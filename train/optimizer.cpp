@@ -208,6 +208,13 @@ double schedule_factor(const std::string& name, int64_t step, int64_t warmup_ste
   throw std::invalid_argument(fmt::format("unknown schedule '{}' (known: linear, constant, cosine)", name));
 }
 
+std::string warmup_warning(int64_t warmup_steps, int64_t total_steps) {
+  if (warmup_steps < total_steps) return "";
+  return fmt::format("the warm-up ({} steps) is not shorter than the run ({} steps): the learning rate never reaches "
+                     "optimizer.learning_rate; lower schedule.warmup_steps or schedule.warmup_ratio",
+                     warmup_steps, total_steps);
+}
+
 int64_t warmup_steps_for(const ScheduleOptions& options, int64_t total_steps) {
   if (options.warmup_steps > 0) return options.warmup_steps;
   return static_cast<int64_t>(std::ceil(options.warmup_ratio * static_cast<double>(total_steps)));

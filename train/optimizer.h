@@ -66,5 +66,8 @@ double clip_grad_norm(const std::vector<ParamSlot>& slots, double max_norm);
 // get_linear_schedule_with_warmup / get_constant_schedule_with_warmup / get_cosine_schedule_with_warmup.
 double schedule_factor(const std::string& name, int64_t step, int64_t warmup_steps, int64_t total_steps);
 int64_t warmup_steps_for(const ScheduleOptions& options, int64_t total_steps);
+// The warning a run prints when its warm-up is not shorter than the run: the learning rate would never reach
+// optimizer.learning_rate. "" when the warm-up ends in time.
+std::string warmup_warning(int64_t warmup_steps, int64_t total_steps);
 
 }  // namespace electra

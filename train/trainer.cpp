@@ -152,6 +152,10 @@ RunOutcome run_seed(const Task& task, const ExperimentOptions& experiment, int64
   model.module()->train();
   AdamW optimizer(model, options.optimizer);
   const StepPlan plan = plan_steps(options, static_cast<int64_t>(data.train.size()));
+  if (const std::string w = warmup_warning(plan.warmup_steps, plan.total_steps); !w.empty()) log << "warning: " << w << "\n";
+  if (options.train.save_every == 0)
+    log << "warning: train.save_every is 0: no training state is saved before the end, so a stopped run cannot "
+           "resume and restarts from step 0\n";
   log << fmt::format("device {}{}{}, AdamW {}{}\n", device.str(), bf16 ? ", bf16 autocast" : "",
                      tf32 ? ", tf32 matmuls" : "",
                      optimizer.uses_fused_kernel() ? "fused kernel" : "per-tensor updates",
