@@ -11,14 +11,14 @@
 #include <map>
 #include <stdexcept>
 
+#include "architectures/electra_model.h"
+#include "common/durable_files.h"
 #include "common/files.h"
 #include "common/stopwatch.h"
 #include "dist/communicator.h"
-#include "model/electra.h"
 #include "model/runtime.h"
 #include "tokenizer/tokenizer.h"
 #include "train/batcher.h"
-#include "train/durable_files.h"
 #include "train/evaluation.h"
 #include "train/optimizer.h"
 #include "train/progress.h"
