@@ -17,11 +17,11 @@
 #include <string>
 #include <vector>
 
+#include "architectures/electra_model.h"
 #include "dist/communicator.h"
 #include "dist/environment.h"
 #include "dist/launch.h"
 #include "model/config.h"
-#include "model/electra.h"
 #include "train/batcher.h"
 #include "train/optimizer.h"
 #include "train/step.h"

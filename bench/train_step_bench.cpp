@@ -26,13 +26,13 @@
 #include <string>
 #include <vector>
 
-#include "model/torch_features.h"
+#include "architectures/electra_model.h"
+#include "common/blas.h"
 #include "model/config.h"
-#include "model/electra.h"
 #include "model/runtime.h"
+#include "model/torch_features.h"
 #include "train/autocast.h"
 #include "train/optimizer.h"
-#include "common/blas.h"
 
 #if ELECTRA_FOREACH_MUL_TENSOR && __has_include(<cuda_runtime_api.h>) && __has_include(<ATen/cuda/CUDAGraph.h>)
 #include <ATen/autocast_mode.h>

@@ -10,10 +10,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "architectures/checkpoints.h"
 #include "cli/commands.h"
 #include "common/files.h"
 #include "common/folder_lock.h"
-#include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/runtime.h"
 #include "tokenizer/model_max_length.h"

@@ -4,8 +4,8 @@
 
 #include <string>
 
+#include "architectures/checkpoints.h"
 #include "cli/commands.h"
-#include "model/checkpoint.h"
 
 namespace electra::cli {
 namespace {

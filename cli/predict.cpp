@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "architectures/predictor.h"
 #include "cli/commands.h"
-#include "model/predictor.h"
 #include "tokenizer/text_lines.h"
 #include "tokenizer/tokenizer.h"
 

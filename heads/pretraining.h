@@ -1,7 +1,8 @@
 // The heads of Hugging Face's pre-training classes, by their names there: ElectraForPreTraining's
 // `discriminator_predictions` (is each token the original or a replacement?) and ElectraForMaskedLM's
 // `generator_predictions` + `generator_lm_head` (which token belongs at each position?). `electra pretrain` trains
-// them (pretrain/model.h); `electra predict` runs them on a checkpoint (model/predictor.h).
+// them (architectures/pretraining_pair.h); `electra predict` runs them on a checkpoint
+// (architectures/predictor.h).
 #pragma once
 
 #include <torch/nn/module.h>

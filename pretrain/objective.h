@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "architectures/pretraining_pair.h"
 #include "corpus/pretraining_data.h"
-#include "pretrain/model.h"
 
 namespace electra {
 

@@ -11,11 +11,11 @@
 #include <iostream>
 #include <stdexcept>
 
+#include "architectures/pretraining_pair.h"
 #include "corpus/pretraining_data.h"
 #include "dist/communicator.h"
 #include "dist/environment.h"
 #include "model/runtime.h"
-#include "pretrain/model.h"
 #include "pretrain/objective.h"
 #include "tokenizer/tokenizer.h"
 #include "train/optimizer.h"

@@ -18,10 +18,10 @@
 #include <thread>
 #include <vector>
 
+#include "architectures/electra_model.h"
 #include "common/files.h"
 #include "dist/communicator.h"
 #include "dist/environment.h"
-#include "model/electra.h"
 #include "tasks/task.h"
 #include "tests/catch.h"
 #include "tests/model_support.h"

@@ -12,8 +12,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "architectures/electra_model.h"
 #include "common/files.h"
-#include "model/electra.h"
 #include "tests/catch.h"
 #include "tests/model_support.h"
 #include "train/options.h"

@@ -10,12 +10,13 @@
 #include <map>
 #include <set>
 
+#include "architectures/checkpoints.h"
+#include "architectures/electra_model.h"
 #include "common/blas.h"
 #include "common/files.h"
 #include "heads/sequence_classification.h"
 #include "heads/span_extraction.h"
 #include "heads/token_classification.h"
-#include "model/electra.h"
 #include "model/encoder.h"
 #include "tests/catch.h"
 #include "tests/model_support.h"

@@ -16,12 +16,12 @@
 #include <string>
 #include <vector>
 
+#include "architectures/electra_model.h"
+#include "architectures/predictor.h"
+#include "architectures/pretraining_pair.h"
 #include "common/files.h"
 #include "model/checkpoint.h"
-#include "model/electra.h"
-#include "model/predictor.h"
 #include "model/tensor_io.h"
-#include "pretrain/model.h"
 #include "pretrain/objective.h"
 #include "pretrain/options.h"
 #include "pretrain/pretrainer.h"

@@ -9,10 +9,10 @@
 #include <functional>
 #include <stdexcept>
 
+#include "architectures/electra_model.h"
 #include "common/files.h"
-#include "model/torch_features.h"
-#include "model/electra.h"
 #include "model/runtime.h"
+#include "model/torch_features.h"
 #include "tasks/task.h"
 #include "tests/catch.h"
 #include "tests/model_support.h"

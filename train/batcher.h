@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "model/electra.h"
+#include "architectures/electra_model.h"
 #include "tasks/task.h"
 
 namespace electra {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "model/electra.h"
+#include "architectures/electra_model.h"
 #include "tasks/task.h"
 #include "train/options.h"
 

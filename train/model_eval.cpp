@@ -7,8 +7,8 @@
 
 #include <stdexcept>
 
+#include "architectures/electra_model.h"
 #include "common/stopwatch.h"
-#include "model/electra.h"
 #include "model/runtime.h"
 #include "tokenizer/tokenizer.h"
 #include "train/batcher.h"

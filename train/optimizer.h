@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "model/electra.h"
+#include "architectures/electra_model.h"
 #include "model/tensor_io.h"
 #include "train/options.h"
 

@@ -8,9 +8,9 @@
 #include <stdexcept>
 #include <utility>
 
+#include "common/durable_files.h"
 #include "common/files.h"
 #include "model/runtime.h"
-#include "train/durable_files.h"
 
 namespace electra {
 

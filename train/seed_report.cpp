@@ -5,9 +5,9 @@
 
 #include <stdexcept>
 
+#include "common/durable_files.h"
 #include "dist/communicator.h"
 #include "model/runtime.h"
-#include "train/durable_files.h"
 #include "train/seed_run.h"
 #include "train/selection.h"
 

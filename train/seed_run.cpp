@@ -8,9 +8,9 @@
 #include <iostream>
 #include <stdexcept>
 
+#include "common/durable_files.h"
 #include "dist/communicator.h"
 #include "model/runtime.h"
-#include "train/durable_files.h"
 #include "train/selection.h"
 
 namespace electra {

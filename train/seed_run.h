@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "architectures/electra_model.h"
 #include "common/stopwatch.h"
-#include "model/electra.h"
 #include "tokenizer/tokenizer.h"
 #include "train/batcher.h"
 #include "train/evaluation.h"

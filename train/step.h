@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "model/electra.h"
+#include "architectures/electra_model.h"
 #include "train/batcher.h"
 #include "train/optimizer.h"
 

@@ -12,9 +12,9 @@
 #include <stdexcept>
 #include <utility>
 
+#include "common/durable_files.h"
 #include "common/files.h"
 #include "hub/sha256.h"
-#include "train/durable_files.h"
 
 namespace electra {
 namespace {

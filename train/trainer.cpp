@@ -10,13 +10,13 @@
 #include <map>
 #include <stdexcept>
 
+#include "architectures/electra_model.h"
+#include "common/durable_files.h"
 #include "common/files.h"
 #include "common/stopwatch.h"
 #include "dist/communicator.h"
-#include "model/electra.h"
 #include "model/runtime.h"
 #include "tokenizer/tokenizer.h"
-#include "train/durable_files.h"
 #include "train/run_dir.h"
 #include "train/seed_run.h"
 #include "train/task_data.h"

@@ -1,4 +1,4 @@
-#include "model/predictor.h"
+#include "architectures/predictor.h"
 
 #include <ATen/ATen.h>
 #include <ATen/TensorIndexing.h>
@@ -7,8 +7,9 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "architectures/electra_model.h"
+#include "architectures/key_names.h"
 #include "heads/pretraining.h"
-#include "model/electra.h"
 #include "model/encoder.h"
 #include "model/runtime.h"
 
@@ -31,10 +32,6 @@ at::Device parse_device(const std::string& name) {
   }
 }
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // Copies `prefix` + each parameter name of `head` from `tensors` (LayerNorm gamma/beta accepted, any float dtype).
 void load_head(torch::nn::Module& head, const std::string& prefix, const TensorMap& tensors, const std::string& file,
                Architecture architecture) {
@@ -42,9 +39,9 @@ void load_head(torch::nn::Module& head, const std::string& prefix, const TensorM
   for (auto& p : head.named_parameters(/*recurse=*/true)) {
     const std::string key = prefix + p.key();
     auto it = tensors.find(key);
-    if (it == tensors.end() && ends_with(key, "LayerNorm.weight"))
+    if (it == tensors.end() && has_suffix(key, "LayerNorm.weight"))
       it = tensors.find(key.substr(0, key.size() - 6) + "gamma");
-    if (it == tensors.end() && ends_with(key, "LayerNorm.bias")) it = tensors.find(key.substr(0, key.size() - 4) + "beta");
+    if (it == tensors.end() && has_suffix(key, "LayerNorm.bias")) it = tensors.find(key.substr(0, key.size() - 4) + "beta");
     if (it == tensors.end())
       throw std::runtime_error(fmt::format("{}: missing key '{}' of the {} head that config.json names", file, key,
                                            to_hf_class(architecture)));
@@ -61,7 +58,7 @@ void load_head(torch::nn::Module& head, const std::string& prefix, const TensorM
 // The bare encoder's word embedding matrix [V, E] (the masked LM's output weights).
 at::Tensor word_embeddings(const ElectraModel& model) {
   for (const auto& [name, tensor] : model.named_parameters())
-    if (ends_with(name, "embeddings.word_embeddings.weight")) return tensor;
+    if (has_suffix(name, "embeddings.word_embeddings.weight")) return tensor;
   throw std::logic_error("the encoder has no word embeddings");
 }
 

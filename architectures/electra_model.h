@@ -1,4 +1,5 @@
-// ElectraEncoder + one task head, loadable from and savable to a Hugging Face checkpoint directory.
+// ElectraModel: ElectraEncoder + one task head (Hugging Face's ElectraModel and fine-tuning ElectraFor* classes),
+// loadable from and savable to a Hugging Face checkpoint directory.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -27,7 +28,7 @@ struct ModelTargets {
   at::Tensor start_positions, end_positions;  // [B] long
 };
 
-class ElectraModelImpl;  // defined in model/electra_impl.h (torch-heavy)
+class ElectraModelImpl;  // defined in architectures/electra_model_impl.h (torch-heavy)
 
 // Owns the module; the pimpl keeps torch/torch.h out of this header's users' way.
 class ElectraModel {
@@ -66,9 +67,8 @@ int64_t encoder_parameter_count(const ElectraModel& model);
 // heads, for a caller that runs them), so that nothing reads the weights file a second time.
 ElectraModel load_pretrained(const std::filesystem::path& dir, const LoadOptions& options = {},
                              LoadReport* report = nullptr, TensorMap* ignored = nullptr);
-// Writes config.json (architectures, id2label, label2id, problem_type) + model.safetensors, and copies the
-// tokenizer files (vocab.txt, tokenizer_config.json, special_tokens_map.json, tokenizer.json) from tokenizer_dir;
-// a tokenizer_dir with tokenizer.json and no vocab.txt also gets vocab.txt (and tokenizer_config.json) written.
+// Writes config.json (architectures, id2label, label2id, problem_type) + model.safetensors and the tokenizer files of
+// tokenizer_dir fitted to the model's positions, DIR swapped in whole (model/model_folder.h's write_model_folder).
 void save_pretrained(const ElectraModel& model, const std::filesystem::path& dir,
                      const std::filesystem::path& tokenizer_dir);
 

@@ -1,4 +1,4 @@
-#include "train/durable_files.h"
+#include "common/durable_files.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>

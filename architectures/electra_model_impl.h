@@ -5,11 +5,11 @@
 
 #include <torch/nn/module.h>
 
+#include "architectures/electra_model.h"
 #include "heads/sequence_classification.h"
 #include "heads/span_extraction.h"
 #include "heads/token_classification.h"
 #include "model/config.h"
-#include "model/electra.h"
 #include "model/encoder.h"
 
 namespace electra {

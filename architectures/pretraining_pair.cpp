@@ -1,14 +1,11 @@
-#include "pretrain/model.h"
+#include "architectures/pretraining_pair.h"
 
 #include <ATen/ATen.h>
-#include <fmt/format.h>
 
 #include <set>
 #include <stdexcept>
 
-#include "common/files.h"
-#include "tokenizer/model_max_length.h"
-#include "train/durable_files.h"
+#include "model/model_folder.h"
 
 namespace electra {
 namespace {
@@ -20,46 +17,17 @@ TensorMap hf_state_dict(const torch::nn::Module& module) {
   return out;
 }
 
-namespace fs = std::filesystem;
-
-// model_max_length and tokenizer.json's truncation at most `positions` (fit_tokenizer_file).
-void write_tokenizer_files(const fs::path& vocab_dir, const fs::path& out, int64_t positions) {
-  if (!fs::is_regular_file(vocab_dir / "vocab.txt"))
-    throw std::runtime_error(fmt::format("{}: no vocab.txt to save beside the model", vocab_dir.string()));
-  write_file_atomic(out / "vocab.txt", read_file(vocab_dir / "vocab.txt"));
-  if (!fs::exists(vocab_dir / "tokenizer_config.json"))  // do_lower_case absent: true, as Hugging Face reads it
-    write_file_atomic(out / "tokenizer_config.json",
-                      fit_tokenizer_file("tokenizer_config.json", "{\n  \"tokenizer_class\": \"ElectraTokenizer\"\n}\n",
-                                         positions, out / "tokenizer_config.json"));
-  for (const char* name : {"tokenizer_config.json", "special_tokens_map.json", "tokenizer.json", "added_tokens.json"})
-    if (fs::exists(vocab_dir / name))
-      write_file_atomic(out / name, fit_tokenizer_file(name, read_file(vocab_dir / name), positions, vocab_dir / name));
-}
-
-void export_model(const fs::path& dir, const ElectraConfig& config, const TensorMap& tensors,
-                  const fs::path& vocab_dir) {
-  const fs::path parent = dir.parent_path();
-  const fs::path tmp = parent / ("." + dir.filename().string() + ".tmp");
-  const fs::path old = parent / ("." + dir.filename().string() + ".old");
-  remove_tree(tmp);
-  fs::create_directories(tmp);
-  write_safetensors(tmp / "model.safetensors", tensors);
-  write_file_atomic(tmp / "config.json", config.to_json_text());
-  write_tokenizer_files(vocab_dir, tmp, config.max_position_embeddings);
-  sync_directory(tmp);
-  remove_tree(old);
-  if (fs::exists(dir)) fs::rename(dir, old);
-  fs::rename(tmp, dir);
-  sync_directory(parent);
-  remove_tree(old);
-}
-
 }  // namespace
 
-void save_pretraining_pair(const ElectraPretrainingModelImpl& model, const fs::path& dir, const fs::path& vocab_dir) {
-  fs::create_directories(dir);
-  export_model(dir / "discriminator", model.discriminator_config(), model.discriminator_state_dict(), vocab_dir);
-  export_model(dir / "generator", model.generator_config(), model.generator_state_dict(), vocab_dir);
+void save_pretraining_pair(const ElectraPretrainingModelImpl& model, const std::filesystem::path& dir,
+                           const std::filesystem::path& vocab_dir) {
+  // Without a tokenizer_config.json, Hugging Face reads do_lower_case as true.
+  const std::string tokenizer_config = "{\n  \"tokenizer_class\": \"ElectraTokenizer\"\n}\n";
+  std::filesystem::create_directories(dir);
+  write_model_folder(dir / "discriminator", model.discriminator_config(), model.discriminator_state_dict(), vocab_dir,
+                     tokenizer_config);
+  write_model_folder(dir / "generator", model.generator_config(), model.generator_state_dict(), vocab_dir,
+                     tokenizer_config);
 }
 
 ElectraDiscriminatorImpl::ElectraDiscriminatorImpl(const ElectraConfig& c, ElectraEmbeddings shared) {

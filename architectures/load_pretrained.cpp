@@ -1,35 +1,26 @@
-#include "model/electra.h"
+#include "architectures/electra_model.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <stdexcept>
 
-#include "common/files.h"
-#include "model/electra_impl.h"
-#include "tokenizer/model_max_length.h"
-#include "tokenizer/tokenizer.h"
+#include "architectures/checkpoints.h"
+#include "architectures/electra_model_impl.h"
+#include "architectures/key_names.h"
 
 namespace electra {
 namespace {
 
-bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-const std::string kEncoderPrefix = "electra.";
-
 // Checkpoint key -> internal name: "electra." prefix for encoder keys, LayerNorm gamma/beta -> weight/bias.
 std::string canonical_name(const std::string& key) {
   std::string name = key;
-  if (ends_with(name, ".gamma")) name = name.substr(0, name.size() - 6) + ".weight";
-  if (ends_with(name, ".beta")) name = name.substr(0, name.size() - 5) + ".bias";
-  if (starts_with(name, "embeddings.") || starts_with(name, "embeddings_project.") || starts_with(name, "encoder."))
+  if (has_suffix(name, ".gamma")) name = name.substr(0, name.size() - 6) + ".weight";
+  if (has_suffix(name, ".beta")) name = name.substr(0, name.size() - 5) + ".bias";
+  if (has_prefix(name, "embeddings.") || has_prefix(name, "embeddings_project.") || has_prefix(name, "encoder."))
     name = kEncoderPrefix + name;
   return name;
 }
@@ -37,7 +28,7 @@ std::string canonical_name(const std::string& key) {
 // Keys a checkpoint may hold that fine-tuning and inference do not use.
 bool is_unused_family(const std::string& name) {
   for (const char* prefix : {"discriminator_predictions.", "generator_predictions.", "generator_lm_head.", "generator."})
-    if (starts_with(name, prefix)) return true;
+    if (has_prefix(name, prefix)) return true;
   return name == "electra.embeddings.position_ids" || name == "electra.embeddings.token_type_ids";
 }
 
@@ -115,7 +106,7 @@ std::optional<ExpectedShape> expected_encoder_shape(const ElectraConfig& c, cons
   };
   if (auto it = embeddings.find(name); it != embeddings.end()) return shape(it->second);
   const std::string layer_prefix = "electra.encoder.layer.";
-  if (!starts_with(name, layer_prefix)) return std::nullopt;
+  if (!has_prefix(name, layer_prefix)) return std::nullopt;
   const size_t dot = name.find('.', layer_prefix.size());
   if (dot == std::string::npos) return std::nullopt;
   const std::map<std::string, Dims> layer = {
@@ -155,7 +146,7 @@ void check_weights_against_config(const ElectraConfig& config, const TensorMap& 
   int64_t layers_in_file = 0;
   const std::string layer_prefix = "electra.encoder.layer.";
   bool file_prefixed = false;
-  for (const auto& entry : tensors) file_prefixed = file_prefixed || starts_with(entry.first, kEncoderPrefix);
+  for (const auto& entry : tensors) file_prefixed = file_prefixed || has_prefix(entry.first, kEncoderPrefix);
   struct Mismatch {
     std::string key;
     at::Tensor tensor;
@@ -165,7 +156,7 @@ void check_weights_against_config(const ElectraConfig& config, const TensorMap& 
   for (const auto& [key, tensor] : tensors) {
     const std::string name = canonical_name(key);
     if (is_unused_family(name)) continue;
-    if (starts_with(name, layer_prefix)) {
+    if (has_prefix(name, layer_prefix)) {
       size_t used = 0;
       int64_t index = -1;
       try {
@@ -202,14 +193,14 @@ void apply_weights(ElectraModelImpl& impl, const TensorMap& tensors, const std::
   const auto params = impl.named_parameters(/*recurse=*/true);
   const std::string head_prefix = impl.head_prefix();
   bool file_prefixed = false;
-  for (const auto& entry : tensors) file_prefixed = file_prefixed || starts_with(entry.first, kEncoderPrefix);
+  for (const auto& entry : tensors) file_prefixed = file_prefixed || has_prefix(entry.first, kEncoderPrefix);
   auto file_name = [&](const std::string& name) {
-    return !file_prefixed && starts_with(name, kEncoderPrefix) ? name.substr(kEncoderPrefix.size()) : name;
+    return !file_prefixed && has_prefix(name, kEncoderPrefix) ? name.substr(kEncoderPrefix.size()) : name;
   };
   auto head_layout = [&] {
     std::string keys;
     for (const auto& p : params)
-      if (!head_prefix.empty() && starts_with(p.key(), head_prefix)) keys += (keys.empty() ? "" : ", ") + p.key();
+      if (!head_prefix.empty() && has_prefix(p.key(), head_prefix)) keys += (keys.empty() ? "" : ", ") + p.key();
     return keys;
   };
 
@@ -220,12 +211,12 @@ void apply_weights(ElectraModelImpl& impl, const TensorMap& tensors, const std::
       report.ignored.push_back(key);
       continue;
     }
-    const bool head_namespace = starts_with(name, "classifier.") || starts_with(name, "qa_outputs.");
+    const bool head_namespace = has_prefix(name, "classifier.") || has_prefix(name, "qa_outputs.");
     if (head_namespace && (!reuse_head || head_prefix.empty())) {
       report.ignored.push_back(key);
       continue;
     }
-    if (head_namespace && (!starts_with(name, head_prefix) || !params.contains(name)))
+    if (head_namespace && (!has_prefix(name, head_prefix) || !params.contains(name)))
       throw std::runtime_error(fmt::format(
           "{}: key '{}' does not match the {} head layout (expected {}); a checkpoint with another head layout "
           "(e.g. the TF original's classifier.weight) gives wrong outputs in this one",
@@ -244,7 +235,7 @@ void apply_weights(ElectraModelImpl& impl, const TensorMap& tensors, const std::
   std::vector<std::string> missing_head;
   size_t head_params = 0;
   for (const auto& p : params) {
-    const bool is_head = !head_prefix.empty() && starts_with(p.key(), head_prefix);
+    const bool is_head = !head_prefix.empty() && has_prefix(p.key(), head_prefix);
     head_params += is_head ? 1 : 0;
     auto it = found.find(p.key());
     if (it == found.end()) {
@@ -271,128 +262,6 @@ void apply_weights(ElectraModelImpl& impl, const TensorMap& tensors, const std::
 }
 
 }  // namespace
-
-ElectraModelImpl::ElectraModelImpl(const ElectraConfig& config) : config_(config) {
-  if (config.architecture == Architecture::pretraining || config.architecture == Architecture::masked_lm)
-    throw std::invalid_argument(
-        "ElectraForPreTraining's and ElectraForMaskedLM's pre-training heads are not built here (see pretrain/); use the bare encoder (ElectraModel) or a "
-        "fine-tuning head");
-  if (std::string error = config.validation_error(); !error.empty())
-    throw std::invalid_argument("invalid ElectraConfig: " + error);
-  electra = register_module("electra", ElectraEncoder(config));
-  init_weights_like_hf(*electra, config.initializer_range);
-  switch (config.architecture) {
-    case Architecture::sequence_classification:
-      sequence_head = register_module("classifier", SequenceClassificationHead(config));
-      break;
-    case Architecture::token_classification:
-      token_head = register_module("classifier", TokenClassificationHead(config));
-      break;
-    case Architecture::question_answering:
-      span_head = register_module("qa_outputs", SpanExtractionHead(config));
-      break;
-    default:
-      break;
-  }
-}
-
-std::string ElectraModelImpl::head_prefix() const {
-  switch (config_.architecture) {
-    case Architecture::sequence_classification:
-    case Architecture::token_classification:
-      return "classifier.";
-    case Architecture::question_answering:
-      return "qa_outputs.";
-    default:
-      return "";
-  }
-}
-
-ModelOutput ElectraModelImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
-                                      const at::Tensor& token_type_ids) {
-  ModelOutput out;
-  out.last_hidden_state = electra(input_ids, attention_mask, token_type_ids);
-  if (sequence_head) out.logits = sequence_head(out.last_hidden_state);
-  if (token_head) out.logits = token_head(out.last_hidden_state);
-  if (span_head) std::tie(out.start_logits, out.end_logits) = span_head(out.last_hidden_state);
-  return out;
-}
-
-at::Tensor ElectraModelImpl::loss(const ModelOutput& output, const ModelTargets& targets) const {
-  switch (config_.architecture) {
-    case Architecture::sequence_classification:
-      if (!targets.labels.defined()) throw std::invalid_argument("sequence classification loss needs labels");
-      return config_.is_regression() ? regression_loss(output.logits, targets.labels)
-                                     : sequence_classification_loss(output.logits, targets.labels);
-    case Architecture::token_classification:
-      if (!targets.labels.defined()) throw std::invalid_argument("token classification loss needs labels");
-      return token_classification_loss(output.logits, targets.labels);
-    case Architecture::question_answering:
-      if (!targets.start_positions.defined() || !targets.end_positions.defined())
-        throw std::invalid_argument("span extraction loss needs start_positions and end_positions");
-      return span_extraction_loss(output.start_logits, output.end_logits, targets.start_positions,
-                                  targets.end_positions);
-    default:
-      throw std::invalid_argument("a bare ElectraModel has no loss");
-  }
-}
-
-ElectraModel::ElectraModel(const ElectraConfig& config) : impl_(std::make_shared<ElectraModelImpl>(config)) {}
-ElectraModel::~ElectraModel() = default;
-ElectraModel::ElectraModel(ElectraModel&&) noexcept = default;
-ElectraModel& ElectraModel::operator=(ElectraModel&&) noexcept = default;
-
-const ElectraConfig& ElectraModel::config() const { return impl_->config(); }
-
-ModelOutput ElectraModel::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
-                                  const at::Tensor& token_type_ids) const {
-  return impl_->forward(input_ids, attention_mask, token_type_ids);
-}
-
-at::Tensor ElectraModel::loss(const ModelOutput& output, const ModelTargets& targets) const {
-  return impl_->loss(output, targets);
-}
-
-std::shared_ptr<torch::nn::Module> ElectraModel::module() const { return impl_; }
-
-std::vector<std::pair<std::string, at::Tensor>> ElectraModel::named_parameters() const {
-  const bool bare = impl_->config().architecture == Architecture::model;
-  std::vector<std::pair<std::string, at::Tensor>> out;
-  for (const auto& p : impl_->named_parameters(/*recurse=*/true)) {
-    std::string name = p.key();
-    if (bare && starts_with(name, kEncoderPrefix)) name = name.substr(kEncoderPrefix.size());
-    out.emplace_back(name, p.value());
-  }
-  return out;
-}
-
-TensorMap ElectraModel::state_dict() const {
-  TensorMap out;
-  for (const auto& [name, tensor] : named_parameters()) out.emplace(name, tensor.detach());
-  return out;
-}
-
-int64_t ElectraModel::parameter_depth(const std::string& hf_name) const {
-  const std::string name = starts_with(hf_name, kEncoderPrefix) ? hf_name.substr(kEncoderPrefix.size()) : hf_name;
-  const int64_t layers = impl_->config().num_hidden_layers;
-  if (starts_with(name, "embeddings.") || starts_with(name, "embeddings_project.")) return 0;
-  const std::string layer_prefix = "encoder.layer.";
-  if (starts_with(name, layer_prefix)) {
-    const std::string rest = name.substr(layer_prefix.size());
-    size_t used = 0;
-    int64_t index = -1;
-    try {
-      index = std::stoll(rest, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used > 0 && index >= 0 && index < layers && rest.size() > used && rest[used] == '.') return index + 1;
-  }
-  const std::string head_prefix = impl_->head_prefix();
-  if (!head_prefix.empty() && starts_with(hf_name, head_prefix)) return layers + 1;
-  throw std::invalid_argument(fmt::format("parameter_depth: '{}' is not a parameter of this {}", hf_name,
-                                          to_hf_class(impl_->config().architecture)));
-}
 
 ElectraModel load_pretrained(const std::filesystem::path& dir, const LoadOptions& options, LoadReport* report,
                              TensorMap* ignored) {
@@ -421,63 +290,6 @@ ElectraModel load_pretrained(const std::filesystem::path& dir, const LoadOptions
   return model;
 }
 
-void save_pretrained(const ElectraModel& model, const std::filesystem::path& dir,
-                     const std::filesystem::path& tokenizer_dir) {
-  std::filesystem::create_directories(dir);
-  TensorMap tensors;
-  for (const auto& [name, tensor] : model.state_dict())
-    tensors.emplace(name, tensor.to(torch::kCPU, torch::kFloat).contiguous());
-  write_safetensors(dir / "model.safetensors", tensors);
-  write_file_atomic(dir / "config.json", model.config().to_json_text());
-  if (tokenizer_dir.empty()) return;
-  const bool same = std::filesystem::exists(tokenizer_dir) && std::filesystem::equivalent(dir, tokenizer_dir);
-  // A source with tokenizer.json and no vocab.txt (transformers 5 saves no vocab.txt) gets a vocab.txt written
-  // from tokenizer.json's vocabulary, and, without a tokenizer_config.json, one holding tokenizer.json's
-  // normalization (vocab.txt alone would read as lowercased).
-  const bool has_vocab_txt = std::filesystem::exists(tokenizer_dir / "vocab.txt");
-  const bool json_only = !has_vocab_txt && std::filesystem::exists(tokenizer_dir / "tokenizer.json");
-  if (!has_vocab_txt && !json_only) {
-    if (same) return;
-    throw std::runtime_error(fmt::format("{}: no vocab.txt (or tokenizer.json) to copy next to the saved model",
-                                         tokenizer_dir.string()));
-  }
-  std::optional<Tokenizer> json_tokenizer;
-  if (json_only) json_tokenizer.emplace(Tokenizer::from_dir(tokenizer_dir));
-  // Copied as they are, except the length limits: model_max_length (written when the source has no
-  // tokenizer_config.json) and tokenizer.json's truncation at most the model's positions.
-  const int64_t positions = model.config().max_position_embeddings;
-  for (const char* name :
-       {"vocab.txt", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.json", "added_tokens.json"}) {
-    const auto source = tokenizer_dir / name;
-    const bool exists = std::filesystem::exists(source);
-    if (json_only && std::string(name) == "vocab.txt") {
-      write_file_atomic(dir / name, json_tokenizer->vocab_txt());
-      continue;
-    }
-    if (!exists && std::string(name) != "tokenizer_config.json") continue;
-    std::string text = exists ? read_file(source) : std::string();
-    if (!exists && json_only) {
-      const TokenizerOptions& options = json_tokenizer->options();
-      nlohmann::ordered_json config = {{"do_lower_case", options.do_lower_case},
-                                       {"strip_accents", nullptr},
-                                       {"tokenize_chinese_chars", options.tokenize_chinese_chars}};
-      if (options.strip_accents) config["strip_accents"] = *options.strip_accents;
-      text = config.dump(2) + "\n";
-    }
-    const std::string fitted = fit_tokenizer_file(name, text, positions, source);
-    if (!same || !exists || fitted != text) write_file_atomic(dir / name, fitted);
-  }
-}
-
-int64_t encoder_parameter_count(const ElectraModel& model) {
-  int64_t n = 0;
-  const int64_t head_depth = model.config().num_hidden_layers + 1;
-  for (const auto& [name, p] : model.named_parameters()) {
-    if (model.parameter_depth(name) < head_depth) n += p.numel();
-  }
-  return n;
-}
-
 CheckpointSummary summarize_checkpoint(const std::filesystem::path& dir) {
   CheckpointSummary summary;
   const ElectraModel model = load_pretrained(dir, {}, &summary.report);
@@ -489,13 +301,6 @@ CheckpointSummary summarize_checkpoint(const std::filesystem::path& dir) {
                 : depth <= layers ? summary.encoder_parameters : summary.head_parameters) += tensor.numel();
   }
   return summary;
-}
-
-void write_initialized_model(const ElectraConfig& config, const std::filesystem::path& dir,
-                             const std::filesystem::path& tokenizer_dir, uint64_t seed) {
-  at::manual_seed(seed);
-  const ElectraModel model(config);
-  save_pretrained(model, dir, tokenizer_dir);
 }
 
 }  // namespace electra
