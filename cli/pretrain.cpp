@@ -93,7 +93,7 @@ void run_pretrain(const PretrainArgs& args) {
   control.comm = connect(read_dist_env(), args.dist, options.device == "cuda");
   const PretrainOutcome outcome = run_pretraining(options, control);
   std::fflush(stderr);
-  if (read_dist_env().rank != 0) return;
+  if (read_dist_env().rank != 0 || outcome.already_finished) return;
   fmt::print("{}: {} steps{}, loss {:.4f}, {:.0f} tokens/s; discriminator in {}, generator in {}\n",
              outcome.output_dir.string(), outcome.steps, outcome.finished ? "" : " (stopped early; --resume continues)",
              outcome.last_loss, outcome.tokens_per_second, (outcome.output_dir / "discriminator").string(),

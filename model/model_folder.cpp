@@ -1,9 +1,13 @@
 #include "model/model_folder.h"
 
 #include <ATen/ATen.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <optional>
 #include <stdexcept>
 
@@ -90,8 +94,22 @@ void write_model_folder(const fs::path& dir, const ElectraConfig& config, const 
     throw;
   }
   sync_directory(tmp);
+  if (!fs::exists(target)) {
+    fs::rename(tmp, target);
+    sync_directory(parent);
+    return;
+  }
+  // Exchanged in one step, so that a crash at any moment leaves the old model or the new one at `target`, never
+  // neither; `tmp` then holds the old one.
+  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
+    sync_directory(parent);
+    remove_tree(tmp);
+    return;
+  }
+  if (errno != EINVAL && errno != ENOSYS)  // EINVAL: a file system without exchange (two renames instead)
+    throw std::runtime_error(fmt::format("cannot replace {}: {}", target.string(), std::strerror(errno)));
   remove_tree(old);
-  if (fs::exists(target)) fs::rename(target, old);
+  fs::rename(target, old);
   fs::rename(tmp, target);
   sync_directory(parent);
   remove_tree(old);

@@ -164,6 +164,19 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
   LoopState s;
   if (control.resume) {
     s = load_state(dir.state_dir(), *model, optimizer, device);
+    if (s.step >= options.train.max_steps && fs::is_regular_file(out / "discriminator" / "model.safetensors")) {
+      // Finished, its exports written: resuming would only rewrite them.
+      if (writer)
+        log << fmt::format("{} is finished ({} steps, the discriminator and generator exported); nothing to resume, "
+                           "nothing changed (raise train.max_steps to train on)\n",
+                           out.string(), s.step);
+      PretrainOutcome outcome;
+      outcome.output_dir = out;
+      outcome.steps = s.step;
+      outcome.finished = true;
+      outcome.already_finished = true;
+      return outcome;
+    }
     if (writer) {
       log << fmt::format("resumed {} at step {} (epoch {}, example {} of it)\n", out.string(), s.step, s.epoch,
                          s.examples_in_epoch);
@@ -172,8 +185,13 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
   if (writer) {
     dir.open(to_yaml(options), control.resume);
     dir.check_space(training_state_bytes(model->unique_named_parameters()), "the discriminator and generator exports");
-    // The run repeats the steps after the state: their metrics lines (and a line cut short by a crash) go.
-    if (control.resume) dir.truncate_metrics(s.step);
+    // The run repeats the steps after the state: their metrics lines (and a line cut short by a crash) go. A new run
+    // starts clean files, whatever a run that died before its first save left.
+    if (control.resume) {
+      dir.truncate_metrics(s.step);
+    } else {
+      dir.clear_outputs();
+    }
   }
 
   MaskingOptions masking;

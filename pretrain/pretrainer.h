@@ -38,6 +38,7 @@ struct PretrainOutcome {
   std::filesystem::path output_dir;
   int64_t steps = 0;      // optimizer steps done
   bool finished = false;  // reached train.max_steps
+  bool already_finished = false;  // a resume of a finished run: nothing was trained or written
   double last_loss = 0;   // mean loss of the last logged window
   double tokens_per_second = 0;  // over the whole run (global, non-padding tokens)
 };

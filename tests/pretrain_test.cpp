@@ -636,6 +636,35 @@ TEST_CASE("pretrain a stopped and resumed run ends with the weights of an uninte
     for (std::string l; std::getline(resumed, l);) steps.push_back(json::parse(l).at("step").get<int64_t>());
     CHECK(steps == std::vector<int64_t>{2, 3, 4, 6});  // 3: the line written when the first part stopped
   }
+  {
+    // Resuming the finished run says so and changes no file.
+    std::map<std::string, std::string> before;
+    for (const auto& f : electra::list_files_recursive(parts.path)) before[f.string()] = electra::read_file(f);
+    std::ostringstream again_log;
+    control.log = &again_log;
+    const auto again = electra::run_pretraining(o, control);
+    control.log = &log;
+    CHECK(again.already_finished);
+    CHECK(again.steps == 6);
+    CHECK(again_log.str().find("is finished (6 steps") != std::string::npos);
+    std::map<std::string, std::string> after;
+    for (const auto& f : electra::list_files_recursive(parts.path)) after[f.string()] = electra::read_file(f);
+    CHECK(after == before);
+  }
+  {
+    // A new run in a folder whose last run died before its first save starts a clean metrics.jsonl.
+    electra::test::TempDir died("pretrain_died");
+    std::ofstream(died.path / "metrics.jsonl") << "{\"step\":2,\"loss\":1.0}\n{\"step\":4,\"loss\":1.0}\n";
+    auto fresh = o;
+    fresh.output_dir = died.path.string();
+    control.resume = false;
+    REQUIRE(electra::run_pretraining(fresh, control).finished);
+    std::ifstream lines(died.path / "metrics.jsonl");
+    std::vector<int64_t> steps;
+    for (std::string l; std::getline(lines, l);) steps.push_back(json::parse(l).at("step").get<int64_t>());
+    CHECK(steps == std::vector<int64_t>{2, 4, 6});
+    control.resume = true;
+  }
   for (const char* which : {"discriminator", "generator"}) {
     const auto a = electra::read_safetensors(whole.path / which / "model.safetensors");
     const auto b = electra::read_safetensors(parts.path / which / "model.safetensors");
