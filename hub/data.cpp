@@ -19,10 +19,10 @@
 #include <stdexcept>
 
 #include "common/files.h"
+#include "common/sha256.h"
 #include "common/yaml_file.h"
 #include "hub/http.h"
 #include "hub/hub.h"
-#include "hub/sha256.h"
 
 namespace electra {
 namespace fs = std::filesystem;

@@ -15,9 +15,9 @@
 #include <stdexcept>
 
 #include "common/files.h"
+#include "common/sha256.h"
 #include "hub/http.h"
 #include "hub/hub_response.h"
-#include "hub/sha256.h"
 
 namespace electra {
 namespace fs = std::filesystem;

@@ -8,7 +8,6 @@
 
 #include "common/files.h"
 #include "tokenizer/model_max_length.h"
-#include "train/durable_files.h"
 
 namespace electra {
 namespace {

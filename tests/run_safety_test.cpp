@@ -1,5 +1,5 @@
 // Run directories under crashes, full disks and reruns (docs/reliability.md): the real `electra` binary, killed at
-// the crash points of train/durable_files.h and at random moments, resumed, and compared byte for byte with an
+// the crash points of common/crash_point.h and at random moments, resumed, and compared byte for byte with an
 // uninterrupted run of the shipped tiny model on the shipped NSMC sample.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -17,7 +17,6 @@
 #include "tasks/task.h"
 #include "tests/catch.h"
 #include "tests/support.h"
-#include "train/durable_files.h"
 #include "train/run_dir.h"
 #include "train/task_data.h"
 

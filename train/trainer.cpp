@@ -11,6 +11,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "common/crash_point.h"
 #include "common/files.h"
 #include "common/stopwatch.h"
 #include "dist/communicator.h"
@@ -18,7 +19,6 @@
 #include "model/runtime.h"
 #include "tokenizer/tokenizer.h"
 #include "train/batcher.h"
-#include "train/durable_files.h"
 #include "train/evaluation.h"
 #include "train/optimizer.h"
 #include "train/progress.h"
