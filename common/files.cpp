@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <ftw.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,7 +15,35 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "common/crash_point.h"
+
 namespace electra {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Writes all of `data` to `fd`; false (errno set) on a short write that cannot go on (ENOSPC, EFBIG, EIO).
+bool write_all(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+std::string human_bytes(uint64_t bytes) {
+  if (bytes >= (uint64_t{1} << 30)) return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / (1 << 30));
+  if (bytes >= (uint64_t{1} << 20)) return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20));
+  return fmt::format("{:.1f} KiB", static_cast<double>(bytes) / 1024);
+}
+
+}  // namespace
 
 std::string read_file(const std::filesystem::path& file) {
   // What is there is checked before opening: a directory would read as garbage, and opening a FIFO blocks for ever.
@@ -39,34 +68,100 @@ std::string read_file(const std::filesystem::path& file) {
   return content;
 }
 
-void write_file_atomic(const std::filesystem::path& file, std::string_view content) {
+void write_file_atomic(const fs::path& file, std::string_view content, std::string_view crash_point_prefix) {
   std::error_code ec;
-  if (std::filesystem::is_directory(file, ec))
+  if (fs::is_directory(file, ec))
     throw std::runtime_error(fmt::format("cannot write {}: it is a directory; give a file name", file.string()));
-  const std::filesystem::path parent = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
-  std::filesystem::create_directories(parent, ec);
-  if (ec) throw std::runtime_error(fmt::format("cannot write {}: cannot create {}: {}", file.string(), parent.string(), ec.message()));
-  const std::filesystem::path tmp = file.string() + fmt::format(".tmp.{}", ::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw std::runtime_error(fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno)));
-  const bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size() && std::fflush(f) == 0 &&
-                  ::fsync(::fileno(f)) == 0;
-  const int err = errno;
-  if (std::fclose(f) != 0 || !ok) {
-    std::filesystem::remove(tmp, ec);
-    throw std::runtime_error(fmt::format("cannot write {}: {}", file.string(), std::strerror(ok ? errno : err)));
+  const fs::path dir = file.parent_path();
+  if (!dir.empty()) {
+    fs::create_directories(dir, ec);
+    if (ec)
+      throw std::runtime_error(
+          fmt::format("cannot write {}: cannot create {}: {}", file.string(), dir.string(), ec.message()));
   }
-  std::filesystem::rename(tmp, file, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw std::runtime_error(fmt::format("cannot write {}: {}", file.string(), ec.message()));
+  const fs::path tmp = file.string() + fmt::format(".tmp.{}", ::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) throw std::runtime_error(fmt::format("cannot write {}: {}", file.string(), std::strerror(errno)));
+  const bool crash_points = !crash_point_prefix.empty();
+  const size_t half = content.size() / 2;
+  bool ok = write_all(fd, content.data(), half);
+  if (ok && crash_points) crash_point(std::string(crash_point_prefix) + ".partial");
+  ok = ok && write_all(fd, content.data() + half, content.size() - half) && ::fsync(fd) == 0;
+  int err = errno;
+  if (::close(fd) != 0 && ok) {
+    ok = false;
+    err = errno;
   }
+  if (ok && ::rename(tmp.c_str(), file.c_str()) != 0) {
+    ok = false;
+    err = errno;
+  }
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    throw std::runtime_error(
+        fmt::format("cannot write {} ({} bytes): {}", file.string(), content.size(), std::strerror(err)));
+  }
+  if (crash_points) crash_point(std::string(crash_point_prefix) + ".renamed");
   // The rename itself is durable only once the folder's entry is on disk.
-  if (const int dir = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY); dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
+  sync_directory(dir);
+}
+
+void sync_file(const fs::path& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(fmt::format("cannot sync {} to disk: {}", file.string(), std::strerror(errno)));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) throw std::runtime_error(fmt::format("cannot sync {} to disk: {}", file.string(), std::strerror(err)));
+}
+
+void sync_directory(const fs::path& dir) {
+  const fs::path d = dir.empty() ? fs::path(".") : dir;
+  const int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(fmt::format("cannot sync folder {}: {}", d.string(), std::strerror(errno)));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  // Some file systems cannot fsync a directory (EINVAL); their renames are as durable as they get.
+  if (rc != 0 && err != EINVAL)
+    throw std::runtime_error(fmt::format("cannot sync folder {}: {}", d.string(), std::strerror(err)));
+}
+
+bool sync_directory_noexcept(const fs::path& dir) noexcept {
+  try {
+    sync_directory(dir);
+    return true;
+  } catch (...) {
+    return false;
   }
+}
+
+uint64_t available_bytes(const fs::path& dir) {
+  struct statvfs s;
+  if (::statvfs(dir.c_str(), &s) != 0)
+    throw std::runtime_error(fmt::format("cannot query free space of {}: {}", dir.string(), std::strerror(errno)));
+  return static_cast<uint64_t>(s.f_bavail) * s.f_frsize;
+}
+
+void check_free_space(const fs::path& dir, uint64_t needed, std::string_view what) {
+  const uint64_t free = available_bytes(dir);
+  if (free < needed) {
+    throw std::runtime_error(fmt::format("{}: {} free, but this run needs about {} for {}; free space there or choose "
+                                         "another output_dir (--output-dir)",
+                                         dir.string(), human_bytes(free), human_bytes(needed), what));
+  }
+}
+
+void check_writable(const fs::path& dir) {
+  const fs::path probe = dir / fmt::format(".electra-write-test.{}", ::getpid());
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throw std::runtime_error(fmt::format("output folder {} is not writable: {}; choose another output_dir "
+                                         "(--output-dir)",
+                                         dir.string(), std::strerror(errno)));
+  }
+  ::close(fd);
+  ::unlink(probe.c_str());
 }
 
 namespace {

@@ -14,11 +14,13 @@
 #include <stdexcept>
 
 #include "common/files.h"
+#include "common/sha256.h"
+#include "common/yaml_file.h"
 #include "hub/archive_members.h"
 #include "hub/data_sources.h"
 #include "hub/http.h"
+#include "hub/hub.h"
 #include "hub/mrpc_split.h"
-#include "hub/sha256.h"
 
 namespace electra {
 namespace fs = std::filesystem;

@@ -9,7 +9,7 @@
 #include <stdexcept>
 
 #include "common/yaml_file.h"
-#include "hub/sha256.h"
+#include "common/sha256.h"
 
 namespace electra {
 namespace fs = std::filesystem;

@@ -18,7 +18,7 @@
 #include "hub/http.h"
 #include "hub/hub.h"
 #include "hub/hub_response.h"
-#include "hub/sha256.h"
+#include "common/sha256.h"
 #include "tasks/text_file.h"
 
 namespace electra {

@@ -11,7 +11,6 @@
 #include <optional>
 #include <stdexcept>
 
-#include "common/durable_files.h"
 #include "common/files.h"
 #include "tokenizer/model_max_length.h"
 #include "tokenizer/tokenizer.h"

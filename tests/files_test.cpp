@@ -63,6 +63,23 @@ TEST_CASE("directory trees are listed and removed without following links", "[co
   electra::remove_tree(outside);
 }
 
+TEST_CASE("files and folders are synced to disk, failures named", "[common]") {
+  const electra::test::TempDir dir("files_sync");
+  electra::write_file_atomic(dir.path / "a.txt", "a");
+  CHECK_NOTHROW(electra::sync_file(dir.path / "a.txt"));
+  CHECK_NOTHROW(electra::sync_directory(dir.path));
+  CHECK(electra::sync_directory_noexcept(dir.path));
+  const auto missing = dir.path / "missing";
+  try {
+    electra::sync_file(missing);
+    FAIL("synced a missing file");
+  } catch (const std::runtime_error& e) {
+    CHECK(electra::test::contains(e.what(), "cannot sync " + missing.string() + " to disk: "));
+  }
+  CHECK_THROWS_AS(electra::sync_directory(missing), std::runtime_error);
+  CHECK_FALSE(electra::sync_directory_noexcept(missing));  // best effort: reports, does not throw
+}
+
 TEST_CASE("a directory or a FIFO where a file is expected is refused at once, by name", "[common]") {
   const electra::test::TempDir dir("files_special");
   const auto expect_refused = [](const std::filesystem::path& path, const std::string& why) {

@@ -27,10 +27,10 @@
 #include <vector>
 
 #include "common/files.h"
+#include "common/sha256.h"
 #include "hub/data.h"
 #include "hub/hub.h"
 #include "hub/hub_response.h"
-#include "hub/sha256.h"
 #include "tasks/task.h"
 #include "tests/catch.h"
 #include "tokenizer/tokenizer.h"

@@ -1,5 +1,5 @@
 // Run directories under crashes, full disks and reruns (docs/reliability.md): the real `electra` binary, killed at
-// the crash points of common/durable_files.h and at random moments, resumed, and compared byte for byte with an
+// the crash points of common/crash_point.h and at random moments, resumed, and compared byte for byte with an
 // uninterrupted run of the shipped tiny model on the shipped NSMC sample.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -13,7 +13,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "common/durable_files.h"
 #include "common/files.h"
 #include "tasks/task.h"
 #include "tests/catch.h"

@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "common/durable_files.h"
+#include "common/files.h"
 #include "common/files.h"
 #include "model/runtime.h"
 
@@ -58,7 +58,7 @@ void RunDirectory::truncate_metrics(int64_t step) const {
     if (j.value("split", "") == "test") continue;
     if (j["step"].get<int64_t>() <= step) kept += line + "\n";
   }
-  write_file_durable(file, kept);
+  write_file_atomic(file, kept);
 }
 
 void RunDirectory::append_metrics(const json& line) const {
@@ -73,7 +73,7 @@ void RunDirectory::write_predictions(const std::string& file_name, const std::ve
 }
 
 void RunDirectory::write_results(const json& results) const {
-  write_file_durable(dir_ / "results.json", results.dump(2) + "\n");
+  write_file_atomic(dir_ / "results.json", results.dump(2) + "\n");
 }
 
 bool RunDirectory::finished() const { return fs::exists(dir_ / "results.json"); }

@@ -5,7 +5,7 @@
 
 #include <stdexcept>
 
-#include "common/durable_files.h"
+#include "common/crash_point.h"
 #include "dist/communicator.h"
 #include "model/runtime.h"
 #include "train/seed_run.h"

@@ -8,7 +8,7 @@
 #include <iostream>
 #include <stdexcept>
 
-#include "common/durable_files.h"
+#include "common/crash_point.h"
 #include "dist/communicator.h"
 #include "model/runtime.h"
 #include "train/selection.h"
@@ -53,7 +53,7 @@ void dump_features(const std::filesystem::path& file, const std::vector<Feature>
         {"words_truncated", f.words_truncated}};
     text += j.dump() + "\n";
   }
-  write_file_durable(file, text);
+  write_file_atomic(file, text);
 }
 
 std::vector<Batch> SeedRun::micro_batches(const std::vector<int64_t>& batch) const {

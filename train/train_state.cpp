@@ -12,9 +12,9 @@
 #include <stdexcept>
 #include <utility>
 
-#include "common/durable_files.h"
+#include "common/crash_point.h"
 #include "common/files.h"
-#include "hub/sha256.h"
+#include "common/sha256.h"
 
 namespace electra {
 namespace {
@@ -145,10 +145,10 @@ void commit_state(const fs::path& state_dir, int64_t step, const NamedTensors& p
   const std::string content = bytes.str();
   const std::string sha = sha256_hex(content);
   const std::string name = state_file_name(step, sha);
-  write_file_durable(state_dir / name, content, "state.data");
+  write_file_atomic(state_dir / name, content, "state.data");
   const json record = {{"format", kStateFormat}, {"file", name}, {"step", step}, {"bytes", content.size()},
                        {"sha256", sha}};
-  write_file_durable(state_manifest(state_dir), record.dump(2) + "\n", "state.manifest");
+  write_file_atomic(state_manifest(state_dir), record.dump(2) + "\n", "state.manifest");
   crash_point("state.committed");
   remove_replaced(state_dir, name);
 }

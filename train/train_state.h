@@ -2,7 +2,7 @@
 // loop stands. A resumed run continues bit-identically.
 //
 // On disk (docs/reliability.md), in the run's state/ folder:
-//   state-<step>-<hash>.pt  one saved state (a torch archive), written durably (common/durable_files.h)
+//   state-<step>-<hash>.pt  one saved state (a torch archive), written durably (common/files.h)
 //   latest.json             the commit record, written durably after the state file: its name, step, size and sha256
 // A state counts only once latest.json names it, and loading checks its size and sha256 first: a SIGKILL at any
 // moment leaves the previous complete state loadable, and a state file cut short is refused, never loaded.

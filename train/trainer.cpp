@@ -11,7 +11,6 @@
 #include <stdexcept>
 
 #include "architectures/electra_model.h"
-#include "common/durable_files.h"
 #include "common/files.h"
 #include "common/stopwatch.h"
 #include "dist/communicator.h"
@@ -105,7 +104,7 @@ void write_summary(const Task& task, const ExperimentOptions& options, const std
                         {"aggregate", "median"},
                         {"runs", runs},
                         {"versions", versions_json()}};
-  write_file_durable(output_dir / "summary.json", summary.dump(2) + "\n");
+  write_file_atomic(output_dir / "summary.json", summary.dump(2) + "\n");
   log << fmt::format("median over {} seeds: {} = {:.2f}\n", options.seeds.size(), task.main_metric(),
                      med.count("main") ? med.at("main") : 0.0);
 }
@@ -216,7 +215,7 @@ std::vector<RunOutcome> run_experiment(const Task& task, const ExperimentOptions
   if (writer) {
     fs::create_directories(output_dir);
     if (!control.resume || !fs::exists(output_dir / "config.yaml")) {
-      write_file_durable(output_dir / "config.yaml", to_yaml(options));
+      write_file_atomic(output_dir / "config.yaml", to_yaml(options));
     }
   }
   for (const int64_t seed : options.seeds) {

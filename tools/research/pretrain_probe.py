@@ -198,7 +198,7 @@ def main():
             config = json.load(f)
         with open(os.path.join(folder, "vocab.txt"), encoding="utf-8") as f:
             vocab = [line.rstrip("\r\n") for line in f]
-        # the shards' fingerprint (corpus/pretraining_data.cpp vocab_fingerprint): the tokens joined by "\n"
+        # the shards' fingerprint (corpus/shard_format.cpp vocab_fingerprint): the tokens joined by "\n"
         if hashlib.sha256("\n".join(vocab).encode("utf-8")).hexdigest() != meta["vocab_sha256"]:
             sys.exit(f"{folder}/vocab.txt is not the vocabulary {args.shards} was prepared with")
         sd = load_safetensors(os.path.join(folder, "model.safetensors"))

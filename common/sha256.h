@@ -1,5 +1,5 @@
-// SHA-256 (FIPS 180-4) of bytes and files, as lowercase hex: checks Hugging Face LFS blobs (whose ETag is the
-// sha256 of the content) and records dataset files in manifests.
+// SHA-256 (FIPS 180-4) of bytes and files, as lowercase hex: Hugging Face LFS blobs (whose ETag is the sha256 of the
+// content), dataset manifests, training states and the fingerprint of a corpus's vocabulary.
 #pragma once
 
 #include <array>

@@ -1,4 +1,4 @@
-#include "hub/sha256.h"
+#include "common/sha256.h"
 
 #include <fmt/format.h>
 
