@@ -12,12 +12,14 @@
 
 #include "cli/commands.h"
 #include "common/folder_lock.h"
+#include "common/stop_signal.h"
 #include "dist/environment.h"
 #include "dist/launch.h"
 #include "hub/data.h"
 #include "hub/hub.h"
 #include "tasks/task.h"
 #include "train/options.h"
+#include "train/run_dir.h"
 #include "train/suite.h"
 #include "train/trainer.h"
 
@@ -74,6 +76,7 @@ void run_finetune(const FinetuneArgs& args) {
     return;
   }
   if (lock_folder && !lock.held()) lock = FolderLock::acquire(options.output_dir, "finetune");
+  install_stop_handlers();
   RunControl control;
   control.comm = connect(env, args.run.dist, options.device == "cuda");
   const bool fetch_data = options.data.data_dir.empty();
@@ -83,10 +86,13 @@ void run_finetune(const FinetuneArgs& args) {
       options.data.data_dir = ensure_task_data(task.name(), default_data_dir(), data_options(args.run, cache_only)).dir.string();
     }
   });
-  control.resume = !args.resume.empty();
+  // The same command again resumes its run (a requeued job script, a rerun after Ctrl-C).
+  control.resume = !args.resume.empty() || same_command_resumes(options.output_dir, to_yaml(options));
   control.stop_after_steps = args.stop_after;
   const auto outcomes = run_experiment(task, options, control);
   std::fflush(stderr);
+  for (const auto& o : outcomes)
+    if (o.stopped_by != 0) throw StoppedBySignal(o.stopped_by);
   if (read_dist_env().rank != 0) return;
   for (const auto& o : outcomes) {
     if (!o.finished) continue;
@@ -101,6 +107,7 @@ void finetune_suite(const FinetuneArgs& args) {
                                 "resumes when rerun with the same --output-dir)");
   }
   if (args.emit.empty()) {
+    if (!args.run.dump_config) install_stop_handlers();
     run_suite(args.run);
   } else {
     fmt::print("{}", slurm_script(args.run));

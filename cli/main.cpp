@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "common/blas.h"
+#include "common/stop_signal.h"
 #include "model/runtime.h"
 
 namespace electra::cli {
@@ -65,6 +66,8 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const electra::StoppedBySignal&) {
+    return electra::kStoppedExitCode;  // the run said where it stopped and how to resume
   } catch (const std::exception& e) {
     std::fflush(stdout);
     fmt::print(stderr, "electra: error: {}\n", electra::error_message(e));

@@ -11,11 +11,13 @@
 
 #include "cli/commands.h"
 #include "common/folder_lock.h"
+#include "common/stop_signal.h"
 #include "corpus/pretraining_data.h"
 #include "dist/environment.h"
 #include "dist/launch.h"
 #include "pretrain/options.h"
 #include "pretrain/pretrainer.h"
+#include "train/run_dir.h"
 #include "tokenizer/tokenizer.h"
 
 namespace electra::cli {
@@ -87,12 +89,15 @@ void run_pretrain(const PretrainArgs& args) {
     return;
   }
   if (lock_folder && !lock.held()) lock = FolderLock::acquire(options.output_dir, "pretrain");
+  install_stop_handlers();
   PretrainControl control;
-  control.resume = !args.resume.empty();
+  // The same command again resumes its run (a requeued job script, a rerun after Ctrl-C).
+  control.resume = !args.resume.empty() || same_command_resumes(options.output_dir, to_yaml(options));
   control.stop_after_steps = args.stop_after;
   control.comm = connect(read_dist_env(), args.dist, options.device == "cuda");
   const PretrainOutcome outcome = run_pretraining(options, control);
   std::fflush(stderr);
+  if (outcome.stopped_by != 0) throw StoppedBySignal(outcome.stopped_by);
   if (read_dist_env().rank != 0 || outcome.already_finished) return;
   fmt::print("{}: {} steps{}, loss {:.4f}, {:.0f} tokens/s; discriminator in {}, generator in {}\n",
              outcome.output_dir.string(), outcome.steps, outcome.finished ? "" : " (stopped early; --resume continues)",

@@ -39,6 +39,11 @@ uint32_t get_u32(const unsigned char* p) {
          (static_cast<uint32_t>(p[3]) << 24);
 }
 
+// prepare_shards' two halves (below).
+ShardSummary write_shards(const Tokenizer& tokenizer, const CorpusOptions& options,
+                          const std::vector<CorpusInput>& inputs, const fs::path& dir, int64_t examples_per_shard);
+void move_corpus_into(const fs::path& work, const fs::path& dir);
+
 }  // namespace
 
 ShardManifest read_shard_manifest(const fs::path& dir, const Tokenizer& tokenizer, const CorpusOptions& options) {
@@ -196,10 +201,28 @@ ShardSummary prepare_shards(const Tokenizer& tokenizer, const CorpusOptions& opt
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw std::runtime_error(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
-  const fs::path manifest_file = dir / kManifestName;
-  fs::remove(manifest_file, ec);  // until the new one is written, DIR is not a prepared corpus
-  if (ec) throw std::runtime_error(fmt::format("cannot remove {}: {}", manifest_file.string(), ec.message()));
+  // The new corpus is written into DIR/.preparing and moved in only once complete: a bad line or a full disk leaves
+  // DIR's earlier corpus as it was.
+  const fs::path work = dir / ".preparing";
+  remove_tree(work);
+  fs::create_directories(work, ec);
+  if (ec) throw std::runtime_error(fmt::format("cannot create {}: {}", work.string(), ec.message()));
+  try {
+    ShardSummary summary = write_shards(tokenizer, options, inputs, work, examples_per_shard);
+    move_corpus_into(work, dir);
+    summary.dir = dir;
+    return summary;
+  } catch (...) {
+    remove_tree_noexcept(work);
+    throw;
+  }
+}
 
+namespace {
+
+ShardSummary write_shards(const Tokenizer& tokenizer, const CorpusOptions& options,
+                          const std::vector<CorpusInput>& inputs, const fs::path& dir, int64_t examples_per_shard) {
+  const fs::path manifest_file = dir / kManifestName;
   ShardSummary summary;
   summary.dir = dir;
   json shards = json::array();
@@ -275,5 +298,27 @@ ShardSummary prepare_shards(const Tokenizer& tokenizer, const CorpusOptions& opt
   write_file_atomic(manifest_file, manifest.dump(2) + "\n");
   return summary;
 }
+
+// Replaces the corpus in `dir` by the complete one in `work`: the old manifest goes first (from then on `dir` is not a
+// prepared corpus), then the old shards, the new shards come in, and the new manifest last.
+void move_corpus_into(const fs::path& work, const fs::path& dir) {
+  const auto is_shard = [](const fs::path& f) {
+    const std::string name = f.filename().string();
+    return name.rfind("shard-", 0) == 0 && f.extension() == ".bin";
+  };
+  std::error_code ec;
+  fs::remove(dir / kManifestName, ec);
+  if (ec) throw std::runtime_error(fmt::format("cannot remove {}: {}", (dir / kManifestName).string(), ec.message()));
+  for (const auto& f : list_directory(dir))
+    if (is_shard(f)) fs::remove(f);
+  for (const auto& f : list_directory(work))
+    if (is_shard(f)) fs::rename(f, dir / f.filename());
+  sync_directory_noexcept(dir);  // the shards' entries on disk before shards.json names them
+  fs::rename(work / kManifestName, dir / kManifestName);
+  sync_directory(dir);
+  remove_tree(work);
+}
+
+}  // namespace
 
 }  // namespace electra

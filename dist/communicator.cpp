@@ -202,6 +202,22 @@ void Communicator::finish_sums() {
   all_reduce_seconds_ += stopwatch.seconds();
 }
 
+int Communicator::agree_on_stop(int local) {
+  if (!distributed()) return local;
+  // How many ranks received each stop signal.
+  const int signals[] = {SIGTERM, SIGINT, SIGUSR1};
+  at::Tensor counts = at::zeros({3}, at::kLong);
+  for (int i = 0; i < 3; ++i)
+    if (local == signals[i]) counts[i] = 1;
+  if (backend_ == "nccl") counts = counts.to(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(local_rank_)));
+  all_reduce_sum({counts}, "the stop-signal check");
+  counts = counts.cpu();
+  if (local != 0) return local;
+  for (int i = 0; i < 3; ++i)
+    if (counts[i].item<int64_t>() > 0) return signals[i];
+  return 0;
+}
+
 void Communicator::barrier(const std::string& what, double timeout_s) {
   if (!distributed()) return;
   const auto timeout = timeout_s > 0 ? std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)) : group_->timeout;

@@ -42,6 +42,11 @@ class Communicator {
   // A rank that exits meanwhile ends the wait at once.
   void barrier(const std::string& what, double timeout_s = 0);
 
+  // The stop signal (common/stop_signal.h) every rank acts on, so that all stop after the same step: `local` (this
+  // rank's, 0 for none) when it has one, else one that another rank received, else 0. A collective: every rank calls
+  // it at the same points.
+  int agree_on_stop(int local);
+
   // Seconds spent in all_reduce_sum (flattening, communication, copying back) since the start.
   double all_reduce_seconds() const { return all_reduce_seconds_; }
 

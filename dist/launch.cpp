@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "common/stop_signal.h"
 #include "dist/environment.h"
 
 namespace electra {
@@ -70,6 +71,9 @@ void launch_local_ranks(const std::vector<std::string>& args, const LaunchOption
     const pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error(fmt::format("cannot start rank {}: {}", rank, std::strerror(errno)));
     if (pid == 0) {
+      // A process group of its own: Ctrl-C reaches the launcher alone, which passes it on once (a rank that got it
+      // twice would take the second as "stop at once").
+      ::setpgid(0, 0);
       const std::string r = std::to_string(rank), w = std::to_string(options.nproc), p = std::to_string(port);
       ::setenv("RANK", r.c_str(), 1);
       ::setenv("LOCAL_RANK", r.c_str(), 1);
@@ -88,12 +92,15 @@ void launch_local_ranks(const std::vector<std::string>& args, const LaunchOption
     }
     pids.push_back(pid);
   }
+  // A stop signal (Ctrl-C, a scheduler's SIGTERM) goes on to every rank; they agree on the step to stop after.
+  forward_stop_signals_to(pids);
 
   // Waits for every rank; after the first failure the others get timeout + 30 s to end by themselves.
   std::string failure;
   auto deadline = std::chrono::steady_clock::time_point::max();
   size_t running = pids.size();
   bool terminated = false;
+  bool stopped = false;  // a rank saved its state and stopped on a signal
   while (running > 0) {
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, failure.empty() ? 0 : WNOHANG);
@@ -118,7 +125,9 @@ void launch_local_ranks(const std::vector<std::string>& args, const LaunchOption
     const int rank = static_cast<int>(it - pids.begin());
     *it = -1;
     --running;
-    const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    const bool stopped_rank = WIFEXITED(status) && WEXITSTATUS(status) == kStoppedExitCode;
+    if (stopped_rank) stopped = true;
+    const bool ok = WIFEXITED(status) && (WEXITSTATUS(status) == 0 || stopped_rank);
     if (!ok && !failure.empty() && !terminated)  // a later failure: say it too (its own message, if any, is above)
       std::fprintf(stderr, "electra: then rank %d of %d (pid %d) %s\n", rank, options.nproc, static_cast<int>(pid),
                    describe(status).c_str());
@@ -130,10 +139,12 @@ void launch_local_ranks(const std::vector<std::string>& args, const LaunchOption
                  std::chrono::milliseconds(static_cast<int64_t>((options.timeout_s + 30) * 1000));
     }
   }
+  forward_stop_signals_to({});
   if (!failure.empty()) {
     throw std::runtime_error(fmt::format("{}{}", failure,
                                          terminated ? "; the ranks still running after it were ended" : ""));
   }
+  if (stopped) throw StoppedBySignal(stop_signal() != 0 ? stop_signal() : SIGTERM);
 }
 
 bool launch_nproc(int nproc, double timeout_s) {

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "architectures/pretraining_pair.h"
+#include "common/stop_signal.h"
 #include "corpus/pretraining_data.h"
 #include "dist/communicator.h"
 #include "dist/environment.h"
@@ -184,7 +185,8 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
   }
   if (writer) {
     dir.open(to_yaml(options), control.resume);
-    dir.check_space(training_state_bytes(model->unique_named_parameters()), "the discriminator and generator exports");
+    dir.check_space(training_state_bytes(model->unique_named_parameters()), "the discriminator and generator exports",
+                    {out / "discriminator", out / "generator"});
     // The run repeats the steps after the state: their metrics lines (and a line cut short by a crash) go. A new run
     // starts clean files, whatever a run that died before its first save left.
     if (control.resume) {
@@ -238,6 +240,7 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
 
   TrainStep step(optimizer, options.optimizer.max_grad_norm, false, control.comm.get());
   std::vector<PretrainingExample> batch;
+  int stopped_by = 0;
   while (s.step < stop) {
     const auto step_start = Clock::now();
     // The global batch: every rank reads the same examples.
@@ -385,13 +388,21 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
       window = Window{};
     }
     if (s.step % options.train.save_every == 0 && s.step != stop) save();
+    // Every rank acts on a stop signal any of them received, at the same step.
+    const int local_signal = stop_signal();
+    stopped_by = control.comm ? control.comm->agree_on_stop(local_signal) : local_signal;
+    if (stopped_by != 0 && s.step < stop) break;
+    stopped_by = 0;
   }
   if (saved_step != s.step) save();
+  if (stopped_by != 0 && writer)
+    log << fmt::format("stopped at step {} by {}; rerun the same command to resume\n", s.step, signal_name(stopped_by));
 
   PretrainOutcome outcome;
   outcome.output_dir = out;
   outcome.steps = s.step;
   outcome.finished = s.step >= total;
+  outcome.stopped_by = stopped_by;
   outcome.last_loss = last_loss;
   const double run_seconds = s.train_seconds - seconds_at_start;
   outcome.tokens_per_second = run_seconds > 0 ? (s.tokens - tokens_at_start) / run_seconds : 0;

@@ -39,6 +39,7 @@ struct PretrainOutcome {
   int64_t steps = 0;      // optimizer steps done
   bool finished = false;  // reached train.max_steps
   bool already_finished = false;  // a resume of a finished run: nothing was trained or written
+  int stopped_by = 0;  // the stop signal (common/stop_signal.h) that ended the run after saving its state, or 0
   double last_loss = 0;   // mean loss of the last logged window
   double tokens_per_second = 0;  // over the whole run (global, non-padding tokens)
 };

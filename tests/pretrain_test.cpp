@@ -728,7 +728,7 @@ TEST_CASE("pretrain command: end to end on the tiny config, and its errors", "[p
     CHECK(fs::exists(dir.path / "run" / "state" / "latest.json"));
     CHECK(fs::exists(dir.path / "run" / "config.yaml"));
   }
-  SECTION("--prepare writes shards that a run then reads; a second run into the same folder is refused") {
+  SECTION("--prepare writes shards that a run then reads; another run into the same folder is refused") {
     const auto prep = electra::test::run_electra(fmt::format("{} --prepare '{}' --corpus '{}'", common,
                                                              (dir.path / "shards").string(),
                                                              (kFixtures / "corpus.txt").string()));
@@ -741,8 +741,13 @@ TEST_CASE("pretrain command: end to end on the tiny config, and its errors", "[p
     INFO(r.output);
     REQUIRE(r.status == 0);
     CHECK(fs::exists(dir.path / "run" / "discriminator" / "model.safetensors"));
-    const auto again = electra::test::run_electra(run);
+    // The same command again resumes, and a finished run is left as it is; other options are refused.
+    const auto same = electra::test::run_electra(run);
+    CHECK(same.status == 0);
+    CHECK(contains(same.err, "is finished (2 steps"));
+    const auto again = electra::test::run_electra(run + " --set train.batch_size=8");
     CHECK(again.status != 0);
+    CHECK(contains(again.err, "train.batch_size: 4 -> 8"));
     CHECK(contains(again.err, "--resume"));
   }
   SECTION("--nproc 2: two ranks train, rank 0 alone writes the run") {

@@ -411,6 +411,17 @@ TEST_CASE("prepare_shards round trip", "[corpus]") {
     const auto again = electra::prepare_shards(tokenizer(), options, shards, 1000);
     CHECK(again.shards == 1);
     CHECK(sorted(read_all(from_shards, 0)) == sorted(text_epoch0));
+    CHECK_FALSE(fs::exists(shards / ".preparing"));
+  }
+  SECTION("preparing again from a corpus with a bad line keeps the corpus that was there") {
+    const std::string manifest = electra::read_file(shards / "shards.json");
+    write_text(dir.path / "bad.txt", "the cat is on the mat.\nthe \xC3\x28 cat\n");
+    CorpusOptions bad = options;
+    bad.files = {dir.path / "bad.txt"};
+    CHECK_THROWS_AS(electra::prepare_shards(tokenizer(), bad, shards, 20), std::runtime_error);
+    CHECK(electra::read_file(shards / "shards.json") == manifest);
+    CHECK(sorted(read_all(from_shards, 0)) == sorted(text_epoch0));
+    CHECK_FALSE(fs::exists(shards / ".preparing"));
   }
 }
 

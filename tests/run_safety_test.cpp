@@ -241,6 +241,23 @@ TEST_CASE("finetune refuses an output folder it cannot use before training", "[s
     }
   }
   SECTION("writable") { CHECK_NOTHROW(electra::check_writable(tmp.path)); }
+  SECTION("a resumed run needs only the room it does not hold yet") {
+    // A state of 60 % of the free space: a fresh run (two states and the weights twice) does not fit; a run that
+    // already holds its state and best model (sparse files here: their size, not their blocks) does.
+    const uint64_t free = electra::available_bytes(tmp.path);
+    const uint64_t state = free / 10 * 6;
+    electra::RunDirectory run(tmp.path / "run");
+    fs::create_directories(run.state_dir());
+    CHECK_THROWS_AS(run.check_space(state, "the best model"), std::runtime_error);
+    fs::create_directories(run.best_dir());
+    const auto sparse = [](const fs::path& file, uint64_t size) {
+      std::ofstream(file).close();
+      fs::resize_file(file, size);
+    };
+    sparse(run.state_dir() / "state-00000003-0.pt", state);
+    sparse(run.best_dir() / "model.safetensors", state / 3);
+    CHECK_NOTHROW(run.check_space(state, "the best model"));
+  }
 }
 
 TEST_CASE("finetune --resume of a finished run says so and changes nothing", "[safety]") {

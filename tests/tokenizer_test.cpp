@@ -697,3 +697,17 @@ TEST_CASE("every character is classified, lowercased and accent-stripped as Hugg
   CHECK(checked > 12000);
   CHECK(mismatched == 0);
 }
+
+TEST_CASE("a vocabulary with a repeated entry keeps Hugging Face's ids and says which entries repeat",
+          "[tokenizer][cli]") {
+  const fs::path dir = fresh_dir("repeated_vocab");
+  electra::write_file_atomic(dir / "vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\nworld\nhello\n");
+  electra::write_file_atomic(dir / "in.jsonl", "{\"text\": \"hello world\"}\n");
+  const auto r = electra::test::run_electra(
+      fmt::format("tokenize --model '{}' --input '{}'", dir.string(), (dir / "in.jsonl").string()));
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(electra::test::contains(r.err, "vocab.txt: 1 entry repeat an earlier line: 'hello' (lines 6 and 8)"));
+  const json line = json::parse(r.out);
+  CHECK(line["input_ids"] == json::array({2, 7, 6, 3}));  // "hello" is 7, its last line, as tokenizers reads it
+}

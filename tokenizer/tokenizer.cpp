@@ -1,10 +1,13 @@
 #include "tokenizer/tokenizer.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <mutex>
+#include <set>
 #include <stdexcept>
 
 #include "common/files.h"
@@ -206,11 +209,31 @@ Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir) {
   return from_files(dir / "vocab.txt", config_file);
 }
 
+namespace {
+
+// Says once per file and process (a run loads its vocabulary more than once) that entries repeat.
+void warn_repeated_entries(const std::filesystem::path& vocab_txt, size_t repeats,
+                           const std::vector<std::string>& first) {
+  static std::mutex mutex;
+  static std::set<std::string> warned;
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (!warned.insert(vocab_txt.string()).second) return;
+  fmt::print(stderr,
+             "electra: warning: {}: {} entr{} repeat an earlier line: {}{}; each token gets the id of its last "
+             "line, as Hugging Face's tokenizers read it\n",
+             vocab_txt.string(), repeats, repeats == 1 ? "y" : "ies", fmt::join(first, ", "),
+             repeats > first.size() ? ", ..." : "");
+}
+
+}  // namespace
+
 Tokenizer Tokenizer::from_files(const std::filesystem::path& vocab_txt,
                                 const std::optional<std::filesystem::path>& tokenizer_config_json) {
   const std::string text = read_file(vocab_txt);
   std::vector<std::string> lines;
   std::unordered_map<std::string, int64_t> vocab;
+  std::vector<std::string> repeated;  // the first few, for the warning
+  size_t repeats = 0;
   for (size_t begin = 0; begin < text.size();) {
     size_t end = text.find('\n', begin);
     if (end == std::string::npos) end = text.size();
@@ -219,11 +242,20 @@ Tokenizer Tokenizer::from_files(const std::filesystem::path& vocab_txt,
     if (utf8::find_invalid(line) != line.size()) {
       throw std::runtime_error(fmt::format("{}:{}: invalid UTF-8", vocab_txt.string(), lines.size() + 1));
     }
-    vocab[line] = static_cast<int64_t>(lines.size());  // a repeated entry takes its last line, as HF reads it
+    const auto [it, fresh] = vocab.try_emplace(line, static_cast<int64_t>(lines.size()));
+    if (!fresh) {
+      // A repeated entry takes its last line, as Hugging Face reads it; the earlier id decodes to it but is never
+      // produced.
+      if (repeated.size() < 5) repeated.push_back(fmt::format("'{}' (lines {} and {})", line, it->second + 1,
+                                                              lines.size() + 1));
+      ++repeats;
+      it->second = static_cast<int64_t>(lines.size());
+    }
     lines.push_back(std::move(line));
     begin = end + 1;
   }
   if (lines.empty()) throw std::runtime_error(fmt::format("{}: the vocabulary is empty", vocab_txt.string()));
+  if (repeats > 0) warn_repeated_entries(vocab_txt, repeats, repeated);
   const TokenizerOptions options =
       tokenizer_config_json ? read_tokenizer_config(*tokenizer_config_json) : TokenizerOptions();
   for (const auto& [token, key] : {std::pair{&options.unk_token, "unk_token"}, {&options.cls_token, "cls_token"},

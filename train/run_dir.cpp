@@ -2,13 +2,14 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <utility>
 
-#include "common/files.h"
 #include "common/files.h"
 #include "model/runtime.h"
 
@@ -36,8 +37,28 @@ void RunDirectory::open(const std::string& config_yaml, bool resume) {
   write_file_atomic(dir_ / "config.yaml", config_yaml);
 }
 
-void RunDirectory::check_space(uint64_t state_bytes, std::string_view weights) const {
-  check_free_space(dir_, 2 * state_bytes + state_bytes / 3, fmt::format("two training states and {}", weights));
+void RunDirectory::check_space(uint64_t state_bytes, std::string_view weights,
+                               const std::vector<fs::path>& weight_dirs) const {
+  // At the peak of a save: a new state beside the last, and new weights beside the old (a model folder is replaced
+  // whole); the weights are about a third of a state (AdamW keeps two moments beside them). What the folder already
+  // holds of these is counted as there: a resumed run needs only the rest.
+  const uint64_t peak = 2 * state_bytes + 2 * (state_bytes / 3);
+  uint64_t held = 0;
+  std::vector<fs::path> dirs = weight_dirs.empty() ? std::vector<fs::path>{best_dir()} : weight_dirs;
+  dirs.push_back(state_dir());
+  for (const auto& d : dirs) {
+    std::error_code ec;
+    if (!fs::is_directory(d, ec)) continue;
+    for (const auto& file : list_files_recursive(d)) {
+      const auto size = fs::file_size(file, ec);
+      if (!ec) held += size;
+    }
+  }
+  const uint64_t needed = peak > held ? peak - held : 0;
+  check_free_space(dir_, needed,
+                   held > 0 ? fmt::format("two training states and {}, beyond the {} bytes of them it holds already",
+                                          weights, held)
+                            : fmt::format("two training states and {}", weights));
 }
 
 void RunDirectory::clear_outputs() const {
@@ -90,6 +111,68 @@ fs::path training_run_marker(const fs::path& dir) {
     if (r.is_discarded() || !r.is_object() || r.contains("steps")) return results;
   }
   return {};
+}
+
+namespace {
+
+// "section.key" -> the value's YAML text, for every leaf of a mapping.
+void flatten(const YAML::Node& node, const std::string& prefix, std::map<std::string, std::string>& out) {
+  if (node.IsMap()) {
+    for (const auto& item : node) flatten(item.second, prefix + (prefix.empty() ? "" : ".") + item.first.Scalar(), out);
+    return;
+  }
+  YAML::Emitter text;
+  text << YAML::Flow << node;
+  out[prefix] = text.c_str();
+}
+
+std::map<std::string, std::string> flat_config(const std::string& yaml_text, const std::string& what) {
+  std::map<std::string, std::string> out;
+  try {
+    flatten(YAML::Load(yaml_text), "", out);
+  } catch (const YAML::Exception& e) {
+    throw std::runtime_error(fmt::format("{}: not valid YAML: {}", what, e.what()));
+  }
+  return out;
+}
+
+}  // namespace
+
+bool holds_saved_run(const fs::path& dir) {
+  if (fs::exists(RunDirectory(dir).state_file()) || fs::exists(dir / "summary.json")) return true;
+  for (const auto& entry : list_directory(dir))
+    if (entry.filename().string().rfind("seed-", 0) == 0 && fs::exists(RunDirectory(entry).state_file())) return true;
+  return false;
+}
+
+bool same_command_resumes(const fs::path& dir, const std::string& config_yaml) {
+  if (!holds_saved_run(dir)) return false;
+  const fs::path stored_file = dir / "config.yaml";
+  if (!fs::is_regular_file(stored_file))
+    throw std::invalid_argument(fmt::format("{} holds a saved run but no config.yaml; choose another output_dir",
+                                            dir.string()));
+  const std::string stored_text = read_file(stored_file);
+  if (stored_text == config_yaml) return true;
+  const auto stored = flat_config(stored_text, stored_file.string());
+  const auto now = flat_config(config_yaml, "the resolved options");
+  std::vector<std::string> differences;
+  for (const auto& [key, value] : now) {
+    const auto it = stored.find(key);
+    if (it == stored.end()) {
+      differences.push_back(fmt::format("{}: (absent) -> {}", key, value));
+    } else if (it->second != value) {
+      differences.push_back(fmt::format("{}: {} -> {}", key, it->second, value));
+    }
+  }
+  for (const auto& [key, value] : stored)
+    if (!now.count(key)) differences.push_back(fmt::format("{}: {} -> (absent)", key, value));
+  if (differences.empty()) return true;  // the same options, written another way
+  std::string list;
+  for (const auto& d : differences) list += (list.empty() ? "" : "; ") + d;
+  throw std::invalid_argument(fmt::format(
+      "{} holds a saved run of other options, so this command cannot resume it (what differs from its config.yaml: "
+      "{}); resume it with --resume {}, or choose another output_dir",
+      dir.string(), list, dir.string()));
 }
 
 void write_predictions(const fs::path& file, const std::vector<std::string>& predictions) {

@@ -30,9 +30,11 @@ class RunDirectory {
   void open(const std::string& config_yaml, bool resume);
   void open(const ExperimentOptions& options, bool resume) { open(to_yaml(options), resume); }
   // Throws std::runtime_error before training when the folder lacks the room for two training states of
-  // `state_bytes` (a new one is written beside the last) and the model's weights once more (`weights` names them:
-  // "the best model").
-  void check_space(uint64_t state_bytes, std::string_view weights) const;
+  // `state_bytes` (a new one is written beside the last) and the model's weights twice (a model folder is written
+  // beside the old one; `weights` names them: "the best model"), less what it already holds of them: the files
+  // under state/ and `weight_dirs` (default: best/).
+  void check_space(uint64_t state_bytes, std::string_view weights,
+                   const std::vector<std::filesystem::path>& weight_dirs = {}) const;
   // A fresh run: removes what an earlier run left (metrics.jsonl, best/).
   void clear_outputs() const;
   // A resumed run: keeps the metrics.jsonl lines up to `step` (the run repeats what came after), without a line
@@ -59,6 +61,13 @@ class RunDirectory {
 // summary.json, config.yaml, or a results.json written by the trainer), or an empty path. `electra eval
 // --output-dir` refuses such a folder.
 std::filesystem::path training_run_marker(const std::filesystem::path& dir);
+
+// True when `dir` holds a saved run: a training state (its own or a seed-N/ one's) or an experiment's summary.json.
+bool holds_saved_run(const std::filesystem::path& dir);
+// Whether rerunning a command resumes the run in `dir`: false when it holds no saved run (the command starts one);
+// true when it does and its config.yaml holds the same options as `config_yaml` (the resolved options' YAML), so that
+// a requeued job script resumes; std::invalid_argument listing each key that differs (old -> new) otherwise.
+bool same_command_resumes(const std::filesystem::path& dir, const std::string& config_yaml);
 
 // Writes one prediction per line (the format `electra score` reads).
 void write_predictions(const std::filesystem::path& file, const std::vector<std::string>& predictions);

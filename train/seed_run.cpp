@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "common/crash_point.h"
+#include "common/stop_signal.h"
 #include "dist/communicator.h"
 #include "model/runtime.h"
 #include "train/selection.h"
@@ -112,7 +113,10 @@ bool SeedRun::train() {
         if (options_.train.eval_each_epoch && s_.selection.last_eval_step != s_.step) evaluate_dev();
       }
       if (options_.train.save_every > 0 && s_.step % options_.train.save_every == 0) checkpoint();
-      if (control_.stop_after_steps > 0 && s_.step == control_.stop_after_steps && s_.step < plan_.total_steps) {
+      const bool stop_after = control_.stop_after_steps > 0 && s_.step == control_.stop_after_steps;
+      // Every rank acts on a stop signal any of them received, at the same step.
+      stopped_by_ = comm_.agree_on_stop(stop_signal());
+      if ((stop_after || stopped_by_ != 0) && s_.step < plan_.total_steps) {
         checkpoint();
         interrupted = true;
         stop_ = true;
@@ -120,9 +124,13 @@ bool SeedRun::train() {
     }
   }
   progress_.finish();
-  if (interrupted) {
+  if (interrupted && stopped_by_ != 0) {
+    log_ << fmt::format("stopped at step {} by {}; rerun the same command to resume\n", s_.step,
+                        signal_name(stopped_by_));
+  } else if (interrupted) {
     log_ << fmt::format("stopped after step {}; continue with --resume {}\n", s_.step, dir_.path().string());
   }
+  if (!interrupted) stopped_by_ = 0;  // a signal after the last step: the run ends as planned
   return !interrupted;
 }
 

@@ -50,6 +50,8 @@ class SeedRun {
 
   // The step loop, until the planned steps, early stopping or control.stop_after_steps. False: interrupted.
   bool train();
+  // The stop signal that ended train() early (common/stop_signal.h), 0 when none did.
+  int stopped_by() const { return stopped_by_; }
   // The selected model's scores on dev / test, predictions and results.json (seed_report.cpp).
   RunOutcome finish(const Stopwatch& wall);
   int64_t steps() const { return s_.step; }
@@ -89,6 +91,7 @@ class SeedRun {
   Stopwatch window_time_;  // since the last metrics.jsonl line
   int64_t window_examples_ = 0;
   bool stop_ = false;
+  int stopped_by_ = 0;
 };
 
 }  // namespace electra

@@ -9,6 +9,7 @@
 
 #include "common/files.h"
 #include "common/folder_lock.h"
+#include "common/stop_signal.h"
 #include "leaderboard/leaderboard.h"
 #include "tasks/task.h"
 #include "train/run_dir.h"
@@ -108,7 +109,8 @@ void run_suite_shard(const SuiteOptions& suite, const std::vector<fs::path>& fil
     control.resume = fs::exists(RunDirectory(options.output_dir).state_file());
     control.comm = comm;
     if (env.rank == 0) fmt::print(stderr, "== {} seed {} (shard {}/{})\n", options.task, seed, index, shares);
-    run_experiment(find_task(options.task), options, control);
+    for (const auto& o : run_experiment(find_task(options.task), options, control))
+      if (o.stopped_by != 0) throw StoppedBySignal(o.stopped_by);
   }
   if (suite.dump_config || env.rank != 0) return;
   fmt::print("shard {}/{} of suite {}: {} of {} (task, seed) runs in {}; once every shard is done: electra eval "
@@ -185,7 +187,8 @@ void run_suite(const SuiteOptions& suite) {
     control.resume = options.seeds.size() > 1 || fs::exists(RunDirectory(options.output_dir).state_file());
     control.comm = comm;
     if (env.rank == 0) fmt::print(stderr, "== {} ({})\n", task.name(), files[i].string());
-    run_experiment(task, options, control);
+    for (const auto& o : run_experiment(task, options, control))
+      if (o.stopped_by != 0) throw StoppedBySignal(o.stopped_by);
   }
   if (suite.dump_config || env.rank != 0) return;
   write_suite_leaderboard(suite.suite, run_dirs, out);
@@ -224,14 +227,29 @@ std::string slurm_script(const SuiteOptions& suite) {
                      "# electra finetune --suite {}: {} (task, seed) runs, one per array task, into {}.\n"
                      "# Submit: mkdir -p {} && sbatch THIS_FILE (Slurm writes the logs there); afterwards:\n"
                      "#   electra eval --leaderboard {} {}\n"
+                     "# Two minutes before the time limit Slurm sends SIGUSR1 to this script, which passes it on: the run\n"
+                     "# saves its state and exits {}, and the array task is requeued; rerun, the same command resumes.\n"
                      "#SBATCH --job-name=electra-{}\n"
                      "#SBATCH --array=0-{}\n"
                      "#SBATCH --ntasks=1\n"
                      "#SBATCH --output={}/slurm-%A_%a.log\n"
-                     "set -euo pipefail\n"
-                     "exec {} --shard \"${{SLURM_ARRAY_TASK_ID}}/{}\"\n",
+                     "#SBATCH --signal=B:USR1@120\n"
+                     "#SBATCH --requeue\n"
+                     "set -uo pipefail\n"
+                     "pid=\n"
+                     "trap '[ -n \"$pid\" ] && kill -USR1 \"$pid\"' USR1\n"
+                     "trap '[ -n \"$pid\" ] && kill -TERM \"$pid\"' TERM\n"
+                     "{} --shard \"${{SLURM_ARRAY_TASK_ID}}/{}\" &\n"
+                     "pid=$!\n"
+                     "# wait returns early when a trapped signal arrives: wait again until the run has ended.\n"
+                     "while true; do wait \"$pid\"; rc=$?; kill -0 \"$pid\" 2>/dev/null || break; done\n"
+                     "if [ \"$rc\" -eq {} ]; then\n"
+                     "  scontrol requeue \"${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}\"\n"
+                     "fi\n"
+                     "exit \"$rc\"\n",
                      suite.suite, pairs, output.string(), shell_quote(output.string()), suite.suite,
-                     shell_quote(output.string()), suite.suite, pairs - 1, output.string(), command, pairs);
+                     shell_quote(output.string()), kStoppedExitCode, suite.suite, pairs - 1, output.string(), command,
+                     pairs, kStoppedExitCode);
 }
 
 }  // namespace electra

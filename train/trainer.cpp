@@ -185,6 +185,7 @@ RunOutcome run_seed(const Task& task, const ExperimentOptions& experiment, int64
     RunOutcome outcome;
     outcome.run_dir = run_dir;
     outcome.steps = run.steps();
+    outcome.stopped_by = run.stopped_by();
     return outcome;
   }
   return run.finish(wall);

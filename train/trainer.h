@@ -31,7 +31,8 @@ struct RunControl {
 
 struct RunOutcome {
   std::filesystem::path run_dir;
-  bool finished = false;  // false: stopped by stop_after_steps
+  bool finished = false;  // false: stopped by stop_after_steps or a stop signal
+  int stopped_by = 0;     // the stop signal (common/stop_signal.h) that ended the run after saving its state, or 0
   Metrics reported;       // metrics of `split`
   std::string split;      // "test" when the task has one, else "dev"
   int64_t steps = 0;
