@@ -74,6 +74,7 @@ void check_output(const fs::path& dir, bool force) {
 void run_vocab(VocabArgs& args) {
   VocabTrainerOptions& options = args.options;
   options.threads = cpu_threads();
+  check_vocab_options(options);  // before the corpus is read
   const fs::path output(args.output);
   check_output(output, args.force);
   const FolderLock lock = FolderLock::acquire(output, "vocab");

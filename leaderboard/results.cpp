@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "common/files.h"
+#include "metrics/metric_names.h"
 
 namespace electra {
 namespace {
@@ -63,7 +64,14 @@ class RunReader {
   SplitMetrics metrics_at(const json& value, const std::string& key) const {
     if (!value.is_object()) fail(key, fmt::format("expected an object of numbers, got {}", describe(value)));
     SplitMetrics metrics;
-    for (const auto& [name, x] : value.items()) metrics[name] = number_at(x, key + "." + name);
+    for (const auto& [name, x] : value.items()) {
+      metrics[name] = number_at(x, key + "." + name);
+      // Every metric is x100: a value outside its range is a broken or hand-edited file, not a score.
+      if (const auto range = metrics::metric_range(name);
+          range && (metrics[name] < range->low || metrics[name] > range->high))
+        fail(key + "." + name, fmt::format("{} is outside {}'s range [{}, {}] (scores are x100)", describe(x), name,
+                                           range->low, range->high));
+    }
     if (!metrics.count("main")) fail(key + ".main", "missing (every metrics object holds \"main\")");
     return metrics;
   }

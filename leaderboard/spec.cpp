@@ -10,6 +10,7 @@
 #include "common/files.h"
 #include "common/yaml_file.h"
 #include "leaderboard/leaderboard.h"
+#include "metrics/metric_names.h"
 
 namespace electra {
 namespace {
@@ -113,8 +114,16 @@ LeaderboardSpec load_leaderboard_spec(const std::filesystem::path& file) {
       const auto key = fmt::format("{}.scores.{}", where, column.task);
       if (!cell.IsScalar()) yaml.fail(cell, key, "expected a number");
       const auto text = cell.Scalar();
+      // A published score lies in its metric's range (x100), as a run's does.
+      const auto in_range = [&](const Score& score, const std::string& metric) {
+        if (const auto range = metrics::metric_range(metric);
+            range && (score.value < range->low || score.value > range->high))
+          yaml.fail(cell, key, fmt::format("{} is outside {}'s range [{}, {}] (scores are x100)", score.value, metric,
+                                           range->low, range->high));
+        return score;
+      };
       if (column.secondary_metric.empty()) {
-        row.scores[column.task] = score_at(yaml, cell, key, text);
+        row.scores[column.task] = in_range(score_at(yaml, cell, key, text), column.metric);
         continue;
       }
       const auto slash = text.find('/');
@@ -125,8 +134,8 @@ LeaderboardSpec load_leaderboard_spec(const std::filesystem::path& file) {
         s.erase(s.find_last_not_of(' ') + 1);
         return s;
       };
-      row.secondary[column.task] = score_at(yaml, cell, key, trim(text.substr(0, slash)));
-      row.scores[column.task] = score_at(yaml, cell, key, trim(text.substr(slash + 1)));
+      row.secondary[column.task] = in_range(score_at(yaml, cell, key, trim(text.substr(0, slash))), column.secondary_metric);
+      row.scores[column.task] = in_range(score_at(yaml, cell, key, trim(text.substr(slash + 1))), column.metric);
     }
     if (const auto avg = node["avg"]) {
       row.avg = score_at(yaml, avg, where + ".avg");

@@ -20,4 +20,11 @@ void check_metric_name(const std::string& name) {
     throw std::invalid_argument(fmt::format("unknown metric '{}' (known: {})", name, fmt::join(names, ", ")));
 }
 
+std::optional<MetricRange> metric_range(const std::string& name) {
+  if (name == "mcc" || name == "pearson" || name == "spearman") return MetricRange{-100, 100};
+  const auto& names = known_metrics();
+  if (std::find(names.begin(), names.end(), name) != names.end()) return MetricRange{0, 100};
+  return std::nullopt;
+}
+
 }  // namespace electra::metrics

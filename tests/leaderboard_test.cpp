@@ -162,6 +162,15 @@ TEST_CASE("results reader rejects malformed files naming file and key", "[leader
   CHECK(contains(error(replaced(R"("main_metric": "accuracy")", R"("main_metric": "f1")")), "key 'main_metric'"));
   CHECK(contains(error(replaced(R"("seed": 42)", R"("seed": 42, "schema_version": 2)")), "key 'schema_version'"));
   CHECK(contains(error(replaced(R"("seed": 42)", R"("seed": 42, "params": -3)")), "key 'params'"));
+  // Scores are x100 within each metric's range.
+  CHECK(contains(error(replaced(R"("accuracy": 80.0, "main": 80.0)", R"("accuracy": -50, "main": -50)")),
+                 "key 'metrics.accuracy': -50 is outside accuracy's range [0, 100]"));
+  CHECK(contains(error(replaced(R"("accuracy": 80.0, "main": 80.0)", R"("accuracy": 1e308, "main": 1e308)")),
+                 "outside accuracy's range"));
+  std::string mcc = replaced(R"("accuracy": 80.0, "main": 80.0)", R"("mcc": -12.5, "main": -12.5)");
+  const std::string main_accuracy = R"("main_metric": "accuracy")";
+  mcc.replace(mcc.find(main_accuracy), main_accuracy.size(), R"("main_metric": "mcc")");
+  CHECK(parse_results(mcc, "x.json").size() == 1);
   CHECK(contains(error(replaced(R"("seed": 42)", R"("seed": 42, "split_metrics": {"dev": {"accuracy": 1}})")),
                  "key 'split_metrics.dev.main': missing"));
   CHECK(contains(error(replaced(R"("seed": 42)", R"("seed": 42, "versions": {"electra": 1})")), "key 'versions.electra'"));
@@ -253,6 +262,9 @@ TEST_CASE("leaderboard spec errors name the file and key", "[leaderboard]") {
   CHECK(contains(load_with("    metric: mcc\n", "    metric: mcc\n    weight: 2\n"), "key 'columns[0].weight': unknown key"));
   CHECK(contains(load_with("cola: 27.8", "cola: 27.8x"), "published[2].scores.cola': expected a number, got '27.8x'"));
   CHECK(contains(load_with("cola: 27.8", "colla: 27.8"), "key 'published[2].scores.colla': unknown key"));
+  // A published score lies in its metric's range (x100): MCC in [-100, 100], accuracy in [0, 100].
+  CHECK(contains(load_with("cola: 27.8", "cola: -127.8"), "published[2].scores.cola': -127.8 is outside mcc's range"));
+  CHECK(contains(load_with("sst2: 89.7", "sst2: -89.7"), "published[2].scores.sst2': -89.7 is outside accuracy's range"));
   CHECK(contains(load_with("name: BERT-small", "name: ELECTRA-small"), "duplicate row 'ELECTRA-small'"));
   CHECK(contains(load_with("  - task: rte\n", "  - task: rte\n    aliases: [cola]\n"), "task name 'cola' used by two columns"));
   CHECK(contains(load_with("title: Results", "titel: Results"), "bad.yaml"));

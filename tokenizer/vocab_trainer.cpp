@@ -58,7 +58,7 @@ void decode(std::string_view word, std::vector<char32_t>& out) {
 // The vocabulary being built: tokens in id order, and their ids.
 class Vocabulary {
  public:
-  explicit Vocabulary(int64_t capacity) { ids_.reserve(static_cast<size_t>(capacity) * 2); }
+  void reserve(size_t capacity) { ids_.reserve(capacity); }
   uint32_t add(const std::string& token) {
     const auto [it, inserted] = ids_.emplace(token, static_cast<uint32_t>(tokens_.size()));
     if (inserted) tokens_.push_back(token);
@@ -271,10 +271,11 @@ class Merger {
 
 void check_vocab_options(const VocabTrainerOptions& options) {
   if (options.vocab_size < 1) {
-    throw std::invalid_argument(fmt::format("vocab_size must be positive, got {}", options.vocab_size));
+    throw std::invalid_argument(fmt::format("vocab_size (--size) must be positive, got {}", options.vocab_size));
   }
   if (options.vocab_size > int64_t{1} << 31) {
-    throw std::invalid_argument(fmt::format("vocab_size {} is too large", options.vocab_size));
+    throw std::invalid_argument(
+        fmt::format("vocab_size (--size) {} is beyond the largest vocabulary ids can address (2^31)", options.vocab_size));
   }
   if (options.min_frequency < 0) {
     throw std::invalid_argument(fmt::format("min_frequency must be >= 0, got {}", options.min_frequency));
@@ -290,7 +291,7 @@ std::vector<std::string> train_vocab(const WordCounts& counts, const VocabTraine
   check_vocab_options(options);
   MergeStats stats;
   const Stopwatch watch;
-  Vocabulary vocab(options.vocab_size);
+  Vocabulary vocab;
   for (const std::string& token : options.special_tokens) vocab.add(token);
   const size_t specials = vocab.size();
   SymbolWords words;
@@ -307,6 +308,11 @@ std::vector<std::string> train_vocab(const WordCounts& counts, const VocabTraine
         options.vocab_size, specials, stats.alphabet, stats.continuations, options.prefix, vocab.size(),
         vocab.size()));
   }
+  // Room for the tokens the corpus can yield, not for what was asked: each merge joins two symbols of some word, so
+  // there are at most as many merges as symbols (a --size of 2e9 on a small corpus costs nothing up front).
+  size_t symbols = 0;
+  for (const auto& w : words.ids) symbols += w.size();
+  vocab.reserve(static_cast<size_t>(std::min<int64_t>(options.vocab_size, static_cast<int64_t>(vocab.size() + symbols))));
   Merger(options, vocab, words, stats).run();
   stats.merge_seconds = watch.seconds();
   if (stats_out) *stats_out = stats;
