@@ -75,7 +75,7 @@ void run_finetune(const FinetuneArgs& args) {
     fmt::print("{}", to_yaml(options));
     return;
   }
-  if (lock_folder && !lock.held()) lock = FolderLock::acquire(options.output_dir, "finetune");
+  if (lock_folder && !lock.held()) lock = FolderLock::acquire(experiment_dir(options), "finetune");
   install_stop_handlers();
   RunControl control;
   control.comm = connect(env, args.run.dist, options.device == "cuda");
@@ -87,7 +87,7 @@ void run_finetune(const FinetuneArgs& args) {
     }
   });
   // The same command again resumes its run (a requeued job script, a rerun after Ctrl-C).
-  control.resume = !args.resume.empty() || same_command_resumes(options.output_dir, to_yaml(options));
+  control.resume = !args.resume.empty() || same_command_resumes(experiment_dir(options), to_yaml(options));
   control.stop_after_steps = args.stop_after;
   const auto outcomes = run_experiment(task, options, control);
   std::fflush(stderr);

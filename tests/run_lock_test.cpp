@@ -198,3 +198,19 @@ TEST_CASE("of two runs started into one folder exactly one runs, whichever start
     CHECK_FALSE(fs::exists(dir / electra::kFolderLockName));
   }
 }
+
+TEST_CASE("a run without output_dir is locked in runs/<task>, where it writes", "[lock]") {
+  const electra::test::TempDir tmp("run_lock_default_dir");
+  const fs::path config = tmp.path / "nsmc.yaml";
+  write_finetune_config(config);
+  const std::string command =
+      fmt::format("cd {} && '{}' --threads 1 finetune --config {} --stop-after 2", q(tmp.path), ELECTRA_BINARY, q(config));
+  const auto first = electra::test::run_command(command);
+  INFO(first.output);
+  REQUIRE(first.status == 0);
+  CHECK(fs::exists(tmp.path / "runs" / "nsmc" / "state" / "latest.json"));
+  const FolderLock lock = FolderLock::acquire(tmp.path / "runs" / "nsmc", "finetune");
+  const auto second = electra::test::run_command(command);
+  CHECK(second.status != 0);
+  CHECK(contains(second.err, "runs/nsmc is in use by `electra finetune`"));
+}

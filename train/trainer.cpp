@@ -191,6 +191,10 @@ RunOutcome run_seed(const Task& task, const ExperimentOptions& experiment, int64
   return run.finish(wall);
 }
 
+fs::path experiment_dir(const ExperimentOptions& options) {
+  return options.output_dir.empty() ? fs::path("runs") / options.task : fs::path(options.output_dir);
+}
+
 std::vector<RunOutcome> run_experiment(const Task& task, const ExperimentOptions& options,
                                        const RunControl& control_in) {
   validate(options);
@@ -199,7 +203,7 @@ std::vector<RunOutcome> run_experiment(const Task& task, const ExperimentOptions
   const bool writer = control.comm->rank() == 0;
   if (!writer) control.log = &discarded_log();
   std::ostream& log = control.log ? *control.log : std::cerr;
-  const fs::path output_dir = options.output_dir.empty() ? fs::path("runs") / options.task : fs::path(options.output_dir);
+  const fs::path output_dir = experiment_dir(options);
   std::vector<RunOutcome> outcomes;
   if (options.seeds.size() == 1) {
     outcomes.push_back(run_seed(task, options, options.seeds[0], output_dir, control));

@@ -45,6 +45,9 @@ struct RunOutcome {
 RunOutcome run_seed(const Task& task, const ExperimentOptions& options, int64_t seed,
                     const std::filesystem::path& run_dir, const RunControl& control);
 
+// The folder a run writes: options.output_dir, or runs/<task> when it is empty.
+std::filesystem::path experiment_dir(const ExperimentOptions& options);
+
 // Every seed of `options.seeds` (one run dir each under output_dir when there are several, skipping finished ones),
 // then summary.json with the median over seeds in output_dir. `task` is find_task(options.task), looked up once by
 // the caller.
