@@ -156,6 +156,15 @@ TEST_CASE("finetune: the same command with other options is refused, naming each
     CHECK(other.status != 0);
     CHECK(contains(other.err, "holds a saved run of other options"));
     CHECK(contains(other.err, "optimizer.learning_rate: 0.001 -> 0.002"));
+    // --resume with the folder written another way rewrites config.yaml's output_dir; the first command is still the
+    // same command (the folder is the one it names).
+    const auto resumed = electra::test::run_electra(fmt::format("--threads 1 finetune --resume '{}/.'", run.string()));
+    INFO(resumed.output);
+    REQUIRE(resumed.status == 0);
+    const auto same = electra::test::run_electra(command(run));
+    INFO(same.output);
+    CHECK(same.status == 0);
+    CHECK(contains(same.err, "is finished"));
   }
 }
 

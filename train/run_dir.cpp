@@ -153,8 +153,11 @@ bool same_command_resumes(const fs::path& dir, const std::string& config_yaml) {
                                             dir.string()));
   const std::string stored_text = read_file(stored_file);
   if (stored_text == config_yaml) return true;
-  const auto stored = flat_config(stored_text, stored_file.string());
-  const auto now = flat_config(config_yaml, "the resolved options");
+  auto stored = flat_config(stored_text, stored_file.string());
+  auto now = flat_config(config_yaml, "the resolved options");
+  // The folder is this one however its path was written (a --resume RUN rewrites config.yaml with RUN).
+  stored.erase("output_dir");
+  now.erase("output_dir");
   std::vector<std::string> differences;
   for (const auto& [key, value] : now) {
     const auto it = stored.find(key);
