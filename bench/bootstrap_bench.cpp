@@ -16,12 +16,13 @@
 #include "metrics/bootstrap.h"
 #include "tasks/scoring.h"
 #include "tasks/text_file.h"
+#include "common/source_dir.h"
 
 namespace {
 
 struct Args {
   std::string task = "nsmc";
-  std::string gold = std::string(ELECTRA_SOURCE_DIR) + "/../shared/real-data/nsmc/ratings_test.txt";
+  std::string gold = std::string(electra::source_dir()) + "/../shared/real-data/nsmc/ratings_test.txt";
   std::string predictions;
   int64_t resamples = 1000;
   uint64_t seed = 0;

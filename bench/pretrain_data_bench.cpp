@@ -20,13 +20,14 @@
 #include "common/files.h"
 #include "corpus/pretraining_data.h"
 #include "tokenizer/tokenizer.h"
+#include "common/source_dir.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
 struct Args {
-  std::string vocab = std::string(ELECTRA_SOURCE_DIR) + "/tests/fixtures/tokenizer/vocab.txt";
+  std::string vocab = std::string(electra::source_dir()) + "/tests/fixtures/tokenizer/vocab.txt";
   std::vector<std::string> text, tsv;
   std::string format = "line";
   int64_t max_seq_length = 128, shuffle_buffer = 10000;
@@ -63,7 +64,7 @@ Args parse_args(int argc, char** argv) {
     }
   }
   if (args.text.empty() && args.tsv.empty()) {
-    const std::string dir = std::string(ELECTRA_SOURCE_DIR) + "/examples/data/nsmc-reviews/";
+    const std::string dir = std::string(electra::source_dir()) + "/examples/data/nsmc-reviews/";
     args.tsv = {dir + "ratings_train.txt", dir + "ratings_test.txt"};
   }
   return args;

@@ -15,12 +15,13 @@
 #include <vector>
 
 #include "tokenizer/tokenizer.h"
+#include "common/source_dir.h"
 
 namespace {
 
 struct Args {
-  std::string vocab = std::string(ELECTRA_SOURCE_DIR) + "/tests/fixtures/tokenizer/vocab.txt";
-  std::string corpus = std::string(ELECTRA_SOURCE_DIR) + "/bench/data/tokenizer_corpus_sample.txt";
+  std::string vocab = std::string(electra::source_dir()) + "/tests/fixtures/tokenizer/vocab.txt";
+  std::string corpus = std::string(electra::source_dir()) + "/bench/data/tokenizer_corpus_sample.txt";
   double mb = 12.0;
   bool uncased = false;
   int repeat = 3;

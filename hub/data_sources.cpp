@@ -10,6 +10,7 @@
 
 #include "common/yaml_file.h"
 #include "common/sha256.h"
+#include "common/source_dir.h"
 
 namespace electra {
 namespace fs = std::filesystem;
@@ -129,7 +130,7 @@ std::string canonical_name(std::string name) {
 }
 
 SourceTable load_sources(const DataOptions& options) {
-  return load_table(options.data_sources.empty() ? fs::path(ELECTRA_SOURCE_DIR) / "configs" / "data_sources.yaml"
+  return load_table(options.data_sources.empty() ? fs::path(electra::source_dir()) / "configs" / "data_sources.yaml"
                                                  : options.data_sources);
 }
 

@@ -11,6 +11,7 @@
 #include "common/yaml_file.h"
 #include "leaderboard/leaderboard.h"
 #include "metrics/metric_names.h"
+#include "common/source_dir.h"
 
 namespace electra {
 namespace {
@@ -159,7 +160,7 @@ LeaderboardSpec find_leaderboard_spec(const std::string& name_or_file) {
   if (as_path.extension() == ".yaml" || as_path.extension() == ".yml" || name_or_file.find('/') != std::string::npos)
     return load_leaderboard_spec(as_path);
   const std::vector<fs::path> roots = {fs::current_path() / "configs" / "leaderboards",
-                                       fs::path(ELECTRA_SOURCE_DIR) / "configs" / "leaderboards"};
+                                       fs::path(electra::source_dir()) / "configs" / "leaderboards"};
   for (const auto& root : roots) {
     const auto file = root / (name_or_file + ".yaml");
     if (fs::is_regular_file(file)) return load_leaderboard_spec(file);

@@ -31,6 +31,8 @@
 #include "train/optimizer.h"
 #include "train/step.h"
 #include "train/task_data.h"
+#include "common/source_dir.h"
+#include "tests/support.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -38,7 +40,7 @@ using electra::test::contains;
 
 namespace {
 
-const fs::path kTinyModel = fs::path(ELECTRA_SOURCE_DIR) / "examples" / "tiny-electra";
+const fs::path kTinyModel = fs::path(electra::source_dir()) / "examples" / "tiny-electra";
 
 std::function<const char*(const char*)> env_of(const std::map<std::string, std::string>& vars) {
   return [vars](const char* name) -> const char* {
@@ -421,7 +423,7 @@ TEST_CASE("dist a killed rank ends the others inside the timeout; the run resume
                                          q(root / "config.yaml"), q(kTinyModel), q(root / "data"), q(root / "run"));
   const auto start = std::chrono::steady_clock::now();
   const auto r = electra::test::run_command(
-      fmt::format("ELECTRA_CRASH_AT=rank1.step:5 '{}' {} --nproc 2 --dist-timeout 20", ELECTRA_BINARY, common));
+      fmt::format("ELECTRA_CRASH_AT=rank1.step:5 '{}' {} --nproc 2 --dist-timeout 20", electra::test::electra_binary(), common));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   INFO(r.output);
   CHECK(r.status != 0);
@@ -450,7 +452,7 @@ TEST_CASE("dist a peer that never shows up ends the rank inside the timeout", "[
   const auto r = electra::test::run_command(fmt::format(
       "RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT={} '{}' finetune --config {} --model {} --data-dir {} "
       "--output-dir {} --dist-timeout 2",
-      electra::free_local_port(), ELECTRA_BINARY, q(root / "config.yaml"), q(kTinyModel), q(root / "data"),
+      electra::free_local_port(), electra::test::electra_binary(), q(root / "config.yaml"), q(kTinyModel), q(root / "data"),
       q(root / "run")));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   INFO(r.output);

@@ -18,6 +18,7 @@
 #include "tests/model_support.h"
 #include "train/options.h"
 #include "train/trainer.h"
+#include "common/source_dir.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -271,7 +272,7 @@ TEST_CASE("electra finetune runs end to end from a YAML config", "[finetune]") {
 
 TEST_CASE("electra finetune --suite runs every task on the tiny samples and renders the leaderboard", "[finetune]") {
   const fs::path out = fresh_dir("suite");
-  const std::string src = ELECTRA_SOURCE_DIR;
+  const std::string src = electra::source_dir();
   const std::string args = "--threads 1 finetune --suite korean --model " + src + "/examples/tiny-electra --data-dir " +
                            src + "/tests/fixtures/tasks --output-dir " + out.string() +
                            " --set data.max_seq_length=64 --set train.epochs=1 --set data.doc_stride=32"

@@ -35,6 +35,7 @@
 #include "tests/catch.h"
 #include "tokenizer/tokenizer.h"
 #include "tests/support.h"
+#include "common/source_dir.h"
 
 namespace fs = std::filesystem;
 using namespace electra;
@@ -206,7 +207,7 @@ class FakeServer {
 using test::contains;
 using test::TempDir;
 
-std::string fixture(const std::string& name) { return read_file(fs::path(ELECTRA_TEST_FIXTURES) / "hub" / name); }
+std::string fixture(const std::string& name) { return read_file(fs::path(electra::test::fixtures_dir()) / "hub" / name); }
 
 const std::string kCommit = "0123456789abcdef0123456789abcdef01234567";
 
@@ -417,7 +418,7 @@ TEST_CASE("hub downloads into the huggingface_hub cache layout and reuses it wit
 
 TEST_CASE("hub takes tokenizer.json for a repo without vocab.txt (as transformers 5 saves it)", "[hub]") {
   FakeServer server;
-  const fs::path tokenizer_fixtures = fs::path(ELECTRA_TEST_FIXTURES) / "tokenizer" / "transformers5";
+  const fs::path tokenizer_fixtures = fs::path(electra::test::fixtures_dir()) / "tokenizer" / "transformers5";
   auto files = tiny_model();
   files.erase(files.begin() + 1);  // vocab.txt
   files.push_back({"tokenizer.json", read_file(tokenizer_fixtures / "tokenizer.json")});
@@ -925,8 +926,8 @@ TEST_CASE("electra download model and data run end to end", "[hub]") {
 TEST_CASE("electra finetune fetches its hub model and task data by itself; --offline downloads nothing", "[hub]") {
   EnvGuard guard;
   FakeServer server;
-  const fs::path tiny = fs::path(ELECTRA_SOURCE_DIR) / "examples" / "tiny-electra";
-  const fs::path nsmc = fs::path(ELECTRA_SOURCE_DIR) / "examples" / "data" / "nsmc";
+  const fs::path tiny = fs::path(electra::source_dir()) / "examples" / "tiny-electra";
+  const fs::path nsmc = fs::path(electra::source_dir()) / "examples" / "data" / "nsmc";
   serve_model(server, "org/tiny-electra",
               {{"config.json", read_file(tiny / "config.json")},
                {"vocab.txt", read_file(tiny / "vocab.txt")},
@@ -1018,9 +1019,9 @@ TEST_CASE("the shipped data table, served by a fake publisher, yields files ever
   register_builtin_tasks();
   FakeServer server;
   TempDir root("shipped");
-  const fs::path samples = fs::path(ELECTRA_TEST_FIXTURES) / "tasks";
+  const fs::path samples = fs::path(electra::test::fixtures_dir()) / "tasks";
   // Point every URL of the shipped table at the fake server.
-  std::string table = read_file(fs::path(ELECTRA_SOURCE_DIR) / "configs" / "data_sources.yaml");
+  std::string table = read_file(fs::path(electra::source_dir()) / "configs" / "data_sources.yaml");
   const std::regex url_pattern(R"(https://[^\s"'},]+)");
   std::map<std::string, std::string> route_of;  // original URL -> path on the fake server
   for (auto it = std::sregex_iterator(table.begin(), table.end(), url_pattern); it != std::sregex_iterator(); ++it) {

@@ -17,7 +17,7 @@ using nlohmann::json;
 
 TEST_CASE("electra init writes a randomly initialised model in Hugging Face's layout", "[init]") {
   const fs::path dir = electra::test::fresh_dir("init");
-  const fs::path vocab = fs::path(ELECTRA_TEST_FIXTURES) / "tokenizer" / "vocab.txt";
+  const fs::path vocab = fs::path(electra::test::fixtures_dir()) / "tokenizer" / "vocab.txt";
   const std::string vocab_text = electra::read_file(vocab);
   const auto lines = std::count(vocab_text.begin(), vocab_text.end(), '\n') + (vocab_text.back() == '\n' ? 0 : 1);
   const auto r = run_electra(fmt::format("init --config tiny --vocab '{}' --output '{}' --cased --seed 7",
@@ -98,7 +98,7 @@ TEST_CASE("electra init caps model_max_length at the model's positions", "[init]
   // AutoTokenizer(..., truncation=True) must not make longer sequences than the model takes.
   const fs::path dir = electra::test::fresh_dir("init_max_length");
   fs::create_directories(dir / "vocab");
-  fs::copy_file(fs::path(ELECTRA_TEST_FIXTURES) / "tokenizer" / "vocab.txt", dir / "vocab" / "vocab.txt");
+  fs::copy_file(fs::path(electra::test::fixtures_dir()) / "tokenizer" / "vocab.txt", dir / "vocab" / "vocab.txt");
   electra::write_file_atomic(dir / "vocab" / "tokenizer_config.json", R"({"do_lower_case": false, "model_max_length": 512})");
   const json small = {{"model_type", "electra"}, {"embedding_size", 16}, {"hidden_size", 32},
                       {"num_attention_heads", 2}, {"num_hidden_layers", 1}, {"intermediate_size", 64},

@@ -20,14 +20,15 @@
 #include "metrics/classification.h"
 #include "tests/catch.h"
 #include "tests/support.h"
+#include "common/source_dir.h"
 
 namespace fs = std::filesystem;
 using namespace electra;
 
 namespace {
 
-const fs::path kFixtures = fs::path(ELECTRA_TEST_FIXTURES) / "leaderboard";
-const fs::path kConfigs = fs::path(ELECTRA_SOURCE_DIR) / "configs" / "leaderboards";
+const fs::path kFixtures = fs::path(electra::test::fixtures_dir()) / "leaderboard";
+const fs::path kConfigs = fs::path(electra::source_dir()) / "configs" / "leaderboards";
 
 fs::path fresh_dir(const std::string& name) { return electra::test::fresh_dir("leaderboard_" + name); }
 
@@ -319,7 +320,7 @@ TEST_CASE("leaderboard replays each published row to its Avg", "[leaderboard]") 
     }
     // The same through the command line, as json (once: each start of the binary loads LibTorch).
     const auto out = dir / "board.json";
-    const auto cli = run_command(fmt::format("{} eval --leaderboard {} {} --output {}", shell_quoted(ELECTRA_BINARY), suite,
+    const auto cli = run_command(fmt::format("{} eval --leaderboard {} {} --output {}", shell_quoted(electra::test::electra_binary()), suite,
                                              shell_quoted(dir), shell_quoted(out)));
     INFO(cli.output);
     REQUIRE(cli.status == 0);
@@ -418,7 +419,7 @@ TEST_CASE("leaderboard renders markdown, csv and json as the golden files", "[le
 
 TEST_CASE("electra eval command renders leaderboards and refuses bad use", "[leaderboard]") {
   const auto dir = fresh_dir("cli");
-  const auto bin = shell_quoted(ELECTRA_BINARY);
+  const auto bin = shell_quoted(electra::test::electra_binary());
   const auto usage = run_command(bin + " eval");
   CHECK(usage.status != 0);
   CHECK(contains(usage.output, "--leaderboard korean|glue RUN_DIR..."));
@@ -731,14 +732,14 @@ TEST_CASE("leaderboard --paired compares two sets of runs on the same test examp
     CHECK(contains(message, "different test files"));
     CHECK(contains(message, (data / "ratings_test.txt").string()));
     CHECK(contains(message, (other / "ratings_test.txt").string()));
-    const auto cli = run_command(fmt::format("{} eval --leaderboard korean {} --paired {}", shell_quoted(ELECTRA_BINARY),
+    const auto cli = run_command(fmt::format("{} eval --leaderboard korean {} --paired {}", shell_quoted(electra::test::electra_binary()),
                                              shell_quoted(dir / "new"), shell_quoted(dir / "elsewhere")));
     CHECK(cli.status == 1);
     CHECK(contains(cli.err, (other / "ratings_test.txt").string()));
   }
   SECTION("electra score --bootstrap prints each metric's interval") {
     const auto r = run_command(fmt::format("{} score --task nsmc --gold {} --predictions {} --bootstrap 300",
-                                           shell_quoted(ELECTRA_BINARY), shell_quoted(data / "ratings_test.txt"),
+                                           shell_quoted(electra::test::electra_binary()), shell_quoted(data / "ratings_test.txt"),
                                            shell_quoted(dir / "new/1/predictions_test.txt")));
     INFO(r.output);
     REQUIRE(r.status == 0);

@@ -12,13 +12,14 @@
 
 #include "tests/catch.h"
 #include "tests/support.h"
+#include "common/source_dir.h"
 
 using electra::test::contains;
 
 TEST_CASE("--threads beyond a few per core is capped with a warning, and answers at once", "[limits]") {
   // Uncapped, LibTorch started 100,000 threads one by one and `version` did not answer for minutes; `timeout` turns
   // such a hang into a failure here.
-  const auto r = electra::test::run_command(fmt::format("timeout 60 '{}' --threads 100000 version", ELECTRA_BINARY));
+  const auto r = electra::test::run_command(fmt::format("timeout 60 '{}' --threads 100000 version", electra::test::electra_binary()));
   INFO(r.output);
   REQUIRE(r.status == 0);
   const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
@@ -45,7 +46,7 @@ TEST_CASE("numbers read from a user's file or flag are decimal and finite", "[li
     INFO(text);
     CHECK_FALSE(parse_decimal(text).has_value());
   }
-  const std::string config = std::string(ELECTRA_SOURCE_DIR) + "/configs/demo/nsmc.yaml";
+  const std::string config = std::string(electra::source_dir()) + "/configs/demo/nsmc.yaml";
   for (const std::string value : {"0x1p3", "inf", "nan"}) {
     const auto r = electra::test::run_electra(
         fmt::format("finetune --config '{}' --set optimizer.learning_rate={} --dump-config", config, value));
@@ -65,16 +66,16 @@ TEST_CASE("vocab --size asks for what the corpus can yield, not for what was typ
   const std::string cap = "ulimit -v 4000000; ";
 #endif
   const electra::test::TempDir tmp("vocab_size_limit");
-  const std::string corpus = std::string(ELECTRA_TEST_FIXTURES) + "/pretrain/corpus.txt";
+  const std::string corpus = std::string(electra::test::fixtures_dir()) + "/pretrain/corpus.txt";
   const auto big = electra::test::run_command(
       fmt::format("{}timeout 60 '{}' --threads 1 vocab --corpus '{}' --size 2000000000 --output '{}'", cap,
-                  ELECTRA_BINARY, corpus, (tmp.path / "big").string()));
+                  electra::test::electra_binary(), corpus, (tmp.path / "big").string()));
   INFO(big.output);
   CHECK(big.status == 0);
   CHECK(contains(big.out, "(asked 2000000000)"));
   const auto beyond = electra::test::run_command(
       fmt::format("{}timeout 60 '{}' --threads 1 vocab --corpus '{}' --size 3000000000 --output '{}'", cap,
-                  ELECTRA_BINARY, corpus, (tmp.path / "beyond").string()));
+                  electra::test::electra_binary(), corpus, (tmp.path / "beyond").string()));
   INFO(beyond.output);
   CHECK(beyond.status == 1);
   CHECK(contains(beyond.err, "vocab_size (--size) 3000000000 is beyond"));

@@ -18,6 +18,7 @@
 #include "metrics/metric_names.h"
 #include "metrics/qa.h"
 #include "tests/catch.h"
+#include "tests/support.h"
 
 using namespace electra::metrics;
 using Strings = std::vector<std::string>;
@@ -157,7 +158,7 @@ std::unique_ptr<ResampledMetrics> fixture_metrics(const Json& c) {
 
 TEST_CASE("bootstrap intervals agree with scipy.stats.bootstrap on the same resample indices", "[metrics][bootstrap]") {
   // tests/fixtures/bootstrap/make_scipy_fixture.py wrote the indices scipy drew and scipy's percentile intervals.
-  const auto fixture = Json::parse(electra::read_file(std::filesystem::path(ELECTRA_TEST_FIXTURES) / "bootstrap" /
+  const auto fixture = Json::parse(electra::read_file(std::filesystem::path(electra::test::fixtures_dir()) / "bootstrap" /
                                                       "scipy_intervals.json"));
   std::set<std::string> seen;
   for (const auto& c : fixture["cases"]) {

@@ -20,13 +20,14 @@
 #include "model/encoder.h"
 #include "tests/catch.h"
 #include "tests/model_support.h"
+#include "tests/support.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
 
-const fs::path kModels = fs::path(ELECTRA_TEST_FIXTURES) / "models";
+const fs::path kModels = fs::path(electra::test::fixtures_dir()) / "models";
 const char* kModelNames[] = {"base", "seqcls3", "regression", "tokcls", "qa", "shared_width"};
 
 const json& model_cases() {

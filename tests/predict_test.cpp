@@ -19,7 +19,7 @@ using nlohmann::json;
 
 namespace {
 
-const fs::path kModels = fs::path(ELECTRA_TEST_FIXTURES) / "models";
+const fs::path kModels = fs::path(electra::test::fixtures_dir()) / "models";
 
 const json& model_cases() {
   static const json cases = json::parse(electra::read_file(kModels / "model_cases.json"));

@@ -29,6 +29,7 @@
 #include "tests/support.h"
 #include "tokenizer/tokenizer.h"
 #include "train/optimizer.h"
+#include "common/source_dir.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -36,8 +37,8 @@ using electra::test::contains;
 
 namespace {
 
-const fs::path kFixtures = fs::path(ELECTRA_TEST_FIXTURES) / "pretrain";
-const fs::path kConfigs = fs::path(ELECTRA_SOURCE_DIR) / "configs" / "pretrain";
+const fs::path kFixtures = fs::path(electra::test::fixtures_dir()) / "pretrain";
+const fs::path kConfigs = fs::path(electra::source_dir()) / "configs" / "pretrain";
 
 // The tiny pair over the fixture vocabulary (126 entries), dropout off unless asked.
 electra::PretrainOptions tiny_options(double dropout = 0.0) {

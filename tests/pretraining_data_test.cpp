@@ -26,7 +26,7 @@ using electra::Tokenizer;
 using electra::test::contains;
 using electra::test::TempDir;
 
-const fs::path kVocab = fs::path(ELECTRA_TEST_FIXTURES) / "tokenizer" / "vocab.txt";
+const fs::path kVocab = fs::path(electra::test::fixtures_dir()) / "tokenizer" / "vocab.txt";
 
 const Tokenizer& tokenizer() {
   static const Tokenizer t = Tokenizer::from_files(kVocab, std::nullopt);

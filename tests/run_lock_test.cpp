@@ -16,6 +16,7 @@
 #include "common/folder_lock.h"
 #include "tests/catch.h"
 #include "tests/support.h"
+#include "common/source_dir.h"
 
 namespace fs = std::filesystem;
 using electra::FolderLock;
@@ -23,8 +24,8 @@ using electra::test::contains;
 
 namespace {
 
-const fs::path kSource = ELECTRA_SOURCE_DIR;
-const fs::path kFixtures = ELECTRA_TEST_FIXTURES;
+const fs::path kSource = electra::source_dir();
+const fs::path kFixtures = electra::test::fixtures_dir();
 
 std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 
@@ -180,7 +181,7 @@ TEST_CASE("of two runs started into one folder exactly one runs, whichever start
     const std::string log = (tmp.path / (dir.filename().string() + ".log")).string();
     // The first run in the background; its shell prints its exit code when it ends.
     const auto started = electra::test::run_command(fmt::format(
-        "( '{}' {} > '{}' 2>&1; echo \"exit $?\" >> '{}' ) >/dev/null 2>&1 & echo started", ELECTRA_BINARY, order.first, log, log));
+        "( '{}' {} > '{}' 2>&1; echo \"exit $?\" >> '{}' ) >/dev/null 2>&1 & echo started", electra::test::electra_binary(), order.first, log, log));
     REQUIRE(started.status == 0);
     REQUIRE(wait_for_holder(dir));
     const auto second = electra::test::run_electra(order.second);
@@ -204,7 +205,7 @@ TEST_CASE("a run without output_dir is locked in runs/<task>, where it writes", 
   const fs::path config = tmp.path / "nsmc.yaml";
   write_finetune_config(config);
   const std::string command =
-      fmt::format("cd {} && '{}' --threads 1 finetune --config {} --stop-after 2", q(tmp.path), ELECTRA_BINARY, q(config));
+      fmt::format("cd {} && '{}' --threads 1 finetune --config {} --stop-after 2", q(tmp.path), electra::test::electra_binary(), q(config));
   const auto first = electra::test::run_command(command);
   INFO(first.output);
   REQUIRE(first.status == 0);

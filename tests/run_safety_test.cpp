@@ -19,6 +19,7 @@
 #include "tests/support.h"
 #include "train/run_dir.h"
 #include "train/task_data.h"
+#include "common/source_dir.h"
 
 namespace fs = std::filesystem;
 using electra::test::contains;
@@ -27,7 +28,7 @@ using nlohmann::json;
 
 namespace {
 
-const std::string kSource = ELECTRA_SOURCE_DIR;
+const std::string kSource = electra::source_dir();
 
 // 540 train rows after a 10% carve-out, batches of 32: 17 steps; a state every 3 steps, dev every 5.
 void write_config(const fs::path& file) {
@@ -45,7 +46,7 @@ electra::test::CommandResult finetune(const fs::path& config, const fs::path& ru
   const bool resume = fs::exists(electra::RunDirectory(run).state_file());
   const std::string what = resume ? fmt::format("--resume '{}'", run.string())
                                   : fmt::format("--config '{}' --output-dir '{}'", config.string(), run.string());
-  return run_command(fmt::format("{} '{}' --threads 1 finetune {} {}", env, ELECTRA_BINARY, what, extra));
+  return run_command(fmt::format("{} '{}' --threads 1 finetune {} {}", env, electra::test::electra_binary(), what, extra));
 }
 
 // Resumes (or restarts, before the first state) until results.json is there.
@@ -201,7 +202,7 @@ TEST_CASE("a checkpoint that cannot be written fails the run and keeps the previ
   // A file-size limit of 1.5 MB (dash counts 512-byte blocks): best/ (1.3 MB) fits, a training state (4 MB) does
   // not, and write() fails with EFBIG once SIGXFSZ is ignored, as a full disk fails with ENOSPC.
   const auto r = run_command(fmt::format("trap '' XFSZ; ulimit -f 3000; '{}' --threads 1 finetune --resume '{}'",
-                                         ELECTRA_BINARY, run.string()));
+                                         electra::test::electra_binary(), run.string()));
   INFO(r.output);
   CHECK(r.status != 0);
   CHECK(contains(r.err, "electra: error: cannot write"));
@@ -277,7 +278,7 @@ TEST_CASE("finetune --resume of a finished run says so and changes nothing", "[s
     REQUIRE(first.status == 0);
     REQUIRE(fs::exists(experiment / "summary.json"));
     const auto files = snapshot(experiment);
-    const auto again = run_command(fmt::format("'{}' --threads 1 finetune --resume '{}'", ELECTRA_BINARY,
+    const auto again = run_command(fmt::format("'{}' --threads 1 finetune --resume '{}'", electra::test::electra_binary(),
                                                experiment.string()));
     INFO(again.output);
     CHECK(again.status == 0);
@@ -291,7 +292,7 @@ TEST_CASE("electra eval refuses to write into a training run's folder", "[safety
   const auto before = snapshot(ref.run);
   const std::string eval = fmt::format("'{}' --threads 1 eval --model '{}' --task nsmc --split test --data-dir '{}' "
                                        "--max-seq-length 64 --output-dir ",
-                                       ELECTRA_BINARY, (ref.run / "best").string(), kSource + "/examples/data/nsmc");
+                                       electra::test::electra_binary(), (ref.run / "best").string(), kSource + "/examples/data/nsmc");
   const auto refused = run_command(eval + "'" + ref.run.string() + "'");
   INFO(refused.output);
   CHECK(refused.status != 0);

@@ -17,14 +17,15 @@
 #include "common/files.h"
 #include "tests/catch.h"
 #include "tests/support.h"
+#include "common/source_dir.h"
 
 namespace fs = std::filesystem;
 using electra::test::contains;
 
 namespace {
 
-const fs::path kSource = ELECTRA_SOURCE_DIR;
-const fs::path kFixtures = ELECTRA_TEST_FIXTURES;
+const fs::path kSource = electra::source_dir();
+const fs::path kFixtures = electra::test::fixtures_dir();
 
 std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 
@@ -57,7 +58,7 @@ Stopped run_and_signal(const std::string& args, const fs::path& progress, size_t
   for (const auto& f : {log, pid_file, rc_file}) fs::remove(f);
   const auto started = electra::test::run_command(fmt::format(
       "( '{}' {} > {} 2>&1 & echo $! > {}; wait $!; echo $? > {}.tmp; mv {}.tmp {} ) > /dev/null 2>&1 &",
-      ELECTRA_BINARY, args, q(log), q(pid_file), q(rc_file), q(rc_file), q(rc_file), q(rc_file)));
+      electra::test::electra_binary(), args, q(log), q(pid_file), q(rc_file), q(rc_file), q(rc_file), q(rc_file)));
   REQUIRE(started.status == 0);
   for (int i = 0; i < 12000 && (lines_in(pid_file) == 0 || lines_in(progress) < lines) && !fs::exists(rc_file); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));

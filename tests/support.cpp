@@ -27,6 +27,9 @@ fs::path kept_path(const std::string& name) {
 
 }  // namespace
 
+const char* fixtures_dir() { return ELECTRA_TEST_FIXTURES; }
+const char* electra_binary() { return ELECTRA_BINARY; }
+
 TempDir::TempDir(const std::string& name) {
   static std::atomic<int> counter{0};
   path = scratch_path(fmt::format("{}_{}", name, counter++));  // unique per object: two may be alive at once
@@ -62,7 +65,7 @@ CommandResult run_command(const std::string& command) {
 }
 
 CommandResult run_electra(const std::string& args) {
-  return run_command(fmt::format("'{}' {}", ELECTRA_BINARY, args));
+  return run_command(fmt::format("'{}' {}", electra_binary(), args));
 }
 
 std::pair<int, std::string> run_electra_merged(const std::string& args) {

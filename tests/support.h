@@ -9,6 +9,11 @@
 
 namespace electra::test {
 
+// The fixtures folder (tests/fixtures) and the electra binary of this build: defined in support.cpp alone, so that no
+// other test object depends on the checkout's path (ccache hits across clones and git worktrees).
+const char* fixtures_dir();
+const char* electra_binary();
+
 // A fresh, empty directory under the system temp dir (electra_test_<name>_<n>_<pid>, n counting the objects made),
 // removed with the object.
 struct TempDir {

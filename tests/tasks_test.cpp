@@ -25,7 +25,7 @@ using namespace electra;
 
 namespace {
 
-const fs::path fixtures = fs::path(ELECTRA_TEST_FIXTURES) / "tasks";
+const fs::path fixtures = fs::path(electra::test::fixtures_dir()) / "tasks";
 
 ReadResult read(const std::string& task, const fs::path& file, bool skip = false) {
   ReadOptions o;

@@ -17,13 +17,14 @@
 #include "model/torch_bin_pickle.h"
 #include "model/torch_bin_zip.h"
 #include "tests/catch.h"
+#include "tests/support.h"
 
 namespace fs = std::filesystem;
 using electra::TensorMap;
 
 namespace {
 
-const fs::path kModels = fs::path(ELECTRA_TEST_FIXTURES) / "models";
+const fs::path kModels = fs::path(electra::test::fixtures_dir()) / "models";
 
 fs::path scratch_dir() {
   const auto dir = fs::temp_directory_path() / ("electra_tensor_io_test." + std::to_string(::getpid()));

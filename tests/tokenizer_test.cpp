@@ -31,7 +31,7 @@ using electra::TokenizerOptions;
 using electra::Truncation;
 using nlohmann::json;
 
-const fs::path kFixtures = fs::path(ELECTRA_TEST_FIXTURES) / "tokenizer";
+const fs::path kFixtures = fs::path(electra::test::fixtures_dir()) / "tokenizer";
 
 std::vector<std::string> token_texts(const std::vector<electra::Token>& tokens) {
   std::vector<std::string> out;
@@ -603,7 +603,7 @@ TEST_CASE("tokenize command encodes JSON lines and reports bad ones", "[tokenize
   auto run = [&](const std::string& input, const std::string& flags) {
     electra::write_file_atomic(dir / "in.jsonl", input);
     const std::string command =
-        fmt::format("\"{}\" tokenize --model \"{}\" --input \"{}\" --output \"{}\" {} 2>\"{}\"", ELECTRA_BINARY,
+        fmt::format("\"{}\" tokenize --model \"{}\" --input \"{}\" --output \"{}\" {} 2>\"{}\"", electra::test::electra_binary(),
                     dir.string(), (dir / "in.jsonl").string(), (dir / "out.jsonl").string(), flags,
                     (dir / "err.txt").string());
     const int status = std::system(command.c_str());
@@ -668,7 +668,7 @@ TEST_CASE("every character is classified, lowercased and accent-stripped as Hugg
   // tools/unicode/regenerate.sh wrote this from tokenizers 0.23.2: every code point where its Unicode data and
   // utf8proc's disagree, every 20th code point it treats specially, and every 997th it leaves alone.
   namespace u = electra::unicode;
-  std::istringstream in(electra::read_file(fs::path(ELECTRA_TEST_FIXTURES) / "tokenizer" / "unicode_reference_sample.tsv"));
+  std::istringstream in(electra::read_file(fs::path(electra::test::fixtures_dir()) / "tokenizer" / "unicode_reference_sample.tsv"));
   auto hex = [](const std::vector<u::AlignedChar>& v) {
     std::string s;
     for (size_t i = 0; i < v.size(); ++i) s += fmt::format("{}{:x}", i ? " " : "", static_cast<unsigned>(v[i].cp));

@@ -23,13 +23,14 @@
 #include "train/run_dir.h"
 #include "train/selection.h"
 #include "train/step.h"
+#include "common/source_dir.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
 
-const fs::path kFixtures = ELECTRA_TEST_FIXTURES;
+const fs::path kFixtures = electra::test::fixtures_dir();
 
 at::Tensor long_tensor(const json& rows) {
   std::vector<int64_t> flat;
@@ -398,7 +399,7 @@ TEST_CASE("experiment config resolves defaults, files, base files and --set", "[
 }
 
 TEST_CASE("shipped experiment configs are valid and carry the published setups", "[train]") {
-  const fs::path configs = fs::path(ELECTRA_SOURCE_DIR) / "configs";
+  const fs::path configs = fs::path(electra::source_dir()) / "configs";
   int count = 0;
   for (const std::string suite : {"korean", "glue", "demo"}) {
     for (const auto& entry : electra::list_directory(configs / suite)) {
@@ -424,7 +425,7 @@ TEST_CASE("shipped experiment configs are valid and carry the published setups",
       }
       if (suite == "demo") {  // the shipped model that `electra pretrain` made, with room for the demo's lengths
         CHECK(o.model == "examples/electra-nsmc-tiny");
-        const fs::path model = fs::path(ELECTRA_SOURCE_DIR) / o.model;
+        const fs::path model = fs::path(electra::source_dir()) / o.model;
         REQUIRE(fs::exists(model / "model.safetensors"));
         std::ifstream in(model / "config.json");
         const auto config = nlohmann::json::parse(in);

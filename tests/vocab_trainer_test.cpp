@@ -22,7 +22,7 @@ using electra::VocabTrainingStats;
 using electra::WordCounts;
 using Tokens = std::vector<std::string>;
 
-const fs::path kFixtures = fs::path(ELECTRA_TEST_FIXTURES) / "vocab";
+const fs::path kFixtures = fs::path(electra::test::fixtures_dir()) / "vocab";
 const Tokens kSpecials = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
 
 Tokens with_specials(const Tokens& rest) {

@@ -14,6 +14,7 @@
 #include "tasks/task.h"
 #include "train/run_dir.h"
 #include "train/trainer.h"
+#include "common/source_dir.h"
 
 namespace electra {
 namespace {
@@ -27,7 +28,7 @@ fs::path suite_output_dir(const SuiteOptions& suite) {
 // The suite's configs in the table's task order.
 std::vector<fs::path> suite_configs(const SuiteOptions& suite) {
   if (suite.model.empty()) throw std::invalid_argument("--suite needs --model PATH_OR_HUB_ID");
-  const fs::path configs = suite.configs_dir.empty() ? fs::path(ELECTRA_SOURCE_DIR) / "configs" : fs::path(suite.configs_dir);
+  const fs::path configs = suite.configs_dir.empty() ? fs::path(electra::source_dir()) / "configs" : fs::path(suite.configs_dir);
   const fs::path dir = configs / suite.suite;
   if (!fs::is_directory(dir)) {
     throw std::invalid_argument(

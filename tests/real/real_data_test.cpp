@@ -22,6 +22,7 @@
 #include "tasks/task.h"
 #include "tests/catch.h"
 #include "tests/support.h"
+#include "common/source_dir.h"
 
 namespace fs = std::filesystem;
 using electra::test::contains;
@@ -219,7 +220,7 @@ TEST_CASE("real scores: electra score on the real gold files agrees with scikit-
   if (python.empty()) WARN("no python3 with scikit-learn and scipy (apt-get install python3-sklearn python3-scipy): "
                            "scores are checked against the rules written in score_reference.py only where they need neither");
   const fs::path work = electra::test::fresh_dir("real_score");
-  const fs::path script = fs::path(ELECTRA_SOURCE_DIR) / "tools" / "checks" / "score_reference.py";
+  const fs::path script = fs::path(electra::source_dir()) / "tools" / "checks" / "score_reference.py";
   std::mt19937 rng(20261202);
   int compared = 0;
   for (const auto& c : cases) {
@@ -373,7 +374,7 @@ TEST_CASE("real fine-tunes: a randomly initialised model on the real vocabulary 
     const fs::path out = work / run.task;
     const auto r = electra::test::run_electra(
         fmt::format("--threads 2 finetune --config '{}' --model '{}' --data-dir '{}' --output-dir '{}'{}",
-                    (fs::path(ELECTRA_SOURCE_DIR) / run.config).string(), (work / "model").string(), data.string(),
+                    (fs::path(electra::source_dir()) / run.config).string(), (work / "model").string(), data.string(),
                     out.string(), sets));
     INFO(run.task << ": " << r.output);
     REQUIRE(r.status == 0);
