@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "common/files.h"
+#include "common/stop_signal.h"
 #include "hub/data.h"
 #include "hub/hub.h"
 #include "leaderboard/leaderboard.h"
@@ -91,6 +92,7 @@ void check_eval_output_dir(const std::filesystem::path& dir, const std::string& 
 
 void run_model_eval(const ModelArgs& args) {
   const Task& task = find_task(args.task);
+  install_stop_handlers();  // a signal stops the evaluation before its next batch; nothing is written then
   // Checked before the model is loaded or scored: the refusal costs nothing.
   if (!args.output_dir.empty()) check_eval_output_dir(args.output_dir, task.name(), args.split);
   ModelEvalOptions options;
@@ -109,6 +111,12 @@ void run_model_eval(const ModelArgs& args) {
   options.batch_size = args.batch_size;
   options.device = args.device;
   const ModelEvalOutcome outcome = evaluate_model(task, options);
+  if (outcome.stopped_by != 0) {
+    throw StoppedBySignal(outcome.stopped_by,
+                          fmt::format("stopped by {} while evaluating {} on {} {}; nothing was written; rerun the "
+                                      "same command",
+                                      signal_name(outcome.stopped_by), args.model, task.name(), args.split));
+  }
   for (const auto& w : outcome.warnings) fmt::print(stderr, "warning: {}\n", w);
   fmt::print("{} {} ({}):", task.name(), args.split, args.model);
   for (const auto& [name, value] : outcome.metrics) {

@@ -66,8 +66,11 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
-  } catch (const electra::StoppedBySignal&) {
-    return electra::kStoppedExitCode;  // the run said where it stopped and how to resume
+  } catch (const electra::StoppedBySignal& e) {
+    // A run has said where it stopped and how to resume; work that saves nothing says it here.
+    std::fflush(stdout);
+    if (!e.line().empty()) fmt::print(stderr, "{}\n", e.line());
+    return electra::kStoppedExitCode;
   } catch (const std::exception& e) {
     std::fflush(stdout);
     fmt::print(stderr, "electra: error: {}\n", electra::error_message(e));

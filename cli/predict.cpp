@@ -2,7 +2,11 @@
 // directory's vocab.txt) and writes one JSON line per input line, in order. A malformed line gets
 // {"error": "line N: ..."} in its place; the others are still predicted. Pre-training checkpoints run their own
 // heads: ElectraForPreTraining says which tokens look replaced, ElectraForMaskedLM gives each position's top k.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fmt/core.h>
 
 #include <fstream>
@@ -15,6 +19,8 @@
 
 #include "architectures/predictor.h"
 #include "cli/commands.h"
+#include "common/files.h"
+#include "common/stop_signal.h"
 #include "tokenizer/text_lines.h"
 #include "tokenizer/tokenizer.h"
 
@@ -232,17 +238,53 @@ void run_batch(const Predictor& predictor, std::vector<Entry*>& batch, const Tok
   }
 }
 
+// --output FILE: written beside it (FILE.tmp.<pid>) and renamed over it once complete, so that an error or a stop
+// signal leaves FILE as it was. A FILE that is not a regular file (/dev/stdout, a pipe) is written in place.
+class OutputFile {
+ public:
+  explicit OutputFile(const std::filesystem::path& file) : file_(file) {
+    std::error_code ec;
+    const bool in_place = std::filesystem::exists(file, ec) && !std::filesystem::is_regular_file(file, ec);
+    if (!in_place) temp_ = fmt::format("{}.tmp.{}", file.string(), ::getpid());
+    stream_.open(in_place ? file_ : std::filesystem::path(temp_), std::ios::binary | std::ios::trunc);
+    if (!stream_) throw std::runtime_error(fmt::format("cannot write {}", file.string()));
+  }
+  ~OutputFile() {
+    if (temp_.empty()) return;
+    stream_.close();
+    ::unlink(temp_.c_str());
+  }
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+  std::ostream& stream() { return stream_; }
+  void commit() {
+    stream_.close();
+    if (!stream_) throw std::runtime_error(fmt::format("cannot write {}", file_.string()));
+    if (temp_.empty()) return;
+    sync_file(temp_);
+    if (::rename(temp_.c_str(), file_.c_str()) != 0)
+      throw std::runtime_error(fmt::format("cannot write {}: {}", file_.string(), std::strerror(errno)));
+    temp_.clear();
+    sync_directory(file_.parent_path());
+  }
+
+ private:
+  std::filesystem::path file_;
+  std::string temp_;  // empty: written in place, or renamed into place
+  std::ofstream stream_;
+};
+
 void run_predict(const PredictOptions& options) {
   if (options.batch_size < 1)
     throw std::invalid_argument(fmt::format("--batch-size: must be at least 1, got {}", options.batch_size));
   Predictor::check_device(options.device);
+  install_stop_handlers();  // a signal stops before the next batch; --output FILE is left as it was
   JsonLinesReader in(options.input);
-  std::ofstream out_file;
+  std::optional<OutputFile> out_file;
   std::ostream* out = &std::cout;
   if (!options.output.empty()) {
-    out_file.open(options.output, std::ios::binary | std::ios::trunc);
-    if (!out_file) throw std::runtime_error(fmt::format("cannot write {}", options.output));
-    out = &out_file;
+    out_file.emplace(options.output);
+    out = &out_file->stream();
   }
 
   PredictorOptions predictor_options;
@@ -278,6 +320,12 @@ void run_predict(const PredictOptions& options) {
       std::vector<Entry*> batch(valid.begin() + static_cast<std::ptrdiff_t>(at),
                                 valid.begin() + static_cast<std::ptrdiff_t>(
                                                     std::min(valid.size(), at + static_cast<size_t>(options.batch_size))));
+      if (const int signal = stop_signal()) {
+        throw StoppedBySignal(
+            signal, fmt::format("stopped by {} while predicting; {}; rerun the same command", signal_name(signal),
+                                options.output.empty() ? "the output so far ends with a whole line"
+                                                       : options.output + " is as it was"));
+      }
       run_batch(predictor, batch, names, predictor_options.top_k);
     }
     for (auto& e : pending) {
@@ -307,6 +355,7 @@ void run_predict(const PredictOptions& options) {
     }
   }
   flush();
+  if (out_file) out_file->commit();
   in.finish("predicted");
 }
 

@@ -85,6 +85,7 @@ void run_pretrain(const PretrainArgs& args) {
   }
   if (!args.prepare.empty()) {
     lock = FolderLock::acquire(args.prepare, "pretrain --prepare");
+    install_stop_handlers();  // a signal stops it and leaves the folder's earlier corpus as it was
     run_prepare(args, options);
     return;
   }

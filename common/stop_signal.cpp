@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <utility>
 
 namespace electra {
 namespace {
@@ -72,7 +73,13 @@ void forward_stop_signals_to(const std::vector<pid_t>& children) {
   install_stop_handlers();
 }
 
-StoppedBySignal::StoppedBySignal(int signal)
-    : std::runtime_error(fmt::format("stopped by {}", signal_name(signal))), signal_(signal) {}
+StoppedBySignal::StoppedBySignal(int signal, std::string line)
+    : std::runtime_error(fmt::format("stopped by {}", signal_name(signal))), signal_(signal), line_(std::move(line)) {}
+
+void stop_if_signalled(std::string_view doing, std::string_view then) {
+  const int signal = stop_signal();
+  if (signal == 0) return;
+  throw StoppedBySignal(signal, fmt::format("stopped by {} while {}; {}", signal_name(signal), doing, then));
+}
 
 }  // namespace electra

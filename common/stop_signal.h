@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 #include <vector>
 
@@ -24,14 +25,23 @@ std::string signal_name(int signal);
 void forward_stop_signals_to(const std::vector<pid_t>& children);
 
 // Thrown once a run has stopped on a signal, its state saved and the line saying so printed; main() exits with
-// kStoppedExitCode.
+// kStoppedExitCode. Work that saves nothing (reading and tokenizing data, preparing a corpus, an evaluation) throws it
+// where it is with `line`, which main() prints ("stopped by SIGTERM while ...; rerun the same command ...").
 class StoppedBySignal : public std::runtime_error {
  public:
-  explicit StoppedBySignal(int signal);
+  explicit StoppedBySignal(int signal, std::string line = "");
   int signal() const { return signal_; }
+  const std::string& line() const { return line_; }
 
  private:
   int signal_;
+  std::string line_;
 };
+
+// Throws StoppedBySignal with the line "stopped by <signal> while <doing>; <then>" when a stop signal has arrived;
+// otherwise returns at the cost of reading one flag. For loops over data that a rerun redoes from their start.
+void stop_if_signalled(std::string_view doing, std::string_view then);
+// `then` for data preparation: it saves nothing, so the files of a run (its last state included) are as they were.
+inline constexpr std::string_view kRerunUnchanged = "the saved files are as they were; rerun the same command";
 
 }  // namespace electra

@@ -8,8 +8,10 @@
 #include <system_error>
 #include <utility>
 
+#include "common/crash_point.h"
 #include "common/files.h"
 #include "common/sha256.h"
+#include "common/stop_signal.h"
 #include "corpus/text_source.h"
 #include "tokenizer/tokenizer.h"
 
@@ -251,6 +253,13 @@ ShardSummary write_shards(const Tokenizer& tokenizer, const CorpusOptions& optio
   for (const CorpusInput& input : inputs) {
     source.open(input.text);
     while (source.next(example)) {
+      crash_point("prepare.example");
+      if (stop_signal() != 0) {
+        // prepare_shards removes DIR/.preparing on the way out.
+        stop_if_signalled(fmt::format("preparing {}", dir.parent_path().string()),
+                          fmt::format("{} is as it was; rerun the same command to prepare it",
+                                      dir.parent_path().string()));
+      }
       if (!out.is_open()) {
         shard_path = dir / fmt::format("shard-{:05d}.bin", summary.shards);
         out.open(shard_path, std::ios::binary | std::ios::trunc);

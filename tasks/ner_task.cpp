@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "common/stop_signal.h"
 #include "tasks/text_file.h"
 
 namespace electra {
@@ -76,6 +77,7 @@ std::vector<Feature> NerTask::featurize(const std::vector<Example>& examples, co
   std::vector<Feature> features;
   features.reserve(examples.size());
   for (size_t i = 0; i < examples.size(); ++i) {
+    stop_if_signalled("tokenizing examples", kRerunUnchanged);
     const Example& ex = examples[i];
     if (ex.words.size() != ex.tags.size())
       throw std::invalid_argument(fmt::format("{}: example {} has {} words but {} tags", spec_.name, ex.id,

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <stdexcept>
 
+#include "common/stop_signal.h"
 #include "common/utf8.h"
 #include "tasks/text_file.h"
 
@@ -208,6 +209,7 @@ std::vector<Feature> QaTask::featurize(const std::vector<Example>& examples, con
     throw std::invalid_argument(fmt::format("max_query_length must be >= 1, got {}", options.max_query_length));
   std::vector<Feature> features;
   for (size_t i = 0; i < examples.size(); ++i) {
+    stop_if_signalled("tokenizing examples", kRerunUnchanged);
     const Example& ex = examples[i];
     if (!ex.text_b) throw std::invalid_argument(fmt::format("{}: example {} has no context", spec_.name, ex.id));
     auto query = tokenizer.tokenize(ex.text_a);

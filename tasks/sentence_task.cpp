@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "common/decimal.h"
+#include "common/stop_signal.h"
 #include "metrics/classification.h"
 #include "metrics/correlation.h"
 #include "tasks/text_file.h"
@@ -161,6 +162,7 @@ std::vector<Feature> SentenceTask::featurize(const std::vector<Example>& example
   std::vector<Feature> features;
   features.reserve(examples.size());
   for (size_t i = 0; i < examples.size(); ++i) {
+    stop_if_signalled("tokenizing examples", kRerunUnchanged);
     const Example& ex = examples[i];
     std::optional<std::string_view> pair;
     if (ex.text_b) pair = *ex.text_b;

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "common/crash_point.h"
+#include "common/stop_signal.h"
 #include "common/stopwatch.h"
 #include "dist/communicator.h"
 #include "train/autocast.h"
@@ -102,7 +104,25 @@ EvalResult evaluate(const ElectraModel& model, const Task& task, const std::vect
     order = share;
   }
   std::vector<FeatureOutput> outputs(features.size());
-  for (const auto& indices : chunk(order, options.batch_size)) {
+  const auto batches = chunk(order, options.batch_size);
+  // Every rank checks for a stop as often as the rank with the most batches (shares differ by one feature at most).
+  size_t checks = batches.size();
+  if (sharded) {
+    const auto ranks = static_cast<int64_t>(options.comm->world_size());
+    const int64_t largest_share = (static_cast<int64_t>(features.size()) + ranks - 1) / ranks;
+    checks = static_cast<size_t>((largest_share + options.batch_size - 1) / options.batch_size);
+  }
+  for (size_t b = 0; b < checks; ++b) {
+    crash_point("eval.batch");
+    const int signal = sharded ? options.comm->agree_on_stop(stop_signal()) : stop_signal();
+    if (signal != 0) {
+      if (was_training) model.module()->train();
+      EvalResult stopped;
+      stopped.stopped_by = signal;
+      return stopped;
+    }
+    if (b >= batches.size()) continue;
+    const std::vector<int64_t>& indices = batches[b];
     Batch batch = collate(features, indices, task.head(), options.bucket_multiple, options.max_seq_length, false);
     move_to(batch, device);
     ModelOutput out;

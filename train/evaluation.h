@@ -32,9 +32,13 @@ struct EvalResult {
   std::vector<std::string> predictions;  // one per example, `electra score` format
   double seconds = 0;
   int64_t features_run_here = 0;         // features this rank ran the model over
+  // A stop signal (common/stop_signal.h) abandoned the evaluation: the signal, and nothing else is set.
+  int stopped_by = 0;
 };
 
 // Runs the model (eval mode, no grad, on its own device) over the features and scores the decoded predictions.
+// A stop signal abandons it before the next batch (docs/stopping.md); on several ranks they agree before each batch,
+// so that all of them abandon it at the same batch and none waits in the gather.
 EvalResult evaluate(const ElectraModel& model, const Task& task, const std::vector<Example>& examples,
                     const std::vector<Feature>& features, const EvalOptions& options);
 

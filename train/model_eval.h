@@ -26,6 +26,7 @@ struct ModelEvalOutcome {
   std::vector<std::string> predictions;
   std::vector<std::string> warnings;  // rows skipped while reading the split
   std::string results_json;           // results.json text (schema of the trainer's, split = the scored split)
+  int stopped_by = 0;                 // a stop signal abandoned the evaluation: nothing above is set
 };
 
 // Loads a fine-tuned model and scores one split of `task`. Throws std::invalid_argument when the task has no

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "common/crash_point.h"
+#include "common/stop_signal.h"
 #include "dist/communicator.h"
 #include "model/runtime.h"
 #include "train/seed_run.h"
@@ -13,9 +14,21 @@
 
 namespace electra {
 
+RunOutcome SeedRun::stopped_in_finish(int signal) {
+  checkpoint();
+  progress_.finish();
+  log_ << fmt::format("stopped at step {} by {}; rerun the same command to resume\n", s_.step, signal_name(signal));
+  RunOutcome outcome;
+  outcome.run_dir = dir_.path();
+  outcome.steps = s_.step;
+  outcome.stopped_by = signal;
+  return outcome;
+}
+
 EvalResult SeedRun::score(const std::vector<Example>& examples, const std::vector<Feature>& features,
                           const std::string& file_name) {
   EvalResult r = evaluate(model_, task_, examples, features, eval_options_);
+  if (r.stopped_by != 0) return r;
   if (writer_) dir_.write_predictions(file_name, r.predictions);
   if (writer_ && options_.train.dump_batches) {
     // predictions_<split>[_carved].txt -> features_<split>[_carved].jsonl
@@ -28,7 +41,8 @@ EvalResult SeedRun::score(const std::vector<Example>& examples, const std::vecto
 RunOutcome SeedRun::finish(const Stopwatch& wall) {
   const TaskData& data = data_.examples;
   const SelectionState& sel = s_.selection;
-  if (data.has_dev && sel.last_eval_step != s_.step && !sel.stopped_early) evaluate_dev();
+  if (data.has_dev && sel.last_eval_step != s_.step && !sel.stopped_early && !evaluate_dev())
+    return stopped_in_finish(comm_.agree_on_stop(stop_signal()));
   checkpoint();
   const double train_seconds = seconds_before_ + train_time_.seconds();
 
@@ -54,6 +68,7 @@ RunOutcome SeedRun::finish(const Stopwatch& wall) {
   if (data.has_dev) {
     const EvalResult r =
         score(data.dev, data_.dev, data.dev_carved ? "predictions_dev_carved.txt" : "predictions_dev.txt");
+    if (r.stopped_by != 0) return stopped_in_finish(r.stopped_by);
     if (data.dev_carved) {
       results["dev_carved_metrics"] = metrics_json(r.metrics);
     } else {
@@ -65,12 +80,14 @@ RunOutcome SeedRun::finish(const Stopwatch& wall) {
   if (data.task_dev) {
     const EvalResult r =
         score(*data.task_dev, featurize(task_, *data.task_dev, tokenizer_, options_.data), "predictions_dev.txt");
+    if (r.stopped_by != 0) return stopped_in_finish(r.stopped_by);
     split_metrics["dev"] = metrics_json(r.metrics);
     reported = r.metrics;
     split = "dev";
   }
   if (data.has_test) {
     const EvalResult r = score(data.test, featurize(task_, data.test, tokenizer_, options_.data), "predictions_test.txt");
+    if (r.stopped_by != 0) return stopped_in_finish(r.stopped_by);
     split_metrics["test"] = metrics_json(r.metrics);
     reported = r.metrics;
     split = "test";

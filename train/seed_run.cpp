@@ -92,6 +92,11 @@ bool SeedRun::train() {
   window_time_.restart();
   bool interrupted = false;
   const auto n_train = static_cast<int64_t>(data_.train.size());
+  if (s_.step < plan_.total_steps && !stop_ && evaluation_owed() && !evaluate_dev()) {
+    interrupted = true;
+    stop_ = true;
+    stopped_by_ = comm_.agree_on_stop(stop_signal());
+  }
   while (s_.step < plan_.total_steps && !stop_) {
     const auto batches = chunk(epoch_order(n_train, seed_, s_.epoch), options_.train.batch_size);
     for (auto b = static_cast<size_t>(s_.batch_in_epoch); b < batches.size() && s_.step < plan_.total_steps && !stop_;
@@ -106,17 +111,20 @@ bool SeedRun::train() {
       crash_point(fmt::format("rank{}.step", comm_.rank()));
       s_.batch_in_epoch = static_cast<int64_t>(b) + 1;
       log_step(result, lr, static_cast<int64_t>(batches[b].size()));
-      if (options_.train.eval_every > 0 && s_.step % options_.train.eval_every == 0) evaluate_dev();
+      bool evaluated = true;  // false: a stop signal abandoned this step's evaluation
+      if (options_.train.eval_every > 0 && s_.step % options_.train.eval_every == 0) evaluated = evaluate_dev();
       if (s_.batch_in_epoch == static_cast<int64_t>(batches.size())) {
         ++s_.epoch;
         s_.batch_in_epoch = 0;
-        if (options_.train.eval_each_epoch && s_.selection.last_eval_step != s_.step) evaluate_dev();
+        if (evaluated && options_.train.eval_each_epoch && s_.selection.last_eval_step != s_.step)
+          evaluated = evaluate_dev();
       }
-      if (options_.train.save_every > 0 && s_.step % options_.train.save_every == 0) checkpoint();
+      if (evaluated && options_.train.save_every > 0 && s_.step % options_.train.save_every == 0) checkpoint();
       const bool stop_after = control_.stop_after_steps > 0 && s_.step == control_.stop_after_steps;
       // Every rank acts on a stop signal any of them received, at the same step.
       stopped_by_ = comm_.agree_on_stop(stop_signal());
-      if ((stop_after || stopped_by_ != 0) && s_.step < plan_.total_steps) {
+      // An evaluation abandoned at the last step: finish() saves this step's state and stops when it runs it again.
+      if ((stop_after || stopped_by_ != 0 || !evaluated) && s_.step < plan_.total_steps) {
         checkpoint();
         interrupted = true;
         stop_ = true;
@@ -159,12 +167,23 @@ void SeedRun::log_step(const StepResult& result, double lr, int64_t batch_exampl
   window_time_.restart();
 }
 
-void SeedRun::evaluate_dev() {
+bool SeedRun::evaluation_owed() const {
+  if (s_.step == 0 || s_.selection.last_eval_step == s_.step) return false;
+  return (options_.train.eval_every > 0 && s_.step % options_.train.eval_every == 0) ||
+         (options_.train.eval_each_epoch && s_.batch_in_epoch == 0);
+}
+
+bool SeedRun::evaluate_dev() {
   if (!data_.examples.has_dev) {
     s_.selection.last_eval_step = s_.step;
-    return;
+    return true;
   }
   const EvalResult r = evaluate(model_, task_, data_.examples.dev, data_.dev, eval_options_);
+  if (r.stopped_by != 0) {
+    progress_.message(fmt::format("step {}: dev evaluation abandoned ({})", s_.step, signal_name(r.stopped_by)));
+    return false;
+  }
+  saved_step_ = -1;  // the selection changed: the next state must hold it
   const double main = r.metrics.at("main");
   const SelectionDecision decision = observe_dev_score(s_.selection, options_.train, s_.step, main);
   if (writer_) {
@@ -182,6 +201,7 @@ void SeedRun::evaluate_dev() {
     progress_.message(fmt::format("early stopping: no dev improvement in {} evaluations", s_.selection.bad_evals));
     stop_ = true;
   }
+  return true;
 }
 
 // The state saved after this names this model as the best: it must be on disk first.
@@ -196,6 +216,8 @@ void SeedRun::save_best() {
 }
 
 void SeedRun::checkpoint() {
+  if (saved_step_ == s_.step) return;  // e.g. a signal that came while that state was written
+  saved_step_ = s_.step;
   if (!writer_) return;
   s_.train_seconds = seconds_before_ + train_time_.seconds();
   save_training_state(dir_.state_dir(), model_, optimizer_, s_, device_);

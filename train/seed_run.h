@@ -61,9 +61,15 @@ class SeedRun {
   // train.dump_batches: one line of batches.jsonl for the step about to run.
   void dump_step(const std::vector<Batch>& micro, double lr) const;
   void log_step(const StepResult& result, double lr, int64_t batch_examples);
-  void evaluate_dev();
+  // False: a stop signal abandoned the evaluation; the selection is as before it, so that a resume runs it again.
+  bool evaluate_dev();
+  // The evaluation at this step that a state saved while it was abandoned still owes (docs/stopping.md).
+  bool evaluation_owed() const;
   void save_best();
+  // Saves the training state, unless the latest saved state is of this step and no evaluation came after it.
   void checkpoint();
+  // The end of a run stopped by `signal` in finish(): the state of this step saved, the line printed.
+  RunOutcome stopped_in_finish(int signal);
   [[noreturn]] void fail_non_finite(double loss);
   // Evaluates the model on `examples` and writes predictions to `file_name`.
   EvalResult score(const std::vector<Example>& examples, const std::vector<Feature>& features,
@@ -92,6 +98,7 @@ class SeedRun {
   int64_t window_examples_ = 0;
   bool stop_ = false;
   int stopped_by_ = 0;
+  int64_t saved_step_ = -1;  // the step of the state checkpoint() saved last, -1 after a dev evaluation
 };
 
 }  // namespace electra

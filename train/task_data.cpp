@@ -9,6 +9,9 @@
 #include <random>
 #include <stdexcept>
 
+#include "common/crash_point.h"
+#include "common/stop_signal.h"
+
 namespace electra {
 namespace {
 
@@ -79,6 +82,7 @@ std::vector<Example> read_split(const Task& task, Split split, const DatasetOpti
                                            "--data-dir)",
                                            file.string(), to_string(split), task.name()));
     }
+    stop_if_signalled("reading the task's data", kRerunUnchanged);
     ReadResult r = task.read(file, ro);
     for (auto& w : r.warnings) warnings.push_back(w);
     // The reader's own warnings already count and locate skipped, dropped and empty rows (RowPolicy::finish).
@@ -136,6 +140,7 @@ std::vector<Feature> featurize(const Task& task, const std::vector<Example>& exa
   fo.max_seq_length = data.max_seq_length;
   fo.doc_stride = data.doc_stride;
   fo.max_query_length = data.max_query_length;
+  crash_point("data.featurize");
   return task.featurize(examples, tokenizer, fo);
 }
 
