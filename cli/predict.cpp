@@ -19,6 +19,7 @@
 
 #include "architectures/predictor.h"
 #include "cli/commands.h"
+#include "common/crash_point.h"
 #include "common/files.h"
 #include "common/stop_signal.h"
 #include "tokenizer/text_lines.h"
@@ -320,6 +321,7 @@ void run_predict(const PredictOptions& options) {
       std::vector<Entry*> batch(valid.begin() + static_cast<std::ptrdiff_t>(at),
                                 valid.begin() + static_cast<std::ptrdiff_t>(
                                                     std::min(valid.size(), at + static_cast<size_t>(options.batch_size))));
+      crash_point("predict.batch");
       if (const int signal = stop_signal()) {
         throw StoppedBySignal(
             signal, fmt::format("stopped by {} while predicting; {}; rerun the same command", signal_name(signal),

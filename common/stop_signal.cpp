@@ -35,10 +35,10 @@ void on_stop_signal(int sig) {
   }
   if (g_signal == 0) {
     g_signal = sig;
-    write_stderr(sig == SIGINT ? "\nelectra: SIGINT: saving a state after this step, then stopping (Ctrl-C again "
-                                 "stops at once)\n"
-                               : sig == SIGTERM ? "\nelectra: SIGTERM: saving a state after this step, then stopping\n"
-                                                : "\nelectra: SIGUSR1: saving a state after this step, then stopping\n");
+    // Where it stops is said once it has (a training step with its state saved, or before anything is written).
+    write_stderr(sig == SIGINT    ? "\nelectra: SIGINT: stopping cleanly (Ctrl-C again stops at once)\n"
+                 : sig == SIGTERM ? "\nelectra: SIGTERM: stopping cleanly\n"
+                                  : "\nelectra: SIGUSR1: stopping cleanly\n");
   }
   for (size_t i = 0; i < g_child_count.load(); ++i) ::kill(g_children[i], sig);
 }

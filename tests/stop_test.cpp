@@ -2,6 +2,7 @@
 // step of a tiny fine-tune and a tiny pre-training, saves its state, says so and exits 75; the same command then
 // resumes to the weights and scores of an uninterrupted run, byte for byte.
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <signal.h>
 
 #include <algorithm>
@@ -9,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <regex>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -29,12 +32,13 @@ const fs::path kFixtures = electra::test::fixtures_dir();
 
 std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 
-// 540 train rows after the dev carve-out, batches of 32, 3 epochs: 51 steps; a state every 3, a metrics line every 2.
+// 540 train rows after the dev carve-out, batches of 32, 3 epochs: 51 steps; a state every 3, a metrics line every 2,
+// a dev evaluation (60 examples, 4 batches of 16) at steps 10, 17, 20, 30, 34, 40, 50 and 51.
 void write_finetune_config(const fs::path& file) {
   std::ofstream(file) << "model: " << kSource.string() << "/examples/tiny-electra\ntask: nsmc\ndevice: cpu\n"
                       << "data:\n  data_dir: " << kSource.string() << "/examples/data/nsmc\n  max_seq_length: 64\n"
                       << "  dev_from_train: 0.1\noptimizer:\n  learning_rate: 1e-3\n"
-                      << "train:\n  epochs: 3\n  batch_size: 32\n  eval_every: 10\n  logging_every: 2\n"
+                      << "train:\n  epochs: 3\n  batch_size: 32\n  eval_every: 10\n  eval_batch_size: 16\n  logging_every: 2\n"
                       << "  save_every: 3\n";
 }
 
@@ -76,10 +80,43 @@ Stopped run_and_signal(const std::string& args, const fs::path& progress, size_t
 
 std::string signal_text(int sig) { return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "SIGUSR1"; }
 
+// A run's metrics.jsonl and results.json without the fields that time it (they differ between any two runs).
+std::string metrics_without_timing(const fs::path& file) {
+  std::string out;
+  std::istringstream lines(electra::read_file(file));
+  for (std::string line; std::getline(lines, line);) {
+    nlohmann::json j = nlohmann::json::parse(line);
+    for (const char* key : {"examples_per_s", "seconds", "tokens_per_second", "data_wait_seconds"}) j.erase(key);
+    out += j.dump() + "\n";
+  }
+  return out;
+}
+
+std::string results_without_timing(const fs::path& file) {
+  nlohmann::json j = nlohmann::json::parse(electra::read_file(file));
+  for (const char* key : {"wall_time_s", "train_time_s", "throughput"}) j.erase(key);
+  return j.dump();
+}
+
+// The step of the state a run's state/latest.json names, -1 when there is none.
+int64_t latest_state_step(const fs::path& run) {
+  const fs::path manifest = run / "state" / "latest.json";
+  if (!fs::exists(manifest)) return -1;
+  const std::string file = nlohmann::json::parse(electra::read_file(manifest)).at("file").get<std::string>();
+  return std::stoll(file.substr(std::string("state-").size(), 8));
+}
+
+// The N of the line "stopped at step N by ...", -1 when the log has none.
+int64_t stopped_step(const std::string& log) {
+  std::smatch m;
+  if (!std::regex_search(log, m, std::regex("stopped at step ([0-9]+) by "))) return -1;
+  return std::stoll(m[1].str());
+}
+
 // The uninterrupted fine-tune, made once per test process.
 struct FinetuneReference {
   fs::path root, config;
-  std::string weights, predictions;
+  std::string weights, predictions, metrics, results;
   std::string command(const fs::path& out, const std::string& extra = "") const {
     return fmt::format("--threads 1 finetune --config {} --output-dir {} {}", q(config), q(out), extra);
   }
@@ -95,9 +132,28 @@ const FinetuneReference& finetune_reference() {
     if (out.status != 0) throw std::runtime_error("reference run failed:\n" + out.output);
     r.weights = electra::read_file(r.root / "whole" / "best" / "model.safetensors");
     r.predictions = electra::read_file(r.root / "whole" / "predictions_test.txt");
+    r.metrics = metrics_without_timing(r.root / "whole" / "metrics.jsonl");
+    r.results = results_without_timing(r.root / "whole" / "results.json");
     return r;
   }();
   return ref;
+}
+
+// The same fine-tune on 2 ranks (--nproc 2), made once per test process: its weights.
+const std::string& finetune_reference_2_ranks() {
+  static const std::string weights = [] {
+    const FinetuneReference& ref = finetune_reference();
+    const auto out = electra::test::run_electra(ref.command(ref.root / "whole2", "--nproc 2"));
+    if (out.status != 0) throw std::runtime_error("2-rank reference run failed:\n" + out.output);
+    return electra::read_file(ref.root / "whole2" / "best" / "model.safetensors");
+  }();
+  return weights;
+}
+
+// `electra ARGS` with ELECTRA_CRASH_AT=SPEC (common/crash_point.h), under a hang guard.
+electra::test::CommandResult run_with_crash_at(const std::string& spec, const std::string& args) {
+  return electra::test::run_command(
+      fmt::format("ELECTRA_CRASH_AT={} timeout 300 '{}' {}", spec, electra::test::electra_binary(), args));
 }
 
 }  // namespace
@@ -175,9 +231,7 @@ TEST_CASE("finetune --nproc 2: every rank stops at the same step, and the run re
   const fs::path& root = ref.root;
   const auto command = [&](const fs::path& out, const std::string& extra = "") { return ref.command(out, extra); };
   {
-    const auto whole2 = electra::test::run_electra(command(root / "whole2", "--nproc 2"));
-    INFO(whole2.output);
-    REQUIRE(whole2.status == 0);
+    const std::string& weights2 = finetune_reference_2_ranks();
     const fs::path run = root / "ranks";
     const Stopped stopped = run_and_signal(command(run, "--nproc 2"), run / "metrics.jsonl", 3, {SIGTERM},
                                            root / "scratch");
@@ -187,19 +241,132 @@ TEST_CASE("finetune --nproc 2: every rank stops at the same step, and the run re
     const auto resumed = electra::test::run_electra(command(run, "--nproc 2"));
     INFO(resumed.output);
     REQUIRE(resumed.status == 0);
-    CHECK(electra::read_file(run / "best" / "model.safetensors") ==
-          electra::read_file(root / "whole2" / "best" / "model.safetensors"));
+    CHECK(electra::read_file(run / "best" / "model.safetensors") == weights2);
+  }
+}
+
+TEST_CASE("finetune signalled during an evaluation, a checkpoint write or data preparation stops within one step "
+          "and resumes to the same weights and metrics",
+          "[stop]") {
+  const FinetuneReference& ref = finetune_reference();
+  std::mt19937 random(std::random_device{}());
+  const char* const names[] = {"TERM", "INT", "USR1"};
+  struct Phase {
+    std::string name, point;
+    int max_arrival;  // the point is reached at least this often in a run
+  };
+  // 8 dev evaluations of 4 batches in the loop, then the final dev and test scoring; a state every 3 steps; the
+  // train, then the dev examples tokenized at the start.
+  const std::vector<Phase> phases = {{"evaluation", "rank0.eval.batch", 40},
+                                     {"checkpoint", "state.data.partial", 16},
+                                     {"best", "best.saved", 3},
+                                     {"data", "data.featurize", 2}};
+  for (const Phase& phase : phases) {
+    const int arrival = std::uniform_int_distribution<int>(1, phase.max_arrival)(random);
+    const std::string sig = names[std::uniform_int_distribution<int>(0, 2)(random)];
+    const std::string spec = fmt::format("{}:{}:{}", phase.point, arrival, sig);
+    INFO("ELECTRA_CRASH_AT=" << spec);
+    const fs::path run = ref.root / ("phase-" + phase.name);
+    const auto stopped = run_with_crash_at(spec, ref.command(run));
+    INFO(stopped.output);
+    REQUIRE(stopped.status == 75);
+    CHECK_FALSE(fs::exists(run / "results.json"));
+    if (phase.name == "data") {
+      CHECK(contains(stopped.err, "stopped by SIG" + sig + " while tokenizing examples; the saved files are as they "
+                                                           "were; rerun the same command"));
+      CHECK(latest_state_step(run) == -1);
+    } else {
+      // Within one step: the state of the step it was in, and the line naming it.
+      CHECK(contains(stopped.err, "by SIG" + sig + "; rerun the same command to resume"));
+      CHECK(stopped_step(stopped.err) == latest_state_step(run));
+      if (phase.name == "checkpoint") CHECK(stopped_step(stopped.err) == 3 * arrival);
+      // An evaluation in the step loop (the first 32 batches) is abandoned, not finished; so is the final scoring.
+      std::smatch abandoned;
+      const bool said = std::regex_search(stopped.err, abandoned, std::regex("step ([0-9]+): dev evaluation abandoned"));
+      if (phase.name == "evaluation" && arrival <= 32) CHECK(said);
+      if (said) CHECK(std::stoll(abandoned[1].str()) == stopped_step(stopped.err));
+    }
+    const auto resumed = electra::test::run_electra(ref.command(run));
+    INFO(resumed.output);
+    REQUIRE(resumed.status == 0);
+    CHECK(electra::read_file(run / "best" / "model.safetensors") == ref.weights);
+    CHECK(electra::read_file(run / "predictions_test.txt") == ref.predictions);
+    CHECK(metrics_without_timing(run / "metrics.jsonl") == ref.metrics);
+    CHECK(results_without_timing(run / "results.json") == ref.results);
+  }
+}
+
+TEST_CASE("finetune --nproc 2: a signal in one rank's evaluation stops both ranks at the same step, none hangs",
+          "[stop]") {
+  const FinetuneReference& ref = finetune_reference();
+  const std::string& weights2 = finetune_reference_2_ranks();
+  // Rank 1 runs 2 of each evaluation's 4 batches: it alone is signalled, at a random one of them.
+  std::mt19937 random(std::random_device{}());
+  const int arrival = std::uniform_int_distribution<int>(1, 20)(random);
+  const std::string spec = fmt::format("rank1.eval.batch:{}:TERM", arrival);
+  INFO("ELECTRA_CRASH_AT=" << spec);
+  const fs::path run = ref.root / "ranks-eval";
+  const auto stopped = run_with_crash_at(spec, ref.command(run, "--nproc 2"));
+  INFO(stopped.output);
+  REQUIRE(stopped.status == 75);  // 124: a rank hung (the guard's timeout)
+  CHECK(contains(stopped.err, "by SIGTERM; rerun the same command to resume"));
+  CHECK(stopped_step(stopped.err) == latest_state_step(run));
+  if (arrival <= 16) CHECK(contains(stopped.err, fmt::format("step {}: dev evaluation abandoned", stopped_step(stopped.err))));
+  const auto resumed = electra::test::run_electra(ref.command(run, "--nproc 2"));
+  INFO(resumed.output);
+  REQUIRE(resumed.status == 0);
+  CHECK(electra::read_file(run / "best" / "model.safetensors") == weights2);
+}
+
+TEST_CASE("eval and predict stop on a signal, leaving their output files as they were", "[stop]") {
+  const FinetuneReference& ref = finetune_reference();
+  const fs::path model = ref.root / "whole" / "best";
+  const fs::path dir = ref.root / "standalone";
+  fs::create_directories(dir);
+  {
+    const std::string eval = fmt::format("--threads 1 eval --model {} --task nsmc --split test --data-dir {} "
+                                         "--max-seq-length 64 --batch-size 16 --output-dir {}",
+                                         q(model), q(kSource / "examples" / "data" / "nsmc"), q(dir / "eval"));
+    const auto stopped = run_with_crash_at("rank0.eval.batch:3:TERM", eval);
+    INFO(stopped.output);
+    CHECK(stopped.status == 75);
+    CHECK(contains(stopped.err, "stopped by SIGTERM while evaluating"));
+    CHECK_FALSE(fs::exists(dir / "eval" / "results.json"));
+    CHECK_FALSE(fs::exists(dir / "eval" / "predictions_test.txt"));
+    const auto again = electra::test::run_electra(eval);
+    INFO(again.output);
+    CHECK(again.status == 0);
+    CHECK(electra::read_file(dir / "eval" / "predictions_test.txt") == ref.predictions);
+  }
+  {
+    std::ofstream(dir / "in.jsonl") << "{\"text\": \"재밌다\"}\n{\"text\": \"별로\"}\n{\"text\": \"최고의 영화\"}\n";
+    std::ofstream(dir / "out.jsonl") << "old\n";
+    const std::string predict = fmt::format("predict --model {} --input {} --output {} --batch-size 1", q(model),
+                                            q(dir / "in.jsonl"), q(dir / "out.jsonl"));
+    const auto stopped = run_with_crash_at("predict.batch:2:INT", predict);
+    INFO(stopped.output);
+    CHECK(stopped.status == 75);
+    CHECK(contains(stopped.err, "stopped by SIGINT while predicting; " + (dir / "out.jsonl").string() +
+                                    " is as it was; rerun the same command"));
+    CHECK(electra::read_file(dir / "out.jsonl") == "old\n");
+    size_t files = 0;
+    for (const auto& entry : fs::directory_iterator(dir)) files += entry.is_regular_file() ? 1 : 0;
+    CHECK(files == 2);  // no temporary file left beside out.jsonl
+    const auto again = electra::test::run_electra(predict);
+    INFO(again.output);
+    CHECK(again.status == 0);
+    CHECK(lines_in(dir / "out.jsonl") == 3);
   }
 }
 
 TEST_CASE("pretrain stops cleanly on a signal, and the same command resumes to the same weights", "[stop]") {
   const auto root = electra::test::fresh_dir("stop_pretrain");
-  const auto command = [&](const fs::path& out) {
+  const auto command = [&](const fs::path& out, int save_every = 100) {
     return fmt::format("--threads 1 pretrain --config {} --vocab {} --corpus {} --output-dir {} "
                        "--set train.max_steps=40 --set train.batch_size=8 --set train.logging_every=2 "
-                       "--set train.save_every=100",
+                       "--set train.save_every={}",
                        q(kSource / "configs" / "pretrain" / "tiny.yaml"), q(kFixtures / "pretrain"),
-                       q(kFixtures / "pretrain" / "corpus.txt"), q(out));
+                       q(kFixtures / "pretrain" / "corpus.txt"), q(out), save_every);
   };
   const auto reference = electra::test::run_electra(command(root / "whole"));
   INFO(reference.output);
@@ -221,4 +388,60 @@ TEST_CASE("pretrain stops cleanly on a signal, and the same command resumes to t
       CHECK(electra::read_file(run / part / "model.safetensors") ==
             electra::read_file(root / "whole" / part / "model.safetensors"));
   }
+  // While a state is written (one every 10 steps): the write ends, and the run stops at that step.
+  const int arrival = std::uniform_int_distribution<int>(1, 3)(random);
+  const std::string sig = arrival == 2 ? "INT" : "USR1";
+  INFO("ELECTRA_CRASH_AT=state.data.partial:" << arrival << ":" << sig);
+  const fs::path run = root / "checkpoint";
+  const auto stopped = run_with_crash_at(fmt::format("state.data.partial:{}:{}", arrival, sig), command(run, 10));
+  INFO(stopped.output);
+  REQUIRE(stopped.status == 75);
+  CHECK(contains(stopped.err, fmt::format("stopped at step {} by SIG{}; rerun the same command to resume",
+                                          10 * arrival, sig)));
+  CHECK(latest_state_step(run) == 10 * arrival);
+  const auto resumed = electra::test::run_electra(command(run, 10));
+  INFO(resumed.output);
+  REQUIRE(resumed.status == 0);
+  for (const char* part : {"discriminator", "generator"})
+    CHECK(electra::read_file(run / part / "model.safetensors") ==
+          electra::read_file(root / "whole" / part / "model.safetensors"));
+  CHECK(metrics_without_timing(run / "metrics.jsonl") == metrics_without_timing(root / "whole" / "metrics.jsonl"));
+}
+
+TEST_CASE("pretrain --prepare stopped by a signal leaves the folder's corpus as it was; the rerun completes",
+          "[stop]") {
+  const auto root = electra::test::fresh_dir("stop_prepare");
+  const fs::path shards = root / "shards";
+  const auto prepare = [&](int max_seq_length) {
+    return fmt::format("pretrain --config {} --vocab {} --corpus {} --prepare {} --set data.max_seq_length={}",
+                       q(kSource / "configs" / "pretrain" / "tiny.yaml"), q(kFixtures / "pretrain"),
+                       q(kFixtures / "pretrain" / "corpus.txt"), q(shards), max_seq_length);
+  };
+  const auto first = electra::test::run_electra(prepare(128));
+  INFO(first.output);
+  REQUIRE(first.status == 0);
+  const auto snapshot = [&] {
+    std::string all;
+    for (const auto& file : electra::list_files_recursive(shards)) {
+      if (file.filename() != ".electra.lock") all += file.string() + "\n" + electra::read_file(file);
+    }
+    return all;
+  };
+  const std::string before = snapshot();
+  std::mt19937 random(std::random_device{}());
+  const int arrival = std::uniform_int_distribution<int>(1, 50)(random);
+  INFO("ELECTRA_CRASH_AT=prepare.example:" << arrival << ":TERM");
+  const auto stopped = run_with_crash_at(fmt::format("prepare.example:{}:TERM", arrival), prepare(64));
+  INFO(stopped.output);
+  CHECK(stopped.status == 75);
+  CHECK(contains(stopped.err, fmt::format("stopped by SIGTERM while preparing {}; {} is as it was; rerun the same "
+                                          "command to prepare it",
+                                          shards.string(), shards.string())));
+  CHECK(snapshot() == before);
+  CHECK_FALSE(fs::exists(shards / ".preparing"));
+  const auto again = electra::test::run_electra(prepare(64));
+  INFO(again.output);
+  CHECK(again.status == 0);
+  CHECK(snapshot() != before);
+  CHECK(contains(electra::read_file(shards / "shards.json"), "\"max_seq_length\": 64"));
 }

@@ -1,6 +1,7 @@
 #include "train/evaluation.h"
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <numeric>
@@ -113,7 +114,7 @@ EvalResult evaluate(const ElectraModel& model, const Task& task, const std::vect
     checks = static_cast<size_t>((largest_share + options.batch_size - 1) / options.batch_size);
   }
   for (size_t b = 0; b < checks; ++b) {
-    crash_point("eval.batch");
+    crash_point(fmt::format("rank{}.eval.batch", options.comm != nullptr ? options.comm->rank() : 0));
     const int signal = sharded ? options.comm->agree_on_stop(stop_signal()) : stop_signal();
     if (signal != 0) {
       if (was_training) model.module()->train();
