@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "common/stop_signal.h"
 #include "common/stopwatch.h"
 
 namespace electra {
@@ -152,6 +153,8 @@ void Communicator::all_reduce_sum(const std::vector<at::Tensor>& tensors, const 
       if (!w->wait(group_->timeout)) throw std::runtime_error("timed out");
     }
   } catch (const std::exception& e) {
+    // A peer that a stop signal ended (common/stop_signal.h): this rank, signalled too, stops the same way.
+    if (const int signal = stop_signal()) throw StoppedBySignal(signal);
     throw std::runtime_error(fmt::format(
         "rank {} of {}: {} failed: {} (another rank exited, was killed or stopped answering; collectives wait at "
         "most {} s, --dist-timeout)",
@@ -176,6 +179,7 @@ void Communicator::start_sum(const at::Tensor& flat, const std::string& what) {
     group_->pending.push_back(group_->pg->allreduce(tensors));
   } catch (const std::exception& e) {
     group_->pending.clear();
+    if (const int signal = stop_signal()) throw StoppedBySignal(signal);  // as in all_reduce_sum
     throw std::runtime_error(fmt::format(
         "rank {} of {}: {} failed: {} (another rank exited, was killed or stopped answering; collectives wait at "
         "most {} s, --dist-timeout)",
@@ -194,6 +198,8 @@ void Communicator::finish_sums() {
       if (!w->wait(group_->timeout)) throw std::runtime_error("timed out");
     }
   } catch (const std::exception& e) {
+    // A peer that a stop signal ended (common/stop_signal.h): this rank, signalled too, stops the same way.
+    if (const int signal = stop_signal()) throw StoppedBySignal(signal);
     throw std::runtime_error(fmt::format(
         "rank {} of {}: {} failed: {} (another rank exited, was killed or stopped answering; collectives wait at "
         "most {} s, --dist-timeout)",
@@ -227,6 +233,8 @@ void Communicator::barrier(const std::string& what, double timeout_s) {
     auto w = group_->pg->barrier(bo);
     if (!w->wait(timeout)) throw std::runtime_error("timed out");
   } catch (const std::exception& e) {
+    // A peer that a stop signal ended (common/stop_signal.h): this rank, signalled too, stops the same way.
+    if (const int signal = stop_signal()) throw StoppedBySignal(signal);
     throw std::runtime_error(fmt::format(
         "rank {} of {}: {} failed: {} (another rank exited, was killed or stopped answering; this wait lasts at "
         "most {} s)",

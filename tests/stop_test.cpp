@@ -38,7 +38,8 @@ void write_finetune_config(const fs::path& file) {
   std::ofstream(file) << "model: " << kSource.string() << "/examples/tiny-electra\ntask: nsmc\ndevice: cpu\n"
                       << "data:\n  data_dir: " << kSource.string() << "/examples/data/nsmc\n  max_seq_length: 64\n"
                       << "  dev_from_train: 0.1\noptimizer:\n  learning_rate: 1e-3\n"
-                      << "train:\n  epochs: 3\n  batch_size: 32\n  eval_every: 10\n  eval_batch_size: 16\n  logging_every: 2\n"
+                      << "train:\n  epochs: 3\n  batch_size: 32\n  eval_every: 10\n  eval_batch_size: 16\n"
+                      << "  logging_every: 2\n"
                       << "  save_every: 3\n";
 }
 
@@ -282,7 +283,8 @@ TEST_CASE("finetune signalled during an evaluation, a checkpoint write or data p
       if (phase.name == "checkpoint") CHECK(stopped_step(stopped.err) == 3 * arrival);
       // An evaluation in the step loop (the first 32 batches) is abandoned, not finished; so is the final scoring.
       std::smatch abandoned;
-      const bool said = std::regex_search(stopped.err, abandoned, std::regex("step ([0-9]+): dev evaluation abandoned"));
+      const bool said =
+          std::regex_search(stopped.err, abandoned, std::regex("step ([0-9]+): dev evaluation abandoned"));
       if (phase.name == "evaluation" && arrival <= 32) CHECK(said);
       if (said) CHECK(std::stoll(abandoned[1].str()) == stopped_step(stopped.err));
     }
@@ -311,7 +313,9 @@ TEST_CASE("finetune --nproc 2: a signal in one rank's evaluation stops both rank
   REQUIRE(stopped.status == 75);  // 124: a rank hung (the guard's timeout)
   CHECK(contains(stopped.err, "by SIGTERM; rerun the same command to resume"));
   CHECK(stopped_step(stopped.err) == latest_state_step(run));
-  if (arrival <= 16) CHECK(contains(stopped.err, fmt::format("step {}: dev evaluation abandoned", stopped_step(stopped.err))));
+  if (arrival <= 16) {
+    CHECK(contains(stopped.err, fmt::format("step {}: dev evaluation abandoned", stopped_step(stopped.err))));
+  }
   const auto resumed = electra::test::run_electra(ref.command(run, "--nproc 2"));
   INFO(resumed.output);
   REQUIRE(resumed.status == 0);
