@@ -28,7 +28,8 @@ class PretrainingStream {
 
   // The next example; false once the pass is over. Rethrows the producer's error.
   bool next(PretrainingExample& out);
-  // Drops the next n examples (a resumed run skips what it trained on in this epoch).
+  // Drops the next n examples (a resumed run skips what it trained on in this epoch). A stop signal ends it with
+  // StoppedBySignal (common/stop_signal.h).
   void skip(int64_t n);
   int64_t produced() const;       // examples handed out by next() (skipped ones included)
   double wait_seconds() const;    // seconds next() spent waiting for the producer
