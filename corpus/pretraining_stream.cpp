@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/crash_point.h"
 #include "common/stop_signal.h"
 #include "corpus/draws.h"
 #include "corpus/shard_format.h"
@@ -163,6 +164,7 @@ bool PretrainingStream::next(PretrainingExample& out) {
 void PretrainingStream::skip(int64_t n) {
   PretrainingExample dropped;
   for (int64_t i = 0; i < n && next(dropped); ++i) {
+    crash_point("resume.skip");
     stop_if_signalled("skipping the examples the run has trained on", kRerunUnchanged);
   }
 }

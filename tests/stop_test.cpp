@@ -403,6 +403,13 @@ TEST_CASE("pretrain stops cleanly on a signal, and the same command resumes to t
   CHECK(contains(stopped.err, fmt::format("stopped at step {} by SIG{}; rerun the same command to resume",
                                           10 * arrival, sig)));
   CHECK(latest_state_step(run) == 10 * arrival);
+  // While the resumed run skips the examples it trained on: it stops there, its state as it was.
+  const auto skipping = run_with_crash_at("resume.skip:5:TERM", command(run, 10));
+  INFO(skipping.output);
+  CHECK(skipping.status == 75);
+  CHECK(contains(skipping.err, "stopped by SIGTERM while skipping the examples the run has trained on; the saved "
+                               "files are as they were; rerun the same command"));
+  CHECK(latest_state_step(run) == 10 * arrival);
   const auto resumed = electra::test::run_electra(command(run, 10));
   INFO(resumed.output);
   REQUIRE(resumed.status == 0);
