@@ -263,7 +263,7 @@ TEST_CASE("ElectraConfig::parameter_count is the built model's count for every h
       const electra::ElectraModel model(config);
       int64_t built = 0;
       for (const auto& [name, tensor] : model.named_parameters()) built += tensor.numel();
-      INFO(electra::to_hf_class(arch) << (shared_width ? " E=H" : " E<H"));
+      INFO(electra::to_hf_class(arch, "electra") << (shared_width ? " E=H" : " E<H"));
       CHECK(config.parameter_count() == static_cast<double>(built));
     }
   }
@@ -401,7 +401,7 @@ TEST_CASE("save_pretrained round trip reproduces outputs exactly", "[model]") {
     CHECK(electra::read_file(out.path / "saved" / "vocab.txt") == electra::read_file(kModels / name / "vocab.txt"));
 
     const json config = read_json(out.path / "saved" / "config.json");
-    CHECK(config["architectures"][0] == electra::to_hf_class(model.config().architecture));
+    CHECK(config["architectures"][0] == model.config().hf_class());
     CHECK(config["id2label"].is_object());
     CHECK(config["label2id"].is_object());
     CHECK(config["transformers_version"] == "5.17.0");  // kept from the original
