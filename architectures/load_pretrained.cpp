@@ -285,7 +285,9 @@ void apply_weights(ElectraModelImpl& impl, const TensorMap& tensors, const std::
   if (!missing_pooler.empty() && missing_pooler.size() != pooler_params)
     throw std::runtime_error(
         fmt::format("{}: incomplete pooler: key '{}' is missing", file, file_name(missing_pooler.front())));
-  for (const auto& name : missing_pooler) report.newly_initialised.push_back(file_name(name));
+  // Named as the built class names them (BertModel: no prefix).
+  const bool bare = impl.config().architecture == Architecture::model;
+  for (const auto& name : missing_pooler) report.newly_initialised.push_back(bare ? name.substr(prefix.size()) : name);
   for (const auto& name : missing_head) report.newly_initialised.push_back(name);
   report.weights_dtype.clear();
   for (const auto& d : dtypes) report.weights_dtype += (report.weights_dtype.empty() ? "" : "+") + d;
