@@ -1,7 +1,8 @@
 // electra predict: runs a checkpoint on JSON lines (pre-tokenised ids, or text tokenised with the model
 // directory's vocab.txt) and writes one JSON line per input line, in order. A malformed line gets
 // {"error": "line N: ..."} in its place; the others are still predicted. Pre-training checkpoints run their own
-// heads: ElectraForPreTraining says which tokens look replaced, ElectraForMaskedLM gives each position's top k.
+// heads: ElectraForPreTraining says which tokens look replaced; the masked LMs (ElectraForMaskedLM, BertForMaskedLM,
+// BertForPreTraining) give each position's top k, BertForPreTraining also its next-sentence logits.
 #include <algorithm>
 #include <fmt/core.h>
 
@@ -344,7 +345,8 @@ void add_predict_command(CLI::App& app) {
                   "max_position_embeddings, 512 at most)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--top-k", options->top_k,
-                  "Masked LM checkpoints (ElectraForMaskedLM): vocabulary entries reported per position (default 5)")
+                  "Masked LM checkpoints (ElectraForMaskedLM, BertForMaskedLM, BertForPreTraining): vocabulary entries "
+                  "reported per position (default 5)")
       ->check(CLI::PositiveNumber);
   cmd->callback([options] { run_predict(*options); });
 }

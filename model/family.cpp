@@ -67,6 +67,7 @@ void register_builtin_families() {
     electra_family.model_type = "electra";
     electra_family.class_prefix = "Electra";
     electra_family.encoder_name = "electra";
+    electra_family.tokenizer_class = "ElectraTokenizer";
     electra_family.embedding_size_key = true;
     electra_family.sequence_head = SequenceHeadKind::first_token_mlp;
     electra_family.pretraining_head = PretrainingHeadKind::replaced_token_detection;
@@ -80,6 +81,7 @@ void register_builtin_families() {
     bert.model_type = "bert";
     bert.class_prefix = "Bert";
     bert.encoder_name = "bert";
+    bert.tokenizer_class = "BertTokenizer";
     bert.pooler = true;
     bert.pooled_architectures = {Architecture::model, Architecture::sequence_classification, Architecture::pretraining};
     bert.sequence_head = SequenceHeadKind::pooled_linear;

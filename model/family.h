@@ -29,6 +29,7 @@ struct ModelFamily {
   // The encoder's submodule name in the head classes ("electra", "bert"): their checkpoint keys start with it and a
   // dot; the bare encoder class (ElectraModel, BertModel) saves its keys without it.
   std::string encoder_name;
+  std::string tokenizer_class;  // tokenizer_config.json's tokenizer_class of a folder electra init writes
   // config.json's embedding_size is read: embeddings of width E projected to H when E != H (ELECTRA). Otherwise the
   // embeddings are H wide and the key is not read (BERT, as transformers' BertConfig).
   bool embedding_size_key = false;
