@@ -12,7 +12,8 @@ namespace electra {
 ElectraModelImpl::ElectraModelImpl(const ElectraConfig& config) : config_(config) {
   if (config.architecture == Architecture::pretraining || config.architecture == Architecture::masked_lm)
     throw std::invalid_argument(
-        fmt::format("{}'s and {}'s pre-training heads are not built here; use the bare encoder ({}) or a fine-tuning head",
+        fmt::format("{}'s and {}'s pre-training heads are not built here; use the bare encoder ({}) or a fine-tuning "
+                    "head",
                     to_hf_class(Architecture::pretraining, config.model_type),
                     to_hf_class(Architecture::masked_lm, config.model_type),
                     to_hf_class(Architecture::model, config.model_type)));

@@ -63,10 +63,10 @@ int64_t encoder_parameter_count(const ElectraModel& model);
 
 // Loads DIR/config.json + weights (model.safetensors, else pytorch_model.bin); the model is in eval mode.
 // The family's layout is config.json's model_type's (model/family.h). Keys may carry the encoder prefix (`electra.`,
-// `bert.`) or not; a pooler the file lacks is newly initialised, one the built class has not is ignored; LayerNorm `gamma`/`beta` are accepted, F16/BF16/F64 weights
-// are converted to F32. Throws std::runtime_error naming the file and key (missing config.json, missing
-// encoder key, unexpected key, shape mismatch with expected vs found shape, a head whose keys do not match the
-// expected layout, unsupported model_type / hidden_act, bad file).
+// `bert.`) or not; a pooler the file lacks is newly initialised, one the built class has not is ignored; LayerNorm
+// `gamma`/`beta` are accepted, F16/BF16/F64 weights are converted to F32. Throws std::runtime_error naming the file
+// and key (missing config.json, missing encoder key, half a pooler, unexpected key, shape mismatch with expected vs
+// found shape, a head whose keys do not match the expected layout, unsupported model_type / hidden_act, bad file).
 // `ignored`, when given, receives the tensors of report->ignored by their file keys (a pre-training checkpoint's
 // heads, for a caller that runs them), so that nothing reads the weights file a second time.
 ElectraModel load_pretrained(const std::filesystem::path& dir, const LoadOptions& options = {},

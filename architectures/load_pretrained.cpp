@@ -199,7 +199,8 @@ void check_weights_against_config(const ElectraConfig& config, const TensorMap& 
     throw std::runtime_error(fmt::format(
         "{}: key 'num_hidden_layers' is {}, but {} holds {}; config.json and the weights do not belong together",
         config_file, config.num_hidden_layers, file,
-        any ? fmt::format("layers 0..{} ('{}encoder.layer.{}.*')", layers_in_file - 1, file_prefixed ? family.encoder_prefix() : "",
+        any ? fmt::format("layers 0..{} ('{}encoder.layer.{}.*')", layers_in_file - 1,
+                          file_prefixed ? family.encoder_prefix() : "",
                           layers_in_file - 1)
             : std::string("no encoder layer")));
   }

@@ -95,9 +95,9 @@ void check_tied(const TensorMap& tensors, const std::string& weight_key, const a
     if (key.empty() || it == tensors.end()) continue;
     const at::Tensor stored = it->second.to(at::kFloat);
     if (stored.sizes() != expected.sizes() || !at::allclose(stored, expected.detach().to(at::kFloat), 0.0, 0.0))
-      throw std::runtime_error(fmt::format("{}: key '{}' is not {} (an untied output layer, which electra does not "
-                                           "run: transformers ties the two)",
-                                           file, key, key == weight_key ? "the word embedding matrix" : "the head's bias"));
+      throw std::runtime_error(fmt::format(
+          "{}: key '{}' is not {} (an untied output layer, which electra does not run: transformers ties the two)",
+          file, key, key == weight_key ? "the word embedding matrix" : "the head's bias"));
   }
 }
 

@@ -33,7 +33,8 @@ struct PredictOutput {
   std::vector<float> start_logits, end_logits;  // question answering [n]
   std::vector<float> next_sentence_logits;      // BertForPreTraining [2]: 0 "B follows A", 1 "B is random"
   std::vector<float> hidden;         // bare encoder: last hidden state [n * H]
-  // masked LM (also BertForPreTraining): per position the k most likely vocabulary ids, best first, their logits and softmax [n * k]
+  // masked LM (also BertForPreTraining): per position the k most likely vocabulary ids, best first, their logits and
+  // softmax [n * k]
   std::vector<int64_t> top_ids;
   std::vector<float> top_logits, top_probabilities;
   // Pre-training heads given labels: transformers' loss of this input alone (ElectraForPreTraining: BCE averaged over

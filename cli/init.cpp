@@ -108,7 +108,8 @@ void run_init(const InitArgs& args) {
                                        config.max_position_embeddings, source_config));
   write_initialized_model(config, out, out, static_cast<uint64_t>(args.seed));
   const CheckpointSummary summary = summarize_checkpoint(out);
-  fmt::print("wrote {}: {} E={} H={} L={} A={} I={}, vocab {} ({}), {} parameters, seed {}\n", out.string(), config.hf_class(),
+  fmt::print("wrote {}: {} E={} H={} L={} A={} I={}, vocab {} ({}), {} parameters, seed {}\n", out.string(),
+             config.hf_class(),
              config.embedding_size, config.hidden_size, config.num_hidden_layers, config.num_attention_heads,
              config.intermediate_size, config.vocab_size,
              tokenizer_config["do_lower_case"].get<bool>() ? "uncased" : "cased",

@@ -1,9 +1,9 @@
 // The heads of Hugging Face's pre-training classes, by their names there: ElectraForPreTraining's
 // `discriminator_predictions` (is each token the original or a replacement?), ElectraForMaskedLM's
 // `generator_predictions` + `generator_lm_head` (which token belongs at each position?), and BERT's `cls.predictions`
-// (BertForMaskedLM, BertForPreTraining) and `cls.seq_relationship` (BertForPreTraining: is sentence B the next one?). `electra pretrain` trains
-// them (architectures/pretraining_pair.h); `electra predict` runs them on a checkpoint
-// (architectures/predictor.h).
+// (BertForMaskedLM, BertForPreTraining) and `cls.seq_relationship` (BertForPreTraining: is sentence B the next one?).
+// `electra pretrain` trains ELECTRA's (architectures/pretraining_pair.h); `electra predict` runs them all on a
+// checkpoint (architectures/predictor.h).
 #pragma once
 
 #include <torch/nn/module.h>

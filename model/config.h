@@ -57,8 +57,8 @@ struct ElectraConfig {
   double parameter_count() const;
   // The first problem found (naming the key and value), or "" when the config is usable.
   std::string validation_error() const;
-  // Validates (a registered model_type, an architecture of its family, supported hidden_act, H % A == 0, ...); throws std::runtime_error
-  // naming file and key.
+  // Validates (a registered model_type, a class of its family, supported hidden_act, H % A == 0, ...); throws
+  // std::runtime_error naming file and key.
   static ElectraConfig from_file(const std::filesystem::path& file);
   static ElectraConfig from_json_text(const std::string& text, const std::string& source_name);
   // Hugging Face's layout: every standard key, architectures, id2label/label2id (string keys), problem_type,

@@ -279,8 +279,8 @@ TEST_CASE("electra finetune fine-tunes a BERT checkpoint and writes BERT's layou
   std::ofstream(root / "exp.yaml") << "model: " << model.string() << "\ntask: nsmc\ndata:\n  max_seq_length: 32\n"
                                    << "  data_dir: " << (root / "data").string() << "\n"
                                    << "optimizer:\n  learning_rate: 2e-3\ntrain:\n  epochs: 1\n  batch_size: 16\n";
-  const auto [rc, out] = electra::test::run_electra_merged("--threads 1 finetune --config " + (root / "exp.yaml").string() +
-                                                           " --output-dir " + (root / "run").string());
+  const auto [rc, out] = electra::test::run_electra_merged(
+      "--threads 1 finetune --config " + (root / "exp.yaml").string() + " --output-dir " + (root / "run").string());
   INFO(out);
   REQUIRE(rc == 0);
   const json config = json::parse(electra::read_file(root / "run" / "best" / "config.json"));
@@ -296,7 +296,8 @@ TEST_CASE("electra finetune fine-tunes a BERT checkpoint and writes BERT's layou
   // The pooler came from the checkpoint and was trained from there, not drawn anew.
   const auto base = weights(model);
   const auto after = weights(root / "run" / "best");
-  const double moved = (after.at("bert.pooler.dense.weight") - base.at("pooler.dense.weight")).abs().max().item<double>();
+  const double moved =
+      (after.at("bert.pooler.dense.weight") - base.at("pooler.dense.weight")).abs().max().item<double>();
   CHECK(moved > 0);
   CHECK(moved < 0.1);
 }

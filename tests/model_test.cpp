@@ -840,7 +840,8 @@ TEST_CASE("model families: BERT configs are read, unknown model_types refused by
   CHECK(contains(error(other), "BertForSequenceClassification"));
   other = j;
   other["position_embedding_type"] = "relative_key";
-  CHECK(contains(error(other), "key 'position_embedding_type': unsupported value 'relative_key' (supported: absolute)"));
+  CHECK(contains(error(other),
+                 "key 'position_embedding_type': unsupported value 'relative_key' (supported: absolute)"));
   other = j;
   other["is_decoder"] = true;
   CHECK(contains(error(other), "key 'is_decoder'"));
