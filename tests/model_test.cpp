@@ -958,7 +958,28 @@ TEST_CASE("BERT pre-training checkpoints: masked LM and next-sentence heads matc
       }
       // Every row scores two positions, so HF's mean over the batch is the mean of the rows' losses.
       if (!pretraining) check_loss(torch::tensor(loss_sum / in.ids.size(0)), ref["loss"].get<double>(), "mlm loss");
+      // BertForPreTraining's loss needs next-sentence labels too: labels are refused, by name.
+      electra::PredictInput labelled = inputs[0];
+      labelled.labels.assign(labelled.input_ids.size(), -100);
+      labelled.labels[1] = 5;
+      CHECK(electra::labels_error(predictor.config(), labelled).empty() == !pretraining);
+      if (pretraining) CHECK(contains(electra::labels_error(predictor.config(), labelled), "BertForPreTraining"));
     }
+  }
+  SECTION("a stored decoder that is not the word embedding matrix is refused") {
+    TempDir tmp;
+    copy_model("bert/mlm", tmp.path, "model.safetensors");
+    auto tensors = electra::read_weights(tmp.path);
+    const at::Tensor embeddings = tensors.at("bert.embeddings.word_embeddings.weight");
+    tensors.emplace("cls.predictions.decoder.weight", at::randn(embeddings.sizes()));
+    electra::write_safetensors(tmp.path / "model.safetensors", tensors);
+    CHECK_THROWS_WITH(electra::Predictor(tmp.path, options),
+                      Catch::Matchers::Contains(
+                          "key 'cls.predictions.decoder.weight' is not the word embedding matrix"));
+    // The same matrix stored (as transformers 4 and the original BERT checkpoints store it) is accepted.
+    tensors["cls.predictions.decoder.weight"] = embeddings.clone();
+    electra::write_safetensors(tmp.path / "model.safetensors", tensors);
+    CHECK_NOTHROW(electra::Predictor(tmp.path, options));
   }
 }
 
