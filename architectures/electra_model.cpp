@@ -12,15 +12,21 @@ namespace electra {
 ElectraModelImpl::ElectraModelImpl(const ElectraConfig& config) : config_(config) {
   if (config.architecture == Architecture::pretraining || config.architecture == Architecture::masked_lm)
     throw std::invalid_argument(
-        "ElectraForPreTraining's and ElectraForMaskedLM's pre-training heads are not built here (see pretrain/); use the bare encoder (ElectraModel) or a "
-        "fine-tuning head");
+        fmt::format("{}'s and {}'s pre-training heads are not built here; use the bare encoder ({}) or a fine-tuning "
+                    "head",
+                    to_hf_class(Architecture::pretraining, config.model_type),
+                    to_hf_class(Architecture::masked_lm, config.model_type),
+                    to_hf_class(Architecture::model, config.model_type)));
   if (std::string error = config.validation_error(); !error.empty())
     throw std::invalid_argument("invalid ElectraConfig: " + error);
-  electra = register_module("electra", ElectraEncoder(config));
+  electra = register_module(config.family().encoder_name, ElectraEncoder(config));
   init_weights_like_hf(*electra, config.initializer_range);
   switch (config.architecture) {
     case Architecture::sequence_classification:
-      sequence_head = register_module("classifier", SequenceClassificationHead(config));
+      if (config.family().sequence_head == SequenceHeadKind::pooled_linear)
+        pooled_head = register_module("classifier", PooledClassificationHead(config));
+      else
+        sequence_head = register_module("classifier", SequenceClassificationHead(config));
       break;
     case Architecture::token_classification:
       token_head = register_module("classifier", TokenClassificationHead(config));
@@ -49,6 +55,8 @@ ModelOutput ElectraModelImpl::forward(const at::Tensor& input_ids, const at::Ten
                                       const at::Tensor& token_type_ids) {
   ModelOutput out;
   out.last_hidden_state = electra(input_ids, attention_mask, token_type_ids);
+  if (electra->pooler) out.pooler_output = electra->pooler(out.last_hidden_state);
+  if (pooled_head) out.logits = pooled_head(out.pooler_output);
   if (sequence_head) out.logits = sequence_head(out.last_hidden_state);
   if (token_head) out.logits = token_head(out.last_hidden_state);
   if (span_head) std::tie(out.start_logits, out.end_logits) = span_head(out.last_hidden_state);
@@ -70,7 +78,7 @@ at::Tensor ElectraModelImpl::loss(const ModelOutput& output, const ModelTargets&
       return span_extraction_loss(output.start_logits, output.end_logits, targets.start_positions,
                                   targets.end_positions);
     default:
-      throw std::invalid_argument("a bare ElectraModel has no loss");
+      throw std::invalid_argument(fmt::format("a bare {} has no loss", config_.hf_class()));
   }
 }
 
@@ -94,10 +102,11 @@ std::shared_ptr<torch::nn::Module> ElectraModel::module() const { return impl_; 
 
 std::vector<std::pair<std::string, at::Tensor>> ElectraModel::named_parameters() const {
   const bool bare = impl_->config().architecture == Architecture::model;
+  const std::string prefix = impl_->config().family().encoder_prefix();
   std::vector<std::pair<std::string, at::Tensor>> out;
   for (const auto& p : impl_->named_parameters(/*recurse=*/true)) {
     std::string name = p.key();
-    if (bare && has_prefix(name, kEncoderPrefix)) name = name.substr(kEncoderPrefix.size());
+    if (bare && has_prefix(name, prefix)) name = name.substr(prefix.size());
     out.emplace_back(name, p.value());
   }
   return out;
@@ -110,9 +119,11 @@ TensorMap ElectraModel::state_dict() const {
 }
 
 int64_t ElectraModel::parameter_depth(const std::string& hf_name) const {
-  const std::string name = has_prefix(hf_name, kEncoderPrefix) ? hf_name.substr(kEncoderPrefix.size()) : hf_name;
+  const std::string prefix = impl_->config().family().encoder_prefix();
+  const std::string name = has_prefix(hf_name, prefix) ? hf_name.substr(prefix.size()) : hf_name;
   const int64_t layers = impl_->config().num_hidden_layers;
   if (has_prefix(name, "embeddings.") || has_prefix(name, "embeddings_project.")) return 0;
+  if (impl_->electra->pooler && has_prefix(name, "pooler.")) return layers + 1;
   const std::string layer_prefix = "encoder.layer.";
   if (has_prefix(name, layer_prefix)) {
     const std::string rest = name.substr(layer_prefix.size());
@@ -127,8 +138,8 @@ int64_t ElectraModel::parameter_depth(const std::string& hf_name) const {
   }
   const std::string head_prefix = impl_->head_prefix();
   if (!head_prefix.empty() && has_prefix(hf_name, head_prefix)) return layers + 1;
-  throw std::invalid_argument(fmt::format("parameter_depth: '{}' is not a parameter of this {}", hf_name,
-                                          to_hf_class(impl_->config().architecture)));
+  throw std::invalid_argument(
+      fmt::format("parameter_depth: '{}' is not a parameter of this {}", hf_name, impl_->config().hf_class()));
 }
 
 int64_t encoder_parameter_count(const ElectraModel& model) {

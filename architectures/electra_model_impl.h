@@ -1,11 +1,12 @@
-// The torch module behind ElectraModel: the encoder registered as "electra" plus the head of the configured
-// architecture ("classifier" or "qa_outputs"), so named_parameters() are Hugging Face's keys of the
-// ElectraFor* classes.
+// The torch module behind ElectraModel: the encoder registered under the family's encoder name ("electra", "bert")
+// plus the head of the configured architecture ("classifier" or "qa_outputs"), so named_parameters() are Hugging
+// Face's keys of the family's classes (ElectraFor*, BertFor*).
 #pragma once
 
 #include <torch/nn/module.h>
 
 #include "architectures/electra_model.h"
+#include "heads/pooled_classification.h"
 #include "heads/sequence_classification.h"
 #include "heads/span_extraction.h"
 #include "heads/token_classification.h"
@@ -24,8 +25,9 @@ class ElectraModelImpl : public torch::nn::Module {
   // Prefix of the head's parameter names ("classifier.", "qa_outputs."), "" for the bare encoder.
   std::string head_prefix() const;
 
-  ElectraEncoder electra{nullptr};
-  SequenceClassificationHead sequence_head{nullptr};
+  ElectraEncoder electra{nullptr};  // the encoder of any family, registered under the family's encoder name
+  SequenceClassificationHead sequence_head{nullptr};  // SequenceHeadKind::first_token_mlp (ELECTRA)
+  PooledClassificationHead pooled_head{nullptr};      // SequenceHeadKind::pooled_linear (BERT)
   TokenClassificationHead token_head{nullptr};
   SpanExtractionHead span_head{nullptr};
 

@@ -15,21 +15,35 @@
 namespace electra {
 namespace {
 
-// Checkpoint key -> internal name: "electra." prefix for encoder keys, LayerNorm gamma/beta -> weight/bias.
-std::string canonical_name(const std::string& key) {
+// Checkpoint key -> internal name: the family's encoder prefix ("electra.", "bert.") for encoder keys, LayerNorm
+// gamma/beta -> weight/bias.
+std::string canonical_name(const std::string& key, const ModelFamily& family) {
   std::string name = key;
   if (has_suffix(name, ".gamma")) name = name.substr(0, name.size() - 6) + ".weight";
   if (has_suffix(name, ".beta")) name = name.substr(0, name.size() - 5) + ".bias";
-  if (has_prefix(name, "embeddings.") || has_prefix(name, "embeddings_project.") || has_prefix(name, "encoder."))
-    name = kEncoderPrefix + name;
+  for (const char* part : {"embeddings.", "embeddings_project.", "encoder.", "pooler."})
+    if (has_prefix(name, part)) return family.encoder_prefix() + name;
   return name;
 }
 
-// Keys a checkpoint may hold that fine-tuning and inference do not use.
-bool is_unused_family(const std::string& name) {
-  for (const char* prefix : {"discriminator_predictions.", "generator_predictions.", "generator_lm_head.", "generator."})
+// Keys a checkpoint may hold that fine-tuning and inference do not use: the pre-training classes' heads and the
+// embeddings' buffers older versions saved.
+bool is_unused_key(const std::string& name, const ModelFamily& family) {
+  for (const auto& prefix : family.pretraining_head_prefixes)
     if (has_prefix(name, prefix)) return true;
-  return name == "electra.embeddings.position_ids" || name == "electra.embeddings.token_type_ids";
+  const std::string embeddings = family.encoder_prefix() + "embeddings.";
+  return name == embeddings + "position_ids" || name == embeddings + "token_type_ids";
+}
+
+bool is_pooler_key(const std::string& name, const ModelFamily& family) {
+  return has_prefix(name, family.encoder_prefix() + "pooler.");
+}
+
+// Whether any key of the file carries the family's encoder prefix (head classes) or none does (the bare encoder).
+bool prefixed_file(const TensorMap& tensors, const ModelFamily& family) {
+  for (const auto& entry : tensors)
+    if (has_prefix(entry.first, family.encoder_prefix())) return true;
+  return false;
 }
 
 std::string dtype_name(at::ScalarType t) {
@@ -75,7 +89,7 @@ ElectraConfig resolve_config(const ElectraConfig& checkpoint, const LoadOptions&
   *reuse_head = config.architecture == own && config.id2label == checkpoint.id2label &&
                 config.is_regression() == own_config.is_regression();
   if (std::string error = config.validation_error(); !error.empty())
-    throw std::invalid_argument(fmt::format("cannot build {} on {}: {}", to_hf_class(config.architecture), dir, error));
+    throw std::invalid_argument(fmt::format("cannot build {} on {}: {}", config.hf_class(), dir, error));
   return config;
 }
 
@@ -95,17 +109,21 @@ std::optional<ExpectedShape> expected_encoder_shape(const ElectraConfig& c, cons
     for (const auto& [size, key] : dims) out.shape.push_back(size), out.keys.push_back(key);
     return out;
   };
+  const std::string prefix = c.family().encoder_prefix();
   const std::map<std::string, Dims> embeddings = {
-      {"electra.embeddings.word_embeddings.weight", {V, E}},
-      {"electra.embeddings.position_embeddings.weight", {P, E}},
-      {"electra.embeddings.token_type_embeddings.weight", {T, E}},
-      {"electra.embeddings.LayerNorm.weight", {E}},
-      {"electra.embeddings.LayerNorm.bias", {E}},
-      {"electra.embeddings_project.weight", {H, E}},
-      {"electra.embeddings_project.bias", {H}},
+      {"embeddings.word_embeddings.weight", {V, E}},
+      {"embeddings.position_embeddings.weight", {P, E}},
+      {"embeddings.token_type_embeddings.weight", {T, E}},
+      {"embeddings.LayerNorm.weight", {E}},
+      {"embeddings.LayerNorm.bias", {E}},
+      {"embeddings_project.weight", {H, E}},
+      {"embeddings_project.bias", {H}},
+      {"pooler.dense.weight", {H, H}},
+      {"pooler.dense.bias", {H}},
   };
-  if (auto it = embeddings.find(name); it != embeddings.end()) return shape(it->second);
-  const std::string layer_prefix = "electra.encoder.layer.";
+  if (!has_prefix(name, prefix)) return std::nullopt;
+  if (auto it = embeddings.find(name.substr(prefix.size())); it != embeddings.end()) return shape(it->second);
+  const std::string layer_prefix = prefix + "encoder.layer.";
   if (!has_prefix(name, layer_prefix)) return std::nullopt;
   const size_t dot = name.find('.', layer_prefix.size());
   if (dot == std::string::npos) return std::nullopt;
@@ -143,10 +161,10 @@ std::string contradicted_keys(const ExpectedShape& expected, at::IntArrayRef fou
 // the number of layers the file holds.
 void check_weights_against_config(const ElectraConfig& config, const TensorMap& tensors, const std::string& file,
                                   const std::string& config_file) {
+  const ModelFamily& family = config.family();
   int64_t layers_in_file = 0;
-  const std::string layer_prefix = "electra.encoder.layer.";
-  bool file_prefixed = false;
-  for (const auto& entry : tensors) file_prefixed = file_prefixed || has_prefix(entry.first, kEncoderPrefix);
+  const std::string layer_prefix = family.encoder_prefix() + "encoder.layer.";
+  const bool file_prefixed = prefixed_file(tensors, family);
   struct Mismatch {
     std::string key;
     at::Tensor tensor;
@@ -154,8 +172,8 @@ void check_weights_against_config(const ElectraConfig& config, const TensorMap& 
   };
   std::optional<Mismatch> mismatch;
   for (const auto& [key, tensor] : tensors) {
-    const std::string name = canonical_name(key);
-    if (is_unused_family(name)) continue;
+    const std::string name = canonical_name(key, family);
+    if (is_unused_key(name, family)) continue;
     if (has_prefix(name, layer_prefix)) {
       size_t used = 0;
       int64_t index = -1;
@@ -181,7 +199,8 @@ void check_weights_against_config(const ElectraConfig& config, const TensorMap& 
     throw std::runtime_error(fmt::format(
         "{}: key 'num_hidden_layers' is {}, but {} holds {}; config.json and the weights do not belong together",
         config_file, config.num_hidden_layers, file,
-        any ? fmt::format("layers 0..{} ('{}encoder.layer.{}.*')", layers_in_file - 1, file_prefixed ? kEncoderPrefix : "",
+        any ? fmt::format("layers 0..{} ('{}encoder.layer.{}.*')", layers_in_file - 1,
+                          file_prefixed ? family.encoder_prefix() : "",
                           layers_in_file - 1)
             : std::string("no encoder layer")));
   }
@@ -192,10 +211,11 @@ void apply_weights(ElectraModelImpl& impl, const TensorMap& tensors, const std::
                    LoadReport& report) {
   const auto params = impl.named_parameters(/*recurse=*/true);
   const std::string head_prefix = impl.head_prefix();
-  bool file_prefixed = false;
-  for (const auto& entry : tensors) file_prefixed = file_prefixed || has_prefix(entry.first, kEncoderPrefix);
+  const ModelFamily& family = impl.config().family();
+  const std::string prefix = family.encoder_prefix();
+  const bool file_prefixed = prefixed_file(tensors, family);
   auto file_name = [&](const std::string& name) {
-    return !file_prefixed && has_prefix(name, kEncoderPrefix) ? name.substr(kEncoderPrefix.size()) : name;
+    return !file_prefixed && has_prefix(name, prefix) ? name.substr(prefix.size()) : name;
   };
   auto head_layout = [&] {
     std::string keys;
@@ -206,8 +226,10 @@ void apply_weights(ElectraModelImpl& impl, const TensorMap& tensors, const std::
 
   std::map<std::string, std::pair<std::string, at::Tensor>> found;  // internal name -> (file key, tensor)
   for (const auto& [key, tensor] : tensors) {
-    const std::string name = canonical_name(key);
-    if (is_unused_family(name)) {
+    const std::string name = canonical_name(key, family);
+    // A pooler the built class has not (BertModel's, under BertForTokenClassification) is ignored, as transformers
+    // does.
+    if (is_unused_key(name, family) || (family.pooler && is_pooler_key(name, family) && !impl.electra->pooler)) {
       report.ignored.push_back(key);
       continue;
     }
@@ -220,7 +242,7 @@ void apply_weights(ElectraModelImpl& impl, const TensorMap& tensors, const std::
       throw std::runtime_error(fmt::format(
           "{}: key '{}' does not match the {} head layout (expected {}); a checkpoint with another head layout "
           "(e.g. the TF original's classifier.weight) gives wrong outputs in this one",
-          file, key, to_hf_class(impl.config().architecture), head_layout()));
+          file, key, impl.config().hf_class(), head_layout()));
     if (!params.contains(name))
       throw std::runtime_error(fmt::format(
           "{}: unexpected key '{}': the model config.json describes (E={}, H={}, {} layers) has no such parameter",
@@ -232,15 +254,18 @@ void apply_weights(ElectraModelImpl& impl, const TensorMap& tensors, const std::
 
   torch::NoGradGuard no_grad;
   std::set<std::string> dtypes;
-  std::vector<std::string> missing_head;
-  size_t head_params = 0;
+  std::vector<std::string> missing_head, missing_pooler;
+  size_t head_params = 0, pooler_params = 0;
   for (const auto& p : params) {
     const bool is_head = !head_prefix.empty() && has_prefix(p.key(), head_prefix);
+    const bool is_pooler = is_pooler_key(p.key(), family);
     head_params += is_head ? 1 : 0;
+    pooler_params += is_pooler ? 1 : 0;
     auto it = found.find(p.key());
     if (it == found.end()) {
-      if (!is_head) throw std::runtime_error(fmt::format("{}: missing encoder key '{}'", file, file_name(p.key())));
-      missing_head.push_back(p.key());
+      if (!is_head && !is_pooler)
+        throw std::runtime_error(fmt::format("{}: missing encoder key '{}'", file, file_name(p.key())));
+      (is_head ? missing_head : missing_pooler).push_back(p.key());
       continue;
     }
     const auto& [key, tensor] = it->second;
@@ -255,7 +280,15 @@ void apply_weights(ElectraModelImpl& impl, const TensorMap& tensors, const std::
   }
   if (!missing_head.empty() && missing_head.size() != head_params)
     throw std::runtime_error(fmt::format("{}: incomplete {} head: key '{}' is missing (expected {})", file,
-                                         to_hf_class(impl.config().architecture), missing_head.front(), head_layout()));
+                                         impl.config().hf_class(), missing_head.front(), head_layout()));
+  // A checkpoint of a class without the pooler (BertForMaskedLM, BertForTokenClassification): the pooler is new,
+  // initialised as transformers does; half a pooler is a damaged file.
+  if (!missing_pooler.empty() && missing_pooler.size() != pooler_params)
+    throw std::runtime_error(
+        fmt::format("{}: incomplete pooler: key '{}' is missing", file, file_name(missing_pooler.front())));
+  // Named as the built class names them (BertModel: no prefix).
+  const bool bare = impl.config().architecture == Architecture::model;
+  for (const auto& name : missing_pooler) report.newly_initialised.push_back(bare ? name.substr(prefix.size()) : name);
   for (const auto& name : missing_head) report.newly_initialised.push_back(name);
   report.weights_dtype.clear();
   for (const auto& d : dtypes) report.weights_dtype += (report.weights_dtype.empty() ? "" : "+") + d;

@@ -34,7 +34,7 @@ at::Device parse_device(const std::string& name) {
 
 // Copies `prefix` + each parameter name of `head` from `tensors` (LayerNorm gamma/beta accepted, any float dtype).
 void load_head(torch::nn::Module& head, const std::string& prefix, const TensorMap& tensors, const std::string& file,
-               Architecture architecture) {
+               Architecture architecture, const std::string& model_type) {
   at::NoGradGuard no_grad;
   for (auto& p : head.named_parameters(/*recurse=*/true)) {
     const std::string key = prefix + p.key();
@@ -44,7 +44,7 @@ void load_head(torch::nn::Module& head, const std::string& prefix, const TensorM
     if (it == tensors.end() && has_suffix(key, "LayerNorm.bias")) it = tensors.find(key.substr(0, key.size() - 4) + "beta");
     if (it == tensors.end())
       throw std::runtime_error(fmt::format("{}: missing key '{}' of the {} head that config.json names", file, key,
-                                           to_hf_class(architecture)));
+                                           to_hf_class(architecture, model_type)));
     const at::Tensor& tensor = it->second;
     if (tensor.sizes() != p.value().sizes())
       throw std::runtime_error(fmt::format("{}: key '{}': expected shape {}, found {}", file, it->first,
@@ -73,15 +73,44 @@ struct Predictor::State {
   GeneratorPredictions generator_head{nullptr};          // ElectraForMaskedLM, with:
   GeneratorLmHead generator_lm_head{nullptr};            //   its bias; its weight is the word embeddings:
   at::Tensor lm_weight;                                  //   the encoder's, on the device (found once)
+  BertLmPredictionHead bert_lm_head{nullptr};            // BertForMaskedLM, BertForPreTraining (with lm_weight)
+  torch::nn::Linear next_sentence_head{nullptr};         // BertForPreTraining
+
+  // Vocabulary logits [n, V] of the hidden states [n, H] of one input (masked LM heads).
+  at::Tensor vocabulary_logits(const at::Tensor& hidden) {
+    if (bert_lm_head) return bert_lm_head->forward(hidden, lm_weight);
+    return at::linear(generator_head->forward(hidden), lm_weight, generator_lm_head->bias);
+  }
+  bool masked_lm() const { return bert_lm_head || generator_head; }
 };
+
+namespace {
+
+// The stored tied decoder (key `weight`, and `bias` when given) must be the word embeddings (and the head's bias):
+// transformers ties them, and a file with other matrices there describes a model these heads would not reproduce.
+void check_tied(const TensorMap& tensors, const std::string& weight_key, const at::Tensor& embeddings,
+                const std::string& bias_key, const at::Tensor& bias, const std::string& file) {
+  for (const auto& [key, expected] : {std::make_pair(weight_key, embeddings), std::make_pair(bias_key, bias)}) {
+    auto it = tensors.find(key);
+    if (key.empty() || it == tensors.end()) continue;
+    const at::Tensor stored = it->second.to(at::kFloat);
+    if (stored.sizes() != expected.sizes() || !at::allclose(stored, expected.detach().to(at::kFloat), 0.0, 0.0))
+      throw std::runtime_error(fmt::format(
+          "{}: key '{}' is not {} (an untied output layer, which electra does not run: transformers ties the two)",
+          file, key, key == weight_key ? "the word embedding matrix" : "the head's bias"));
+  }
+}
+
+}  // namespace
 
 std::string labels_error(const ElectraConfig& config, const PredictInput& input) {
   if (input.labels.empty()) return "";
-  const bool discriminator = config.architecture == Architecture::pretraining;
+  const bool discriminator = config.architecture == Architecture::pretraining &&
+                             config.family().pretraining_head == PretrainingHeadKind::replaced_token_detection;
   if (!discriminator && config.architecture != Architecture::masked_lm)
-    return fmt::format("labels: only pre-training checkpoints (ElectraForPreTraining, ElectraForMaskedLM) report a "
-                       "loss; this one is {}",
-                       to_hf_class(config.architecture));
+    return fmt::format("labels: only pre-training checkpoints (ElectraForPreTraining, ElectraForMaskedLM, "
+                       "BertForMaskedLM) report a loss; this one is {}",
+                       config.hf_class());
   if (input.labels.size() != input.input_ids.size())
     return fmt::format("labels has {} entries, input_ids {}", input.labels.size(), input.input_ids.size());
   for (const int64_t l : input.labels) {
@@ -105,40 +134,40 @@ Predictor::Predictor(const std::filesystem::path& model_dir, const PredictorOpti
   config.architecture = report.checkpoint_architecture;
   state_ = std::make_unique<State>(State{std::move(model), device, config, options.top_k, nullptr, nullptr, nullptr, {}});
   State& s = *state_;
-  if (config.architecture == Architecture::pretraining || config.architecture == Architecture::masked_lm) {
-    const std::string file = report.weights_file.string();
+  const std::string file = report.weights_file.string();
+  const bool bert_heads = config.family().pretraining_head == PretrainingHeadKind::masked_lm_next_sentence;
+  const bool masked_lm = config.architecture == Architecture::masked_lm ||
+                         (bert_heads && config.architecture == Architecture::pretraining);
+  if (masked_lm && (options.top_k < 1 || options.top_k > config.vocab_size))
+    throw std::invalid_argument(
+        fmt::format("--top-k: {} is outside 1..{} (the model's vocab_size)", options.top_k, config.vocab_size));
+  auto load = [&](torch::nn::Module& head, const std::string& prefix) {
+    load_head(head, prefix, tensors, file, config.architecture, config.model_type);
+    head.to(device);
+    head.eval();
+  };
+  if (config.architecture == Architecture::pretraining && !bert_heads) {
+    s.discriminator_head = DiscriminatorPredictions(config);
+    load(*s.discriminator_head, "discriminator_predictions.");
+  } else if (masked_lm && !bert_heads) {
+    s.generator_head = GeneratorPredictions(config);
+    s.generator_lm_head = GeneratorLmHead(config.vocab_size);
+    load(*s.generator_head, "generator_predictions.");
+    load(*s.generator_lm_head, "generator_lm_head.");
+    check_tied(tensors, "generator_lm_head.weight", word_embeddings(s.model), "", at::Tensor(), file);
+  } else if (masked_lm) {
+    s.bert_lm_head = BertLmPredictionHead(config);
+    load(*s.bert_lm_head, "cls.predictions.");
+    check_tied(tensors, "cls.predictions.decoder.weight", word_embeddings(s.model), "cls.predictions.decoder.bias",
+               s.bert_lm_head->bias.to(at::kCPU), file);
     if (config.architecture == Architecture::pretraining) {
-      s.discriminator_head = DiscriminatorPredictions(config);
-      load_head(*s.discriminator_head, "discriminator_predictions.", tensors, file, config.architecture);
-      s.discriminator_head->to(device);
-      s.discriminator_head->eval();
-    } else {
-      if (options.top_k < 1 || options.top_k > config.vocab_size)
-        throw std::invalid_argument(
-            fmt::format("--top-k: {} is outside 1..{} (the model's vocab_size)", options.top_k, config.vocab_size));
-      s.generator_head = GeneratorPredictions(config);
-      s.generator_lm_head = GeneratorLmHead(config.vocab_size);
-      load_head(*s.generator_head, "generator_predictions.", tensors, file, config.architecture);
-      load_head(*s.generator_lm_head, "generator_lm_head.", tensors, file, config.architecture);
-      // Hugging Face ties generator_lm_head.weight to the word embeddings; a file that stores a different matrix
-      // there describes a model this head would not reproduce.
-      if (auto it = tensors.find("generator_lm_head.weight"); it != tensors.end()) {
-        const at::Tensor embeddings = word_embeddings(s.model).detach();
-        const at::Tensor stored = it->second.to(at::kFloat);
-        if (stored.sizes() != embeddings.sizes() || !at::allclose(stored, embeddings.to(at::kFloat), 0.0, 0.0))
-          throw std::runtime_error(fmt::format(
-              "{}: key 'generator_lm_head.weight' is not the word embedding matrix (an untied generator head, which "
-              "electra does not run: transformers ties the two)",
-              file));
-      }
-      s.generator_head->to(device);
-      s.generator_lm_head->to(device);
-      s.generator_head->eval();
+      s.next_sentence_head = torch::nn::Linear(config.hidden_size, 2);
+      load(*s.next_sentence_head, "cls.seq_relationship.");
     }
   }
   s.model.module()->to(device);
   s.model.module()->eval();
-  if (s.generator_head) s.lm_weight = word_embeddings(s.model);  // after the move to the device
+  if (s.masked_lm()) s.lm_weight = word_embeddings(s.model);  // after the move to the device
 }
 
 Predictor::~Predictor() = default;
@@ -169,6 +198,25 @@ std::vector<PredictOutput> Predictor::run(const std::vector<const PredictInput*>
   const auto replaced =
       state_->discriminator_head ? cpu(state_->discriminator_head->forward(out.last_hidden_state)) : at::Tensor();
 
+  const auto next_sentence =
+      state_->next_sentence_head ? cpu(state_->next_sentence_head->forward(out.pooler_output)) : at::Tensor();
+  // The masked LM's outputs of input b (n tokens), one input at a time: [n, V] logits of a whole batch would be
+  // batch x n x V floats.
+  auto fill_masked_lm = [&](int64_t b, int64_t n, PredictOutput& r) {
+    const at::Tensor vocab_logits = state_->vocabulary_logits(out.last_hidden_state[b].narrow(0, 0, n)).to(at::kFloat);
+    const auto [top_logits, top_ids] = vocab_logits.topk(state_->top_k, /*dim=*/1);
+    const at::Tensor top_probabilities = (top_logits - vocab_logits.logsumexp(1, /*keepdim=*/true)).exp();
+    r.top_logits = float_values(top_logits);
+    r.top_probabilities = float_values(top_probabilities);
+    const at::Tensor ids = top_ids.to(at::kCPU).contiguous();
+    r.top_ids.assign(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel());
+    if (!inputs[b]->labels.empty()) {
+      const at::Tensor labels = at::tensor(inputs[b]->labels, at::kLong).to(vocab_logits.device());
+      const at::Tensor scored = labels.ne(-100);
+      r.loss = masked_lm_loss(vocab_logits.index({scored}), labels.index({scored})).item<double>();
+    }
+  };
+
   for (const PredictInput* in : inputs)
     if (std::string error = labels_error(config, *in); !error.empty()) throw std::invalid_argument(error);
   std::vector<PredictOutput> results(inputs.size());
@@ -197,6 +245,11 @@ std::vector<PredictOutput> Predictor::run(const std::vector<const PredictInput*>
         r.end_logits = float_values(end[b].narrow(0, 0, n));
         break;
       case Architecture::pretraining: {
+        if (state_->bert_lm_head) {  // BertForPreTraining
+          fill_masked_lm(b, n, r);
+          r.next_sentence_logits = float_values(next_sentence[b]);
+          break;
+        }
         const auto positions = replaced[b].narrow(0, 0, n);
         r.logits = float_values(positions);
         r.probabilities = float_values(at::sigmoid(positions));
@@ -206,24 +259,9 @@ std::vector<PredictOutput> Predictor::run(const std::vector<const PredictInput*>
                        .item<double>();
         break;
       }
-      case Architecture::masked_lm: {
-        // One input at a time: [n, V] logits of a whole batch would be batch x n x V floats.
-        const at::Tensor projected = state_->generator_head->forward(out.last_hidden_state[b].narrow(0, 0, n));
-        const at::Tensor vocab_logits =
-            at::linear(projected, state_->lm_weight, state_->generator_lm_head->bias).to(at::kFloat);
-        const auto [top_logits, top_ids] = vocab_logits.topk(state_->top_k, /*dim=*/1);
-        const at::Tensor top_probabilities = (top_logits - vocab_logits.logsumexp(1, /*keepdim=*/true)).exp();
-        r.top_logits = float_values(top_logits);
-        r.top_probabilities = float_values(top_probabilities);
-        const at::Tensor ids = top_ids.to(at::kCPU).contiguous();
-        r.top_ids.assign(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel());
-        if (!inputs[b]->labels.empty()) {
-          const at::Tensor labels = at::tensor(inputs[b]->labels, at::kLong).to(vocab_logits.device());
-          const at::Tensor scored = labels.ne(-100);
-          r.loss = masked_lm_loss(vocab_logits.index({scored}), labels.index({scored})).item<double>();
-        }
+      case Architecture::masked_lm:
+        fill_masked_lm(b, n, r);
         break;
-      }
       default:
         r.hidden = float_values(hidden[b].narrow(0, 0, n));
         break;

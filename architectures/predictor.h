@@ -1,7 +1,8 @@
 // Batched inference of a checkpoint (`electra predict`) with no tensor in the interface: token ids in, each
-// input's outputs as float vectors out, padding removed. Every head Hugging Face saves an ELECTRA with runs: the
-// fine-tuning heads, the bare encoder, and the pre-training heads (ElectraForPreTraining's replaced-token
-// detection, ElectraForMaskedLM's vocabulary logits, reported as the top k per position).
+// input's outputs as float vectors out, padding removed. Every head Hugging Face saves an ELECTRA or a BERT with
+// runs: the fine-tuning heads, the bare encoder, and the pre-training heads (ElectraForPreTraining's replaced-token
+// detection; the masked LM of ElectraForMaskedLM, BertForMaskedLM and BertForPreTraining, reported as the top k
+// vocabulary entries per position; BertForPreTraining's next-sentence logits).
 #pragma once
 
 #include <cstdint>
@@ -30,8 +31,10 @@ struct PredictOutput {
   std::vector<float> probabilities;
   std::vector<int64_t> best;         // argmax: sequence classification [1], token classification [n]
   std::vector<float> start_logits, end_logits;  // question answering [n]
+  std::vector<float> next_sentence_logits;      // BertForPreTraining [2]: 0 "B follows A", 1 "B is random"
   std::vector<float> hidden;         // bare encoder: last hidden state [n * H]
-  // masked LM: per position the k most likely vocabulary ids, best first, their logits and softmax [n * k]
+  // masked LM (also BertForPreTraining): per position the k most likely vocabulary ids, best first, their logits and
+  // softmax [n * k]
   std::vector<int64_t> top_ids;
   std::vector<float> top_logits, top_probabilities;
   // Pre-training heads given labels: transformers' loss of this input alone (ElectraForPreTraining: BCE averaged over
@@ -46,7 +49,7 @@ std::string labels_error(const ElectraConfig& config, const PredictInput& input)
 
 struct PredictorOptions {
   std::string device = "cpu";  // cpu, cuda or cuda:N
-  int64_t top_k = 5;           // masked LM: vocabulary entries reported per position (1..vocab_size)
+  int64_t top_k = 5;           // masked LMs: vocabulary entries reported per position (1..vocab_size)
 };
 
 class Predictor {
@@ -54,7 +57,8 @@ class Predictor {
   // Throws std::invalid_argument naming --device when `device` is not cpu, cuda or cuda:N, or CUDA is missing.
   static void check_device(const std::string& device);
   // Loads the checkpoint as load_pretrained() does, in eval mode, onto `options.device`; for a pre-training
-  // checkpoint (config.json's ElectraForPreTraining / ElectraForMaskedLM) also its head, from the same weights file.
+  // checkpoint (config.json's ElectraForPreTraining / ElectraForMaskedLM / BertForMaskedLM / BertForPreTraining) also
+  // its heads, from the same weights file.
   // Throws std::runtime_error naming the file and key of a missing or misshapen head tensor, std::invalid_argument
   // naming --top-k when it is outside 1..vocab_size.
   Predictor(const std::filesystem::path& model_dir, const PredictorOptions& options);

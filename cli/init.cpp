@@ -101,14 +101,15 @@ void run_init(const InitArgs& args) {
   }
   if (!args.casing.empty()) tokenizer_config["do_lower_case"] = args.casing == "uncased";
   if (!tokenizer_config.contains("do_lower_case")) tokenizer_config["do_lower_case"] = true;  // BertTokenizer's default
-  tokenizer_config["tokenizer_class"] = "ElectraTokenizer";
+  tokenizer_config["tokenizer_class"] = config.family().tokenizer_class;
   // model_max_length at most the model's positions, so that Hugging Face's truncation fits the model
   write_file_atomic(out / "tokenizer_config.json",
                     fit_tokenizer_file("tokenizer_config.json", tokenizer_config.dump(2) + "\n",
                                        config.max_position_embeddings, source_config));
   write_initialized_model(config, out, out, static_cast<uint64_t>(args.seed));
   const CheckpointSummary summary = summarize_checkpoint(out);
-  fmt::print("wrote {}: ElectraModel E={} H={} L={} A={} I={}, vocab {} ({}), {} parameters, seed {}\n", out.string(),
+  fmt::print("wrote {}: {} E={} H={} L={} A={} I={}, vocab {} ({}), {} parameters, seed {}\n", out.string(),
+             config.hf_class(),
              config.embedding_size, config.hidden_size, config.num_hidden_layers, config.num_attention_heads,
              config.intermediate_size, config.vocab_size,
              tokenizer_config["do_lower_case"].get<bool>() ? "uncased" : "cased",

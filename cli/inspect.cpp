@@ -31,8 +31,9 @@ void run_inspect(const std::filesystem::path& dir) {
   const ElectraConfig& c = summary.config;
 
   fmt::print("model:        {}\n", dir.string());
-  fmt::print("config.json:  {}\n", to_hf_class(report.checkpoint_architecture));
-  std::string head = to_hf_class(c.architecture);
+  fmt::print("family:       {} (model_type)\n", c.model_type);
+  fmt::print("config.json:  {}\n", to_hf_class(report.checkpoint_architecture, c.model_type));
+  std::string head = c.hf_class();
   if (c.architecture == Architecture::sequence_classification)
     head += c.is_regression() ? " (regression, MSE loss)" : " (single-label classification, cross-entropy loss)";
   if (c.architecture == Architecture::token_classification) head += " (cross-entropy per token)";
@@ -44,9 +45,10 @@ void run_inspect(const std::filesystem::path& dir) {
     for (size_t i = 0; i < c.id2label.size(); ++i) labels.push_back(fmt::format("{}={}", i, c.id2label[i]));
     fmt::print("labels:       {} ({})\n", c.num_labels(), list_or_none(labels));
   }
-  fmt::print("encoder:      vocab {}, embedding {}{}, hidden {}, {} layers, {} heads, intermediate {}, {}\n",
+  fmt::print("encoder:      vocab {}, embedding {}{}, hidden {}, {} layers, {} heads, intermediate {}, {}{}\n",
              c.vocab_size, c.embedding_size, c.embedding_size != c.hidden_size ? " (projected)" : "", c.hidden_size,
-             c.num_hidden_layers, c.num_attention_heads, c.intermediate_size, c.hidden_act);
+             c.num_hidden_layers, c.num_attention_heads, c.intermediate_size, c.hidden_act,
+             c.has_pooler() ? ", pooler" : "");
   fmt::print("              max positions {}, token types {}, layer_norm_eps {}, pad id {}\n",
              c.max_position_embeddings, c.type_vocab_size, c.layer_norm_eps, c.pad_token_id);
   fmt::print("dropout:      hidden {}, attention {}, classifier {}\n", c.hidden_dropout_prob,

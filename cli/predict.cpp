@@ -1,7 +1,8 @@
 // electra predict: runs a checkpoint on JSON lines (pre-tokenised ids, or text tokenised with the model
 // directory's vocab.txt) and writes one JSON line per input line, in order. A malformed line gets
 // {"error": "line N: ..."} in its place; the others are still predicted. Pre-training checkpoints run their own
-// heads: ElectraForPreTraining says which tokens look replaced, ElectraForMaskedLM gives each position's top k.
+// heads: ElectraForPreTraining says which tokens look replaced; the masked LMs (ElectraForMaskedLM, BertForMaskedLM,
+// BertForPreTraining) give each position's top k, BertForPreTraining also its next-sentence logits.
 #include <unistd.h>
 
 #include <algorithm>
@@ -172,6 +173,27 @@ OutJson matrix(const std::vector<T>& flat, int64_t columns) {
   return out;
 }
 
+// A masked LM's outputs: the top k vocabulary ids per position (and their tokens when `tokenizer` is given), their
+// probabilities and logits, and the loss when labels were given.
+void masked_lm_result(OutJson& r, const PredictOutput& o, const Tokenizer* tokenizer, int64_t top_k) {
+  r["top_ids"] = matrix(o.top_ids, top_k);
+  if (tokenizer) {
+    OutJson tokens = OutJson::array();
+    for (size_t at = 0; at < o.top_ids.size(); at += top_k) {
+      OutJson row = OutJson::array();
+      for (int64_t j = 0; j < top_k; ++j) {  // null: an id past the end of vocab.txt (padded embeddings)
+        const int64_t id = o.top_ids[at + j];
+        row.push_back(id < tokenizer->vocab_size() ? OutJson(tokenizer->id_to_token(id)) : OutJson(nullptr));
+      }
+      tokens.push_back(row);
+    }
+    r["top_tokens"] = tokens;
+  }
+  r["top_probabilities"] = matrix(o.top_probabilities, top_k);
+  r["top_logits"] = matrix(o.top_logits, top_k);
+  if (o.loss) r["loss"] = static_cast<float>(*o.loss);
+}
+
 // Runs the items of `batch` and fills their results; `tokenizer` (may be null) names the masked LM's top ids.
 void run_batch(const Predictor& predictor, std::vector<Entry*>& batch, const Tokenizer* tokenizer, int64_t top_k) {
   const ElectraConfig& config = predictor.config();
@@ -204,6 +226,11 @@ void run_batch(const Predictor& predictor, std::vector<Entry*>& batch, const Tok
         r["end_logits"] = o.end_logits;
         break;
       case Architecture::pretraining: {
+        if (!o.next_sentence_logits.empty()) {  // BertForPreTraining
+          masked_lm_result(r, o, tokenizer, top_k);
+          r["next_sentence_logits"] = o.next_sentence_logits;
+          break;
+        }
         OutJson replaced = OutJson::array();
         for (const float logit : o.logits) replaced.push_back(logit > 0.0F);
         r["replaced"] = replaced;
@@ -212,25 +239,9 @@ void run_batch(const Predictor& predictor, std::vector<Entry*>& batch, const Tok
         if (o.loss) r["loss"] = static_cast<float>(*o.loss);
         break;
       }
-      case Architecture::masked_lm: {
-        r["top_ids"] = matrix(o.top_ids, top_k);
-        if (tokenizer) {
-          OutJson tokens = OutJson::array();
-          for (size_t at = 0; at < o.top_ids.size(); at += top_k) {
-            OutJson row = OutJson::array();
-            for (int64_t j = 0; j < top_k; ++j) {  // null: an id past the end of vocab.txt (padded embeddings)
-              const int64_t id = o.top_ids[at + j];
-              row.push_back(id < tokenizer->vocab_size() ? OutJson(tokenizer->id_to_token(id)) : OutJson(nullptr));
-            }
-            tokens.push_back(row);
-          }
-          r["top_tokens"] = tokens;
-        }
-        r["top_probabilities"] = matrix(o.top_probabilities, top_k);
-        r["top_logits"] = matrix(o.top_logits, top_k);
-        if (o.loss) r["loss"] = static_cast<float>(*o.loss);
+      case Architecture::masked_lm:
+        masked_lm_result(r, o, tokenizer, top_k);
         break;
-      }
       default:
         r["last_hidden_state"] = matrix(o.hidden, config.hidden_size);
         break;
@@ -292,9 +303,14 @@ void run_predict(const PredictOptions& options) {
   predictor_options.device = options.device;
   if (options.top_k > 0) predictor_options.top_k = options.top_k;
   const Predictor predictor(options.model_dir, predictor_options);
-  if (options.top_k > 0 && predictor.config().architecture != Architecture::masked_lm)
-    throw std::invalid_argument(fmt::format("--top-k applies to masked LM checkpoints (ElectraForMaskedLM); {} is {}",
-                                            options.model_dir.string(), to_hf_class(predictor.config().architecture)));
+  const ElectraConfig& model_config = predictor.config();
+  const bool masked_lm = model_config.architecture == Architecture::masked_lm ||
+                         (model_config.architecture == Architecture::pretraining &&
+                          model_config.family().pretraining_head == PretrainingHeadKind::masked_lm_next_sentence);
+  if (options.top_k > 0 && !masked_lm)
+    throw std::invalid_argument(fmt::format(
+        "--top-k applies to masked LM checkpoints (ElectraForMaskedLM, BertForMaskedLM, BertForPreTraining); {} is {}",
+        options.model_dir.string(), model_config.hf_class()));
   const int64_t positions = predictor.config().max_position_embeddings;
   if (options.max_length < 0 || options.max_length > positions)
     throw std::invalid_argument(fmt::format("--max-length: {} is outside 1..{} (the model's max_position_embeddings)",
@@ -302,8 +318,7 @@ void run_predict(const PredictOptions& options) {
   const int64_t max_length = options.max_length > 0 ? options.max_length : std::min<int64_t>(positions, 512);
   LazyTokenizer tokenizer(options.model_dir);
   // The masked LM's top ids are also given as tokens when the model directory has its vocabulary.
-  const Tokenizer* names =
-      predictor.config().architecture == Architecture::masked_lm ? tokenizer.find() : nullptr;
+  const Tokenizer* names = masked_lm ? tokenizer.find() : nullptr;
 
   // Lines are read in windows of kBatchesPerWindow batches; within a window the inputs run longest first, so that
   // each batch pads little (file order pads every batch to its one long line); outputs keep the input's order.
@@ -381,7 +396,8 @@ void add_predict_command(CLI::App& app) {
                   "max_position_embeddings, 512 at most)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--top-k", options->top_k,
-                  "Masked LM checkpoints (ElectraForMaskedLM): vocabulary entries reported per position (default 5)")
+                  "Masked LM checkpoints (ElectraForMaskedLM, BertForMaskedLM, BertForPreTraining): vocabulary entries "
+                  "reported per position (default 5)")
       ->check(CLI::PositiveNumber);
   cmd->callback([options] { run_predict(*options); });
 }

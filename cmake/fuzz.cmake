@@ -15,7 +15,7 @@ target_compile_options(electra_core PRIVATE -fsanitize=fuzzer-no-link ${ELECTRA_
 target_link_options(electra_core INTERFACE -fsanitize=address,undefined)
 
 # The torch-layer parsers, compiled on their own (the rest of the torch layer is not needed here).
-add_library(electra_fuzz_text STATIC model/config.cpp train/options.cpp)
+add_library(electra_fuzz_text STATIC model/config.cpp model/family.cpp train/options.cpp)
 target_link_libraries(electra_fuzz_text PUBLIC electra_core)
 add_library(electra_fuzz_weights STATIC model/tensor_io.cpp model/tensor_io_file.cpp model/torch_bin.cpp
   model/torch_bin_pickle.cpp model/torch_bin_zip.cpp)

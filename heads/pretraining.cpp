@@ -45,4 +45,23 @@ at::Tensor replaced_token_loss(const at::Tensor& logits, const at::Tensor& label
   return denominator > 0 ? sum / denominator : sum / weights.sum().clamp_min(1.0);
 }
 
+BertPredictionTransformImpl::BertPredictionTransformImpl(const ElectraConfig& c) : activation_(c.hidden_act) {
+  dense = register_module("dense", torch::nn::Linear(c.hidden_size, c.hidden_size));
+  LayerNorm = register_module(
+      "LayerNorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps)));
+}
+
+at::Tensor BertPredictionTransformImpl::forward(const at::Tensor& hidden) {
+  return LayerNorm(apply_activation(dense(hidden), activation_));
+}
+
+BertLmPredictionHeadImpl::BertLmPredictionHeadImpl(const ElectraConfig& c) {
+  transform = register_module("transform", BertPredictionTransform(c));
+  bias = register_parameter("bias", at::zeros({c.vocab_size}));
+}
+
+at::Tensor BertLmPredictionHeadImpl::forward(const at::Tensor& hidden, const at::Tensor& word_embeddings) {
+  return at::linear(transform(hidden), word_embeddings, bias);
+}
+
 }  // namespace electra

@@ -1,8 +1,9 @@
 // The heads of Hugging Face's pre-training classes, by their names there: ElectraForPreTraining's
-// `discriminator_predictions` (is each token the original or a replacement?) and ElectraForMaskedLM's
-// `generator_predictions` + `generator_lm_head` (which token belongs at each position?). `electra pretrain` trains
-// them (architectures/pretraining_pair.h); `electra predict` runs them on a checkpoint
-// (architectures/predictor.h).
+// `discriminator_predictions` (is each token the original or a replacement?), ElectraForMaskedLM's
+// `generator_predictions` + `generator_lm_head` (which token belongs at each position?), and BERT's `cls.predictions`
+// (BertForMaskedLM, BertForPreTraining) and `cls.seq_relationship` (BertForPreTraining: is sentence B the next one?).
+// `electra pretrain` trains ELECTRA's (architectures/pretraining_pair.h); `electra predict` runs them all on a
+// checkpoint (architectures/predictor.h).
 #pragma once
 
 #include <torch/nn/module.h>
@@ -46,6 +47,33 @@ class GeneratorLmHeadImpl : public torch::nn::Module {
   at::Tensor bias;
 };
 TORCH_MODULE(GeneratorLmHead);
+
+// BERT's cls.predictions.transform: dense (H->H), hidden_act, LayerNorm(H).
+class BertPredictionTransformImpl : public torch::nn::Module {
+ public:
+  explicit BertPredictionTransformImpl(const ElectraConfig& config);
+  at::Tensor forward(const at::Tensor& hidden);
+
+  torch::nn::Linear dense{nullptr};
+  torch::nn::LayerNorm LayerNorm{nullptr};  // NOLINT: Hugging Face's name
+
+ private:
+  std::string activation_;
+};
+TORCH_MODULE(BertPredictionTransform);
+
+// BERT's cls.predictions: transform, then the decoder, whose weight is the word embedding matrix (tied, as
+// transformers ties it) and whose bias is `bias`.
+class BertLmPredictionHeadImpl : public torch::nn::Module {
+ public:
+  explicit BertLmPredictionHeadImpl(const ElectraConfig& config);
+  // hidden [..., H], word_embeddings [V, H] -> vocabulary logits [..., V]
+  at::Tensor forward(const at::Tensor& hidden, const at::Tensor& word_embeddings);
+
+  BertPredictionTransform transform{nullptr};
+  at::Tensor bias;  // [V]
+};
+TORCH_MODULE(BertLmPredictionHead);
 
 // ElectraForMaskedLM's loss: cross-entropy of `logits` [M, V] against the original ids `targets` [M], summed and
 // divided by `denominator` (<= 0: M; with M = 0 a zero that keeps the graph). Hugging Face's mean over the labels

@@ -16,18 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-const std::vector<std::pair<Architecture, std::string>>& hf_classes() {
-  static const std::vector<std::pair<Architecture, std::string>> classes = {
-      {Architecture::model, "ElectraModel"},
-      {Architecture::sequence_classification, "ElectraForSequenceClassification"},
-      {Architecture::token_classification, "ElectraForTokenClassification"},
-      {Architecture::question_answering, "ElectraForQuestionAnswering"},
-      {Architecture::pretraining, "ElectraForPreTraining"},
-      {Architecture::masked_lm, "ElectraForMaskedLM"},
-  };
-  return classes;
-}
-
 std::string join(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
@@ -104,19 +92,8 @@ std::vector<std::string> read_id2label(const Reader& reader, const json* node) {
 
 }  // namespace
 
-std::string to_hf_class(Architecture a) {
-  for (const auto& [arch, name] : hf_classes())
-    if (arch == a) return name;
-  throw std::invalid_argument("unknown Architecture value");
-}
-
-Architecture parse_hf_class(const std::string& hf_class) {
-  std::vector<std::string> known;
-  for (const auto& [arch, name] : hf_classes()) {
-    if (name == hf_class) return arch;
-    known.push_back(name);
-  }
-  throw std::invalid_argument(fmt::format("unsupported architecture '{}' (supported: {})", hf_class, join(known)));
+std::string to_hf_class(Architecture a, const std::string& model_type) {
+  return find_model_family(model_type).hf_class(a);
 }
 
 std::vector<std::string> supported_hidden_acts() { return {"gelu", "gelu_new", "gelu_pytorch_tanh", "relu"}; }
@@ -152,11 +129,12 @@ double ElectraConfig::parameter_count() const {
   const double V = vocab_size, P = max_position_embeddings, T = type_vocab_size, E = embedding_size, H = hidden_size,
                I = intermediate_size, L = num_hidden_layers, N = num_labels();
   double n = (V + P + T) * E + 2 * E;          // embeddings and their LayerNorm
+  if (has_pooler()) n += H * H + H;
   if (embedding_size != hidden_size) n += E * H + H;  // embeddings_project
   n += L * (4 * (H * H + H) + 2 * H + (H * I + I) + (I * H + H) + 2 * H);
   switch (architecture) {
     case Architecture::sequence_classification:
-      n += H * H + H + H * N + N;
+      n += family().sequence_head == SequenceHeadKind::first_token_mlp ? H * H + H + H * N + N : H * N + N;
       break;
     case Architecture::token_classification:
       n += H * N + N;
@@ -171,6 +149,15 @@ double ElectraConfig::parameter_count() const {
 }
 
 std::string ElectraConfig::validation_error() const {
+  try {
+    family();
+  } catch (const std::invalid_argument& e) {
+    return fmt::format("key 'model_type': {}", e.what());
+  }
+  if (!family().embedding_size_key && embedding_size != hidden_size)
+    return fmt::format("key 'embedding_size': {} differs from hidden_size {}, but model_type '{}' has no embedding "
+                       "projection",
+                       embedding_size, hidden_size, model_type);
   const std::pair<const char*, int64_t> positive[] = {
       {"vocab_size", vocab_size},
       {"embedding_size", embedding_size},
@@ -228,8 +215,7 @@ std::string ElectraConfig::validation_error() const {
       break;
     case Architecture::question_answering:
       if (num_labels() != 2)
-        return fmt::format("key 'id2label': ElectraForQuestionAnswering needs num_labels 2 (start, end), found {}",
-                           num_labels());
+        return fmt::format("key 'id2label': {} needs num_labels 2 (start, end), found {}", hf_class(), num_labels());
       break;
     default:
       break;
@@ -251,11 +237,17 @@ ElectraConfig ElectraConfig::from_json_text(const std::string& text, const std::
   if (!root.is_object()) throw std::runtime_error(fmt::format("{}: expected a JSON object", source_name));
   const Reader reader(root, source_name);
 
-  std::string model_type;
-  reader.read("model_type", model_type);
-  if (model_type != "electra")
-    reader.fail("model_type", model_type.empty() ? std::string("missing (expected \"electra\")")
-                                                 : fmt::format("unsupported value '{}' (expected \"electra\")", model_type));
+  ElectraConfig c;
+  c.model_type.clear();
+  reader.read("model_type", c.model_type);
+  const std::string supported = fmt::format("{}", fmt::join(model_family_names(), ", "));
+  if (c.model_type.empty()) reader.fail("model_type", fmt::format("missing (supported: {})", supported));
+  try {
+    c.family();
+  } catch (const std::invalid_argument&) {
+    reader.fail("model_type", fmt::format("unsupported value '{}' (supported: {})", c.model_type, supported));
+  }
+  const ModelFamily& family = c.family();
   std::string position_embedding_type = "absolute";
   reader.read("position_embedding_type", position_embedding_type, true);
   if (position_embedding_type != "absolute")
@@ -267,10 +259,13 @@ ElectraConfig ElectraConfig::from_json_text(const std::string& text, const std::
     if (v && v->get<bool>()) reader.fail(key, "decoder configurations are not supported (expected false)");
   }
 
-  ElectraConfig c;
   reader.read("vocab_size", c.vocab_size);
-  reader.read("embedding_size", c.embedding_size);
   reader.read("hidden_size", c.hidden_size);
+  // Without the key, transformers' ElectraConfig has its default 128; BertConfig has no such key (E = H).
+  if (family.embedding_size_key)
+    reader.read("embedding_size", c.embedding_size);
+  else
+    c.embedding_size = c.hidden_size;
   reader.read("num_hidden_layers", c.num_hidden_layers);
   reader.read("num_attention_heads", c.num_attention_heads);
   reader.read("intermediate_size", c.intermediate_size);
@@ -283,7 +278,7 @@ ElectraConfig ElectraConfig::from_json_text(const std::string& text, const std::
   reader.read("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
   reader.read("classifier_dropout", c.classifier_dropout);
   if (const json* pad = reader.find("pad_token_id"); pad && pad->is_null())
-    reader.fail("pad_token_id", "null is not supported (ELECTRA embeddings need a padding row)");
+    reader.fail("pad_token_id", "null is not supported (the embeddings need a padding row)");
   reader.read("pad_token_id", c.pad_token_id);
   reader.read("problem_type", c.problem_type, true);
 
@@ -291,7 +286,7 @@ ElectraConfig ElectraConfig::from_json_text(const std::string& text, const std::
     if (!archs->is_array() || archs->size() != 1 || !(*archs)[0].is_string())
       reader.fail("architectures", fmt::format("expected a list with one class name, found {}", archs->dump()));
     try {
-      c.architecture = parse_hf_class((*archs)[0].get<std::string>());
+      c.architecture = family.parse_hf_class((*archs)[0].get<std::string>());
     } catch (const std::invalid_argument& e) {
       reader.fail("architectures", e.what());
     }
@@ -332,10 +327,10 @@ std::string ElectraConfig::to_json_text() const {
     if (!root.is_object()) root = json::object();
   }
   root.erase("num_labels");  // id2label carries it
-  root["model_type"] = "electra";
-  root["architectures"] = json::array({to_hf_class(architecture)});
+  root["model_type"] = model_type;
+  root["architectures"] = json::array({hf_class()});
   root["vocab_size"] = vocab_size;
-  root["embedding_size"] = embedding_size;
+  if (family().embedding_size_key) root["embedding_size"] = embedding_size;
   root["hidden_size"] = hidden_size;
   root["num_hidden_layers"] = num_hidden_layers;
   root["num_attention_heads"] = num_attention_heads;

@@ -1,4 +1,4 @@
-// config.json of an ELECTRA checkpoint, as Hugging Face writes it.
+// config.json of a checkpoint of a registered model family (model/family.h: electra, bert), as Hugging Face writes it.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
@@ -10,20 +10,21 @@
 #include <string>
 #include <vector>
 
+#include "model/family.h"
+
 namespace electra {
 
-enum class Architecture { model, sequence_classification, token_classification, question_answering, pretraining,
-                          masked_lm };  // masked_lm: ElectraForMaskedLM (a pre-training generator)
-std::string to_hf_class(Architecture a);  // "ElectraForSequenceClassification", ...
-// Inverse of to_hf_class; throws std::invalid_argument listing the supported class names.
-Architecture parse_hf_class(const std::string& hf_class);
+// The Hugging Face class name of `a` in the family of `model_type` ("BertForSequenceClassification", ...); throws
+// std::invalid_argument for an unknown model_type.
+std::string to_hf_class(Architecture a, const std::string& model_type);
 
 // Activations of `hidden_act` this implementation computes exactly as Hugging Face does.
 std::vector<std::string> supported_hidden_acts();
 
 struct ElectraConfig {
+  std::string model_type = "electra";  // a registered family (model/family.h)
   int64_t vocab_size = 30522;
-  int64_t embedding_size = 128;
+  int64_t embedding_size = 128;  // = hidden_size in families without config.json's embedding_size (BERT)
   int64_t hidden_size = 256;
   int64_t num_hidden_layers = 12;
   int64_t num_attention_heads = 4;
@@ -42,6 +43,10 @@ struct ElectraConfig {
   std::string problem_type;                 // "", "single_label_classification", "regression"
   std::string raw_json;                     // the file as read, so save() keeps keys we do not model
 
+  const ModelFamily& family() const { return find_model_family(model_type); }
+  std::string hf_class() const { return to_hf_class(architecture, model_type); }  // of `architecture`
+  // The encoder has the family's pooler (BERT's pooler.dense) in this architecture.
+  bool has_pooler() const { return family().has_pooler(architecture); }
   int64_t num_labels() const { return static_cast<int64_t>(id2label.size()); }
   // Hugging Face's rule for sequence classification: problem_type when set, else one label means regression.
   bool is_regression() const;
@@ -52,8 +57,8 @@ struct ElectraConfig {
   double parameter_count() const;
   // The first problem found (naming the key and value), or "" when the config is usable.
   std::string validation_error() const;
-  // Validates (model_type "electra", supported hidden_act, H % A == 0, ...); throws std::runtime_error
-  // naming file and key.
+  // Validates (a registered model_type, a class of its family, supported hidden_act, H % A == 0, ...); throws
+  // std::runtime_error naming file and key.
   static ElectraConfig from_file(const std::filesystem::path& file);
   static ElectraConfig from_json_text(const std::string& text, const std::string& source_name);
   // Hugging Face's layout: every standard key, architectures, id2label/label2id (string keys), problem_type,

@@ -168,6 +168,12 @@ at::Tensor ElectraLayerStackImpl::forward(at::Tensor hidden, const at::Tensor& a
   return hidden;
 }
 
+PoolerImpl::PoolerImpl(const ElectraConfig& c) {
+  dense = register_module("dense", torch::nn::Linear(c.hidden_size, c.hidden_size));
+}
+
+at::Tensor PoolerImpl::forward(const at::Tensor& hidden) { return torch::tanh(dense(hidden.select(1, 0))); }
+
 ElectraEncoderImpl::ElectraEncoderImpl(const ElectraConfig& c) : ElectraEncoderImpl(c, ElectraEmbeddings(c)) {}
 
 ElectraEncoderImpl::ElectraEncoderImpl(const ElectraConfig& c, ElectraEmbeddings shared)
@@ -176,6 +182,7 @@ ElectraEncoderImpl::ElectraEncoderImpl(const ElectraConfig& c, ElectraEmbeddings
   if (c.embedding_size != c.hidden_size)
     embeddings_project = register_module("embeddings_project", torch::nn::Linear(c.embedding_size, c.hidden_size));
   encoder = register_module("encoder", ElectraLayerStack(c));
+  if (c.has_pooler()) pooler = register_module("pooler", Pooler(c));
 }
 
 at::Tensor ElectraEncoderImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,

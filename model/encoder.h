@@ -1,5 +1,6 @@
-// The ELECTRA encoder (Hugging Face `ElectraModel`): embeddings of width E, optional projection to H, L post-LN
-// BERT layers. Submodule and parameter names are Hugging Face's, so named_parameters() gives HF state-dict keys.
+// The encoder of every model family (Hugging Face `ElectraModel`, `BertModel`): embeddings of width E, optional
+// projection to H (ELECTRA), L post-LN BERT layers, optional pooler (BERT). Submodule and parameter names are Hugging
+// Face's, so named_parameters() gives HF state-dict keys.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -107,6 +108,16 @@ class ElectraLayerStackImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ElectraLayerStack);
 
+// BERT's pooler: dense (H->H) + tanh on the first token's hidden state.
+class PoolerImpl : public torch::nn::Module {
+ public:
+  explicit PoolerImpl(const ElectraConfig& config);
+  at::Tensor forward(const at::Tensor& hidden);  // [B, T, H] -> [B, H]
+
+  torch::nn::Linear dense{nullptr};
+};
+TORCH_MODULE(Pooler);
+
 class ElectraEncoderImpl : public torch::nn::Module {
  public:
   explicit ElectraEncoderImpl(const ElectraConfig& config);
@@ -120,6 +131,7 @@ class ElectraEncoderImpl : public torch::nn::Module {
   ElectraEmbeddings embeddings{nullptr};
   torch::nn::Linear embeddings_project{nullptr};  // only when embedding_size != hidden_size
   ElectraLayerStack encoder{nullptr};
+  Pooler pooler{nullptr};  // only when config.has_pooler()
 
  private:
   int64_t max_positions_;

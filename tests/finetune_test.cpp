@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -268,6 +269,37 @@ TEST_CASE("electra finetune runs end to end from a YAML config", "[finetune]") {
     CHECK(out.find("train.epoch") != std::string::npos);
     CHECK(out.find("bad.yaml") != std::string::npos);
   }
+}
+
+TEST_CASE("electra finetune fine-tunes a BERT checkpoint and writes BERT's layout", "[finetune]") {
+  const fs::path root = fresh_dir("bert");
+  write_marker_data(root / "data", 48, 16);
+  // tools/fixtures/make_bert_fixtures.py's BertModel (keys without the bert. prefix, a pooler, vocab.txt).
+  const fs::path model = fs::path(electra::test::fixtures_dir()) / "models" / "bert" / "base";
+  std::ofstream(root / "exp.yaml") << "model: " << model.string() << "\ntask: nsmc\ndata:\n  max_seq_length: 32\n"
+                                   << "  data_dir: " << (root / "data").string() << "\n"
+                                   << "optimizer:\n  learning_rate: 2e-3\ntrain:\n  epochs: 1\n  batch_size: 16\n";
+  const auto [rc, out] = electra::test::run_electra_merged(
+      "--threads 1 finetune --config " + (root / "exp.yaml").string() + " --output-dir " + (root / "run").string());
+  INFO(out);
+  REQUIRE(rc == 0);
+  const json config = json::parse(electra::read_file(root / "run" / "best" / "config.json"));
+  CHECK(config["model_type"] == "bert");
+  CHECK(config["architectures"] == json::array({"BertForSequenceClassification"}));
+  electra::LoadReport report;
+  const auto tuned = electra::load_pretrained(root / "run" / "best", {}, &report);
+  CHECK(report.newly_initialised.empty());
+  std::set<std::string> names;
+  for (const auto& [name, tensor] : tuned.named_parameters()) names.insert(name);
+  CHECK(names.count("bert.pooler.dense.weight") == 1);
+  CHECK(names.count("classifier.weight") == 1);
+  // The pooler came from the checkpoint and was trained from there, not drawn anew.
+  const auto base = weights(model);
+  const auto after = weights(root / "run" / "best");
+  const double moved =
+      (after.at("bert.pooler.dense.weight") - base.at("pooler.dense.weight")).abs().max().item<double>();
+  CHECK(moved > 0);
+  CHECK(moved < 0.1);
 }
 
 TEST_CASE("electra finetune --suite runs every task on the tiny samples and renders the leaderboard", "[finetune]") {

@@ -121,3 +121,24 @@ TEST_CASE("electra init caps model_max_length at the model's positions", "[init]
   REQUIRE(tokens.status == 0);
   CHECK(json::parse(tokens.out)["input_ids"].size() == 64);
 }
+
+TEST_CASE("electra init writes a BertModel from a BERT config.json", "[init]") {
+  const fs::path dir = electra::test::fresh_dir("init_bert");
+  const fs::path vocab = fs::path(electra::test::fixtures_dir()) / "models" / "bert" / "base" / "vocab.txt";
+  electra::write_file_atomic(dir / "bert.json", R"({"model_type": "bert", "hidden_size": 16, "num_hidden_layers": 2,
+    "num_attention_heads": 2, "intermediate_size": 32, "max_position_embeddings": 32})");
+  const auto r = run_electra(fmt::format("init --config '{}' --vocab '{}' --output '{}' --uncased",
+                                         (dir / "bert.json").string(), vocab.string(), (dir / "m").string()));
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.out, "BertModel E=16 H=16 L=2 A=2 I=32"));
+  const json config = json::parse(electra::read_file(dir / "m" / "config.json"));
+  CHECK(config["model_type"] == "bert");
+  CHECK(config["architectures"] == json::array({"BertModel"}));
+  CHECK_FALSE(config.contains("embedding_size"));
+  CHECK(json::parse(electra::read_file(dir / "m" / "tokenizer_config.json"))["tokenizer_class"] == "BertTokenizer");
+  const auto inspect = run_electra(fmt::format("inspect --model '{}'", (dir / "m").string()));
+  INFO(inspect.output);
+  CHECK(contains(inspect.out, "family:       bert (model_type)"));
+  CHECK(contains(inspect.out, ", pooler"));
+}

@@ -1,7 +1,9 @@
-// ElectraConfig, the encoder and heads, and checkpoint loading/saving against Hugging Face reference outputs.
+// ElectraConfig, the encoder and heads, and checkpoint loading/saving against Hugging Face reference outputs, for
+// every model family (ELECTRA: tests/fixtures/models/*, BERT: tests/fixtures/models/bert/*).
 #include <ATen/ATen.h>
 #include <torch/types.h>  // torch::tensor of nested braces
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -12,15 +14,21 @@
 
 #include "architectures/checkpoints.h"
 #include "architectures/electra_model.h"
+#include "architectures/predictor.h"
 #include "common/blas.h"
 #include "common/files.h"
 #include "heads/sequence_classification.h"
 #include "heads/span_extraction.h"
 #include "heads/token_classification.h"
 #include "model/encoder.h"
+#include "model/tensor_io.h"
 #include "tests/catch.h"
 #include "tests/model_support.h"
 #include "tests/support.h"
+#include "tokenizer/tokenizer.h"
+#include "train/optimizer.h"
+#include "train/options.h"
+#include "train/step.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -263,7 +271,7 @@ TEST_CASE("ElectraConfig::parameter_count is the built model's count for every h
       const electra::ElectraModel model(config);
       int64_t built = 0;
       for (const auto& [name, tensor] : model.named_parameters()) built += tensor.numel();
-      INFO(electra::to_hf_class(arch) << (shared_width ? " E=H" : " E<H"));
+      INFO(electra::to_hf_class(arch, "electra") << (shared_width ? " E=H" : " E<H"));
       CHECK(config.parameter_count() == static_cast<double>(built));
     }
   }
@@ -401,7 +409,7 @@ TEST_CASE("save_pretrained round trip reproduces outputs exactly", "[model]") {
     CHECK(electra::read_file(out.path / "saved" / "vocab.txt") == electra::read_file(kModels / name / "vocab.txt"));
 
     const json config = read_json(out.path / "saved" / "config.json");
-    CHECK(config["architectures"][0] == electra::to_hf_class(model.config().architecture));
+    CHECK(config["architectures"][0] == model.config().hf_class());
     CHECK(config["id2label"].is_object());
     CHECK(config["label2id"].is_object());
     CHECK(config["transformers_version"] == "5.17.0");  // kept from the original
@@ -743,5 +751,384 @@ TEST_CASE("BLAS the one LibTorch multiplies with is named, and OpenBLAS keeps AV
     CHECK(electra::better_openblas_core("Cooperlake", true).empty());
     CHECK(electra::better_openblas_core("SAPPHIRERAPIDS", true).empty());
     CHECK(electra::better_openblas_core("", true).empty());  // not OpenBLAS
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------- BERT
+// tests/fixtures/models/bert: tiny random BERT checkpoints and their outputs, made by
+// tools/fixtures/make_bert_fixtures.py with transformers.
+namespace {
+
+const fs::path kBert = kModels / "bert";
+using electra::test::contains;
+
+const json& bert_cases() {
+  static const json cases = json::parse(electra::read_file(kBert / "bert_cases.json"));
+  return cases;
+}
+
+Inputs bert_inputs() {
+  const auto& in = bert_cases()["inputs"];
+  return {to_tensor(in["input_ids"], at::kLong), to_tensor(in["attention_mask"], at::kLong),
+          to_tensor(in["token_type_ids"], at::kLong)};
+}
+
+// One BERT fixture model's outputs and loss on the cases' inputs against transformers'.
+void check_bert_against_hf(const electra::ElectraModel& model, const std::string& name, const std::string& source) {
+  const auto& ref = bert_cases()["models"][name];
+  const auto in = bert_inputs();
+  at::NoGradGuard no_grad;
+  const auto out = model.forward(in.ids, in.mask, in.types);
+  const std::string what = "bert " + name + " from " + source;
+  electra::ModelTargets targets;
+  if (name == "base") {
+    check_close(out.last_hidden_state, ref["last_hidden_state"], what + " last_hidden_state");
+    check_close(out.pooler_output, ref["pooler_output"], what + " pooler_output");
+    return;
+  }
+  if (name == "qa") {
+    check_close(out.start_logits, ref["start_logits"], what + " start_logits");
+    check_close(out.end_logits, ref["end_logits"], what + " end_logits");
+    targets.start_positions = to_tensor(ref["start_positions"], at::kLong);
+    targets.end_positions = to_tensor(ref["end_positions"], at::kLong);
+  } else {
+    check_close(out.logits, ref["logits"], what + " logits");
+    targets.labels = to_tensor(ref["labels"], name == "regression" ? at::kFloat : at::kLong);
+  }
+  check_loss(model.loss(out, targets), ref["loss"].get<double>(), what);
+}
+
+std::set<std::string> safetensors_keys(const fs::path& file) {
+  std::set<std::string> keys;
+  for (const auto& [key, tensor] : electra::read_weights(file.parent_path())) keys.insert(key);
+  return keys;
+}
+
+}  // namespace
+
+TEST_CASE("model families: BERT configs are read, unknown model_types refused by name", "[model]") {
+  using electra::Architecture;
+  const auto c = electra::ElectraConfig::from_file(kBert / "seqcls3" / "config.json");
+  CHECK(c.model_type == "bert");
+  CHECK(c.architecture == Architecture::sequence_classification);
+  CHECK(c.hf_class() == "BertForSequenceClassification");
+  CHECK(c.embedding_size == c.hidden_size);  // BERT has no embedding projection
+  CHECK(c.hidden_size == 16);
+  CHECK(c.has_pooler());
+  CHECK(electra::ElectraConfig::from_file(kBert / "tokcls" / "config.json").hf_class() == "BertForTokenClassification");
+  CHECK_FALSE(electra::ElectraConfig::from_file(kBert / "tokcls" / "config.json").has_pooler());
+  CHECK(electra::ElectraConfig::from_file(kBert / "mlm" / "config.json").architecture == Architecture::masked_lm);
+  CHECK(electra::model_family_names() == std::vector<std::string>{"bert", "electra"});
+
+  json j = read_json(kBert / "seqcls3" / "config.json");
+  auto error = [&](const json& config) {
+    try {
+      electra::ElectraConfig::from_json_text(config.dump(), "/m/config.json");
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  json other = j;
+  other["model_type"] = "roberta";
+  CHECK(error(other) == "/m/config.json: key 'model_type': unsupported value 'roberta' (supported: bert, electra)");
+  other.erase("model_type");
+  CHECK(error(other) == "/m/config.json: key 'model_type': missing (supported: bert, electra)");
+  other = j;
+  other["architectures"] = json::array({"ElectraForSequenceClassification"});
+  CHECK(contains(error(other), "unsupported architecture 'ElectraForSequenceClassification' for model_type 'bert'"));
+  CHECK(contains(error(other), "BertForSequenceClassification"));
+  other = j;
+  other["position_embedding_type"] = "relative_key";
+  CHECK(contains(error(other),
+                 "key 'position_embedding_type': unsupported value 'relative_key' (supported: absolute)"));
+  other = j;
+  other["is_decoder"] = true;
+  CHECK(contains(error(other), "key 'is_decoder'"));
+  // BertConfig has no embedding_size: transformers ignores the key, and so does the reader.
+  other = j;
+  other["embedding_size"] = 8;
+  CHECK(electra::ElectraConfig::from_json_text(other.dump(), "c").embedding_size == 16);
+
+  SECTION("electra inspect names the family") {
+    const auto r = electra::test::run_electra(fmt::format("inspect --model '{}'", (kBert / "seqcls3").string()));
+    REQUIRE(r.status == 0);
+    CHECK(contains(r.out, "family:       bert (model_type)"));
+    CHECK(contains(r.out, "built:        BertForSequenceClassification"));
+    CHECK(contains(r.out, ", pooler"));
+  }
+  SECTION("load_pretrained and electra inspect name model_type for a folder of neither family") {
+    TempDir tmp;
+    copy_model("seqcls3", tmp.path, "model.safetensors");
+    json config = read_json(tmp.path / "config.json");
+    config["model_type"] = "deberta-v2";
+    write_json(tmp.path / "config.json", config);
+    CHECK_THROWS_WITH(electra::load_pretrained(tmp.path),
+                      Catch::Matchers::Contains("key 'model_type': unsupported value 'deberta-v2' (supported: bert, "
+                                                "electra)"));
+    const auto r = electra::test::run_electra(fmt::format("inspect --model '{}'", tmp.path.string()));
+    CHECK(r.status == 1);
+    CHECK(contains(r.err, "electra: error: " + (tmp.path / "config.json").string() +
+                              ": key 'model_type': unsupported value 'deberta-v2' (supported: bert, electra)"));
+  }
+}
+
+TEST_CASE("BERT fixture models match transformers' outputs and losses", "[model]") {
+  for (const char* name : {"base", "seqcls3", "regression", "tokcls", "qa"}) {
+    SECTION(name) {
+      electra::LoadReport report;
+      const auto model = electra::load_pretrained(kBert / name, {}, &report);
+      CHECK(report.newly_initialised.empty());
+      CHECK(report.ignored.empty());
+      check_bert_against_hf(model, name, "model.safetensors");
+    }
+  }
+  SECTION("pytorch_model.bin") {
+    TempDir tmp;
+    fs::copy_file(kBert / "seqcls3" / "config.json", tmp.path / "config.json");
+    fs::copy_file(kBert / "seqcls3" / "pytorch_model.bin", tmp.path / "pytorch_model.bin");
+    electra::LoadReport report;
+    check_bert_against_hf(electra::load_pretrained(tmp.path, {}, &report), "seqcls3", "pytorch_model.bin");
+    CHECK(report.weights_file.filename() == "pytorch_model.bin");
+  }
+  SECTION("the pooler and the classifier are BERT's (keys and depths)") {
+    const auto model = electra::load_pretrained(kBert / "seqcls3");
+    std::set<std::string> names;
+    for (const auto& [name, tensor] : model.named_parameters()) names.insert(name);
+    CHECK(names.count("bert.pooler.dense.weight") == 1);
+    CHECK(names.count("classifier.weight") == 1);
+    CHECK(names.count("classifier.bias") == 1);
+    CHECK(names.count("bert.embeddings_project.weight") == 0);
+    CHECK(names == safetensors_keys(kBert / "seqcls3" / "model.safetensors"));
+    CHECK(model.parameter_depth("bert.pooler.dense.weight") == 3);
+    CHECK(model.parameter_depth("bert.encoder.layer.1.output.dense.weight") == 2);
+    CHECK(model.parameter_depth("bert.embeddings.word_embeddings.weight") == 0);
+    for (const char* name : {"base", "seqcls3", "regression", "tokcls", "qa"}) {
+      const auto each = electra::load_pretrained(kBert / name);
+      int64_t built = 0;
+      for (const auto& [key, tensor] : each.named_parameters()) built += tensor.numel();
+      INFO(name);
+      CHECK(each.config().parameter_count() == static_cast<double>(built));
+    }
+  }
+}
+
+TEST_CASE("BERT pre-training checkpoints: masked LM and next-sentence heads match transformers", "[model]") {
+  const auto in = bert_inputs();
+  const int64_t V = bert_cases()["vocab_size"].get<int64_t>();
+  electra::PredictorOptions options;
+  options.top_k = V;  // every logit, best first
+  for (const char* name : {"pretraining", "mlm"}) {
+    SECTION(name) {
+      const auto& ref = bert_cases()["models"][name];
+      const electra::Predictor predictor(kBert / name, options);
+      const bool pretraining = std::string(name) == "pretraining";
+      const at::Tensor hf = to_tensor(ref[pretraining ? "prediction_logits" : "logits"], at::kFloat);
+      std::vector<electra::PredictInput> inputs(in.ids.size(0));
+      for (int64_t b = 0; b < in.ids.size(0); ++b) {
+        auto row = [&](const at::Tensor& t) {
+          const at::Tensor r = t[b].contiguous();
+          return std::vector<int64_t>(r.data_ptr<int64_t>(), r.data_ptr<int64_t>() + r.numel());
+        };
+        inputs[b] = {row(in.ids), row(in.mask), row(in.types), {}};
+        if (!pretraining) inputs[b].labels = row(to_tensor(ref["labels"], at::kLong));
+      }
+      std::vector<const electra::PredictInput*> pointers;
+      for (const auto& i : inputs) pointers.push_back(&i);
+      const auto outputs = predictor.run(pointers);
+      double loss_sum = 0;
+      for (int64_t b = 0; b < in.ids.size(0); ++b) {
+        const int64_t n = in.ids.size(1);
+        const at::Tensor ours = torch::tensor(outputs[b].top_logits).view({n, V});
+        const at::Tensor sorted = std::get<0>(hf[b].sort(/*dim=*/1, /*descending=*/true));
+        // max |ours - HF| <= 1e-4 * max |HF| over every vocabulary logit of every position
+        const double diff = (ours - sorted).abs().max().item<double>(), scale = sorted.abs().max().item<double>();
+        INFO(name << " row " << b << ": max diff " << diff << ", max |HF| " << scale);
+        CHECK(diff <= 1e-4 * scale);
+        // the ids of the best entries are HF's argmax
+        CHECK(outputs[b].top_ids[0] == hf[b][0].argmax().item<int64_t>());
+        if (pretraining) {
+          const at::Tensor nsp = torch::tensor(outputs[b].next_sentence_logits);
+          const at::Tensor hf_nsp = to_tensor(ref["seq_relationship_logits"], at::kFloat)[b];
+          CHECK((nsp - hf_nsp).abs().max().item<double>() <= 1e-4 * hf_nsp.abs().max().item<double>());
+        } else {
+          REQUIRE(outputs[b].loss.has_value());
+          loss_sum += *outputs[b].loss;
+        }
+      }
+      // Every row scores two positions, so HF's mean over the batch is the mean of the rows' losses.
+      if (!pretraining) check_loss(torch::tensor(loss_sum / in.ids.size(0)), ref["loss"].get<double>(), "mlm loss");
+      // BertForPreTraining's loss needs next-sentence labels too: labels are refused, by name.
+      electra::PredictInput labelled = inputs[0];
+      labelled.labels.assign(labelled.input_ids.size(), -100);
+      labelled.labels[1] = 5;
+      CHECK(electra::labels_error(predictor.config(), labelled).empty() == !pretraining);
+      if (pretraining) CHECK(contains(electra::labels_error(predictor.config(), labelled), "BertForPreTraining"));
+    }
+  }
+  SECTION("a stored decoder that is not the word embedding matrix is refused") {
+    TempDir tmp;
+    copy_model("bert/mlm", tmp.path, "model.safetensors");
+    auto tensors = electra::read_weights(tmp.path);
+    const at::Tensor embeddings = tensors.at("bert.embeddings.word_embeddings.weight");
+    tensors.emplace("cls.predictions.decoder.weight", at::randn(embeddings.sizes()));
+    electra::write_safetensors(tmp.path / "model.safetensors", tensors);
+    CHECK_THROWS_WITH(electra::Predictor(tmp.path, options),
+                      Catch::Matchers::Contains(
+                          "key 'cls.predictions.decoder.weight' is not the word embedding matrix"));
+    // The same matrix stored (as transformers 4 and the original BERT checkpoints store it) is accepted.
+    tensors["cls.predictions.decoder.weight"] = embeddings.clone();
+    electra::write_safetensors(tmp.path / "model.safetensors", tensors);
+    CHECK_NOTHROW(electra::Predictor(tmp.path, options));
+  }
+}
+
+TEST_CASE("BERT one AdamW training step matches transformers", "[model]") {
+  const auto in = bert_inputs();
+  for (const char* name : {"seqcls3", "tokcls"}) {
+    SECTION(name) {
+      const auto& ref = bert_cases()["models"][name];
+      electra::ElectraModel model = electra::load_pretrained(kBert / name);
+      model.module()->train();  // dropout is 0 in the fixture
+      electra::OptimizerOptions o;
+      o.learning_rate = 1e-3;
+      o.weight_decay = 0.01;
+      o.adam_epsilon = 1e-8;
+      o.max_grad_norm = 1.0;
+      electra::AdamW optimizer(model, o);
+      at::Tensor before;
+      {
+        at::NoGradGuard no_grad;
+        before = model.forward(in.ids, in.mask, in.types).logits.clone();
+      }
+      electra::TrainStep step(model, optimizer, o.max_grad_norm, false);
+      std::vector<electra::Batch> batch(1);
+      batch[0].input_ids = in.ids;
+      batch[0].attention_mask = in.mask;
+      batch[0].token_type_ids = in.types;
+      batch[0].targets.labels = to_tensor(ref["labels"], at::kLong);
+      const electra::StepResult r = step.run(batch, o.learning_rate);
+      REQUIRE(r.finite);
+      const double hf_loss = ref["train_step"]["loss"], hf_norm = ref["train_step"]["grad_norm_before_clip"];
+      CHECK(std::abs(r.loss - hf_loss) <= 1e-4 * std::abs(hf_loss));
+      CHECK(std::abs(r.grad_norm - hf_norm) <= 1e-4 * std::abs(hf_norm));
+      model.module()->eval();
+      at::NoGradGuard no_grad;
+      const at::Tensor after = model.forward(in.ids, in.mask, in.types).logits;
+      check_close(after, ref["train_step"]["logits_after"], std::string(name) + " logits after one step");
+      // The step moved the logits by far more than the tolerance, so the check above is not vacuous.
+      const at::Tensor hf_after = to_tensor(ref["train_step"]["logits_after"], at::kFloat);
+      CHECK((before - hf_after).abs().max().item<double>() > 10 * 1e-4 * hf_after.abs().max().item<double>());
+    }
+  }
+}
+
+TEST_CASE("BERT save_pretrained writes BERT's layout and round-trips exactly", "[model]") {
+  const auto in = bert_inputs();
+  const std::map<std::string, std::string> classes = {
+      {"base", "BertModel"}, {"seqcls3", "BertForSequenceClassification"}, {"tokcls", "BertForTokenClassification"},
+      {"qa", "BertForQuestionAnswering"}};
+  for (const auto& [name, hf_class] : classes) {
+    SECTION(name) {
+      TempDir tmp;
+      const auto model = electra::load_pretrained(kBert / name);
+      electra::save_pretrained(model, tmp.path / "saved", kBert / name);
+      const json config = read_json(tmp.path / "saved" / "config.json");
+      CHECK(config["model_type"] == "bert");
+      CHECK(config["architectures"] == json::array({hf_class}));
+      CHECK_FALSE(config.contains("embedding_size"));
+      // The keys transformers' class has, no more, no fewer: the same as the file transformers wrote.
+      CHECK(safetensors_keys(tmp.path / "saved" / "model.safetensors") ==
+            safetensors_keys(kBert / name / "model.safetensors"));
+      const auto again = electra::load_pretrained(tmp.path / "saved");
+      at::NoGradGuard no_grad;
+      const auto a = model.forward(in.ids, in.mask, in.types), b = again.forward(in.ids, in.mask, in.types);
+      CHECK(at::equal(a.last_hidden_state, b.last_hidden_state));
+      if (a.logits.defined()) CHECK(at::equal(a.logits, b.logits));
+      if (a.start_logits.defined()) CHECK(at::equal(a.start_logits, b.start_logits));
+      if (a.pooler_output.defined()) CHECK(at::equal(a.pooler_output, b.pooler_output));
+      check_bert_against_hf(again, name, "electra's save_pretrained");
+    }
+  }
+}
+
+TEST_CASE("BERT heads are built on BertModel and pre-training checkpoints as transformers builds them", "[model]") {
+  const auto in = bert_inputs();
+  electra::LoadOptions seqcls;
+  seqcls.architecture = electra::Architecture::sequence_classification;
+  seqcls.id2label = electra::default_labels(4);
+  const auto base = electra::load_pretrained(kBert / "base");
+  auto tensor_of = [](const electra::ElectraModel& m, const std::string& key) {
+    for (const auto& [name, tensor] : m.named_parameters())
+      if (name == key) return tensor;
+    FAIL("no parameter " << key);
+    return at::Tensor();
+  };
+
+  SECTION("BertModel -> BertForSequenceClassification: the pooler loaded, the classifier new") {
+    electra::LoadReport report;
+    const auto model = electra::load_pretrained(kBert / "base", seqcls, &report);
+    CHECK(report.newly_initialised == std::vector<std::string>{"classifier.weight", "classifier.bias"});
+    CHECK(at::equal(tensor_of(model, "bert.pooler.dense.weight"), tensor_of(base, "pooler.dense.weight")));
+    const at::Tensor w = tensor_of(model, "classifier.weight");
+    CHECK(w.std().item<double>() == Approx(0.02).margin(0.01));  // normal(0, initializer_range)
+    CHECK(tensor_of(model, "classifier.bias").abs().max().item<double>() == 0);
+    at::NoGradGuard no_grad;
+    check_close(model.forward(in.ids, in.mask, in.types).pooler_output, bert_cases()["models"]["base"]["pooler_output"],
+                "pooler under a new head");
+  }
+  SECTION("BertForMaskedLM -> BertForSequenceClassification: a new pooler, cls.* ignored") {
+    electra::LoadReport report;
+    const auto model = electra::load_pretrained(kBert / "mlm", seqcls, &report);
+    const std::set<std::string> fresh(report.newly_initialised.begin(), report.newly_initialised.end());
+    CHECK(fresh == std::set<std::string>{"bert.pooler.dense.weight", "bert.pooler.dense.bias", "classifier.weight",
+                                         "classifier.bias"});
+    CHECK_FALSE(report.ignored.empty());
+    for (const auto& key : report.ignored) CHECK(key.rfind("cls.", 0) == 0);
+    CHECK(tensor_of(model, "bert.pooler.dense.bias").abs().max().item<double>() == 0);
+    electra::LoadReport bare;
+    electra::load_pretrained(kBert / "mlm", {}, &bare);  // BertModel: its own names have no prefix
+    CHECK(bare.newly_initialised == std::vector<std::string>{"pooler.dense.weight", "pooler.dense.bias"});
+  }
+  SECTION("BertModel -> BertForTokenClassification: the pooler ignored, as transformers does") {
+    electra::LoadOptions tokcls;
+    tokcls.architecture = electra::Architecture::token_classification;
+    tokcls.id2label = electra::default_labels(3);
+    electra::LoadReport report;
+    const auto model = electra::load_pretrained(kBert / "base", tokcls, &report);
+    CHECK(report.ignored == std::vector<std::string>{"pooler.dense.bias", "pooler.dense.weight"});
+    for (const auto& [name, tensor] : model.named_parameters()) CHECK(name.find("pooler") == std::string::npos);
+    TempDir tmp;
+    electra::save_pretrained(model, tmp.path / "saved", "");
+    for (const auto& key : safetensors_keys(tmp.path / "saved" / "model.safetensors"))
+      CHECK(key.find("pooler") == std::string::npos);
+  }
+  SECTION("a pooler cut in half is refused") {
+    TempDir tmp;
+    copy_model("bert/base", tmp.path, "model.safetensors");
+    auto tensors = electra::read_weights(tmp.path);
+    tensors.erase("pooler.dense.bias");
+    electra::write_safetensors(tmp.path / "model.safetensors", tensors);
+    CHECK_THROWS_WITH(electra::load_pretrained(tmp.path, seqcls),
+                      Catch::Matchers::Contains("incomplete pooler: key 'pooler.dense.bias' is missing"));
+  }
+}
+
+TEST_CASE("BERT's WordPiece tokenizer files give transformers' ids", "[model]") {
+  const auto tokenizer = electra::Tokenizer::from_dir(kBert / "seqcls3");
+  const auto& cases = bert_cases();
+  electra::EncodeOptions options;
+  options.max_length = cases["max_length"].get<int64_t>();
+  for (size_t i = 0; i < cases["texts"].size(); ++i) {
+    const auto& pair = cases["texts"][i];
+    const std::string text = pair[0];
+    std::optional<std::string> second;
+    if (!pair[1].is_null()) second = pair[1].get<std::string>();
+    auto e = tokenizer.encode(text, second ? std::optional<std::string_view>(*second) : std::nullopt, options);
+    tokenizer.pad(e, options.max_length);
+    INFO(text);
+    CHECK(e.input_ids == cases["inputs"]["input_ids"][i].get<std::vector<int64_t>>());
+    CHECK(e.token_type_ids == cases["inputs"]["token_type_ids"][i].get<std::vector<int64_t>>());
+    CHECK(e.attention_mask == cases["inputs"]["attention_mask"][i].get<std::vector<int64_t>>());
   }
 }

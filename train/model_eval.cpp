@@ -37,8 +37,9 @@ ModelEvalOutcome evaluate_model(const Task& task, const ModelEvalOptions& option
   if (config.architecture != wanted.architecture ||
       (task.head() != HeadKind::span_extraction && config.num_labels() != static_cast<int64_t>(wanted.id2label.size()))) {
     throw std::runtime_error(fmt::format("{}: a {} with {} labels does not fit task '{}' ({} with {} labels)",
-                                         (options.model_dir / "config.json").string(), to_hf_class(config.architecture),
-                                         config.num_labels(), task.name(), to_hf_class(wanted.architecture),
+                                         (options.model_dir / "config.json").string(), config.hf_class(),
+                                         config.num_labels(), task.name(),
+                                         to_hf_class(wanted.architecture, config.model_type),
                                          wanted.id2label.size()));
   }
   if (task.head() == HeadKind::sequence_classification || task.head() == HeadKind::token_classification) {

@@ -12,12 +12,15 @@ Checkpoints are made three ways, and every class electra implements runs on them
      pytorch_model.bin as transformers 4's safe_serialization=False wrote it, torch.save of the state dict, since
      transformers 5 writes safetensors only) for ElectraModel, ElectraForSequenceClassification (3 labels, and
      regression: 1 label, problem_type regression), ElectraForTokenClassification, ElectraForQuestionAnswering,
-     ElectraForPreTraining, ElectraForMaskedLM;
+     ElectraForPreTraining, ElectraForMaskedLM; and the same for BERT (model_type bert: BertModel, whose keys have no
+     `bert.` prefix, BertForSequenceClassification 3 labels and regression, BertForTokenClassification,
+     BertForQuestionAnswering, BertForPreTraining: masked LM + next sentence, BertForMaskedLM);
   B  written by `electra init` (a config.json file of 64 positions over a vocabulary whose tokenizer_config.json
-     says 512; the `tiny` preset, uncased);
+     says 512; the `tiny` preset, uncased; a BERT config.json: a BertModel);
   C  written by `electra finetune` (a few steps on tests/fixtures/tasks: KorNLI 3 labels (from B's cased checkpoint
      with its tokenizer re-saved by transformers 5: tokenizer.json, no vocab.txt), KorSTS regression, Naver
-     NER, KorQuAD; NSMC from the shipped examples/electra-nsmc-tiny with its tokenizer_config.json set to 512) and
+     NER, KorQuAD; NSMC from the shipped examples/electra-nsmc-tiny with its tokenizer_config.json set to 512; KorNLI,
+     Naver NER and KorQuAD from part A's BertModel: BERT's heads, written in BERT's layout) and
      by `electra pretrain` (tiny.yaml on tests/fixtures/pretrain, 64 positions: its discriminator and generator).
 For each checkpoint, `electra predict --device cpu` runs text lines ({"text", "text_pair"}, one longer than the
 model's positions) and id lines (input_ids + attention_mask with padding + token_type_ids), and lines with labels on
@@ -33,7 +36,8 @@ absolute and relative differences over its tensors, and PASS/FAIL.
 For everything electra writes (B, C): transformers loads it (the class named by config.json) with no missing,
 unexpected or mismatched keys and no error messages (`output_loading_info=True`), and `AutoTokenizer` on the folder
 with truncation=True gives `electra tokenize`'s ids (default length: the folder's model_max_length) on a text and a
-pair longer than the model's positions, and no sequence longer than max_position_embeddings.
+pair longer than the model's positions, and no sequence longer than max_position_embeddings. BertForPreTraining runs
+with --top-k = vocab_size too (its masked LM) and its next-sentence logits are compared.
 
 Last, tools/checks/pretrain_parity.py --reference transformers runs on the pre-training run (its own bound, 1e-4).
 Exit status 1 when any case fails.
@@ -55,7 +59,8 @@ import torch  # noqa: E402
 
 torch.set_num_threads(2)
 import transformers  # noqa: E402
-from transformers import AutoTokenizer, BertTokenizerFast, ElectraConfig, ElectraTokenizerFast  # noqa: E402
+from transformers import (AutoConfig, AutoTokenizer, BertConfig, BertTokenizerFast, ElectraConfig,  # noqa: E402
+                          ElectraTokenizerFast)
 
 transformers.logging.set_verbosity_error()
 transformers.logging.disable_progress_bar()
@@ -162,8 +167,28 @@ HEADS = {
 }
 
 
+BERT_HEADS = {
+    "BertModel": {},
+    "BertForSequenceClassification": {"num_labels": 3},
+    "bert-regression": {"num_labels": 1, "problem_type": "regression"},
+    "BertForTokenClassification": {"num_labels": 5},
+    "BertForQuestionAnswering": {},
+    "BertForPreTraining": {},
+    "BertForMaskedLM": {},
+}
+
+
 def hf_class(name):
-    return getattr(transformers, "ElectraForSequenceClassification" if name == "regression" else name)
+    if name in ("regression", "bert-regression"):
+        name = "BertForSequenceClassification" if name.startswith("bert") else "ElectraForSequenceClassification"
+    return getattr(transformers, name)
+
+
+def kind(head):
+    """The head without its family: Model, ForSequenceClassification, regression, ..., ForMaskedLM."""
+    if head.endswith("regression"):
+        return "regression"
+    return head.replace("Electra", "", 1).replace("Bert", "", 1)
 
 
 def randomize(model, seed):
@@ -185,9 +210,14 @@ def write_hf_checkpoint(folder, head, E, H, cased, safetensors, seed, vocab_dir_
         where = os.path.join(os.path.dirname(folder), f"vocab-{'cased' if cased else 'uncased'}")
         vocab_dir_cache[key] = write_vocab(where, cased, positions)
     tok, V = vocab_dir_cache[key]
-    config = ElectraConfig(vocab_size=V, embedding_size=E, hidden_size=H, num_hidden_layers=2, num_attention_heads=4,
-                           intermediate_size=2 * H, max_position_embeddings=positions, type_vocab_size=2,
-                           hidden_act="gelu", **HEADS[head])
+    if head in BERT_HEADS:  # no embedding_size: BERT's embeddings are H wide
+        config = BertConfig(vocab_size=V, hidden_size=H, num_hidden_layers=2, num_attention_heads=4,
+                            intermediate_size=2 * H, max_position_embeddings=positions, type_vocab_size=2,
+                            hidden_act="gelu", **BERT_HEADS[head])
+    else:
+        config = ElectraConfig(vocab_size=V, embedding_size=E, hidden_size=H, num_hidden_layers=2,
+                               num_attention_heads=4, intermediate_size=2 * H, max_position_embeddings=positions,
+                               type_vocab_size=2, hidden_act="gelu", **HEADS[head])
     torch.manual_seed(seed)
     model = hf_class(head)(config).eval()
     randomize(model, seed)
@@ -227,7 +257,7 @@ def make_lines(folder, config, head, seed):
         item = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
         lines.append(dict(item))
         refs.append(item)
-    if head in ("ElectraForPreTraining", "ElectraForMaskedLM"):
+    if head in ("ElectraForPreTraining", "ElectraForMaskedLM", "BertForMaskedLM"):
         for item in list(refs[len(TEXTS):]) + refs[:2]:
             n = len(item["input_ids"])
             if head == "ElectraForPreTraining":
@@ -249,7 +279,7 @@ def electra_outputs(electra, folder, lines, work, head, V):
         for line in lines:
             f.write(json.dumps(line, ensure_ascii=False) + "\n")
     cmd = [electra, "predict", "--model", folder, "--input", inp, "--device", "cpu", "--batch-size", "4"]
-    if head == "ElectraForMaskedLM":
+    if head in ("ElectraForMaskedLM", "BertForMaskedLM", "BertForPreTraining"):
         cmd += ["--top-k", str(V)]
     out = run(cmd).stdout.splitlines()
     assert len(out) == len(lines), f"{folder}: {len(out)} output lines for {len(lines)} inputs"
@@ -258,7 +288,7 @@ def electra_outputs(electra, folder, lines, work, head, V):
 
 def compare_checkpoint(report, name, electra, folder, work, head, seed):
     """electra predict against transformers on one checkpoint folder; head: the HEADS key."""
-    config = ElectraConfig.from_pretrained(folder)
+    config = AutoConfig.from_pretrained(folder)
     model = hf_class(head).from_pretrained(folder, dtype=torch.float32).eval()
     lines, refs = make_lines(folder, config, head, seed)
     got = electra_outputs(electra, folder, lines, work, head, config.vocab_size)
@@ -270,22 +300,26 @@ def compare_checkpoint(report, name, electra, folder, work, head, seed):
         kwargs = {k: torch.tensor([v]) for k, v in r.items()}
         with torch.no_grad():
             o = model(**kwargs)
-        if head == "ElectraModel":
+        k = kind(head)
+        if k == "Model":
             outputs.append((g["last_hidden_state"], o.last_hidden_state[0]))
-        elif head in ("ElectraForSequenceClassification", "regression"):  # one tensor [lines, labels], below
+        elif k in ("ForSequenceClassification", "regression"):  # one tensor [lines, labels], below
             rows.append((g["logits"], o.logits[0]))
-            if head == "regression":
+            if k == "regression":
                 scores.append(([g["score"]], o.logits[0]))
-        elif head == "ElectraForTokenClassification":
+        elif k == "ForTokenClassification":
             outputs.append((g["logits"], o.logits[0]))
-        elif head == "ElectraForQuestionAnswering":
+        elif k == "ForQuestionAnswering":
             outputs += [(g["start_logits"], o.start_logits[0]), (g["end_logits"], o.end_logits[0])]
         elif head == "ElectraForPreTraining":
             outputs.append((g["logits"], o.logits[0]))
-        elif head == "ElectraForMaskedLM":
-            full = torch.full_like(o.logits[0], float("nan"))
+        elif k in ("ForMaskedLM", "ForPreTraining"):  # ElectraForMaskedLM, BertForMaskedLM, BertForPreTraining
+            vocab_logits = o.prediction_logits[0] if head == "BertForPreTraining" else o.logits[0]
+            full = torch.full_like(vocab_logits, float("nan"))
             full.scatter_(1, torch.tensor(g["top_ids"]), torch.tensor(g["top_logits"], dtype=full.dtype))
-            outputs.append((full, o.logits[0]))
+            outputs.append((full, vocab_logits))
+            if head == "BertForPreTraining":
+                outputs.append((g["next_sentence_logits"], o.seq_relationship_logits[0]))
         if "labels" in r:
             if "loss" not in g:
                 report.check(f"{name} loss", False, "electra predict gave no loss for a line with labels")
@@ -342,7 +376,7 @@ def electra_written(report, name, electra, folder, work, seed):
     arch = check_loading(report, name, folder)
     with open(os.path.join(folder, "config.json")) as f:
         problem = json.load(f).get("problem_type")
-    head = "regression" if problem == "regression" else arch
+    head = ("bert-regression" if arch.startswith("Bert") else "regression") if problem == "regression" else arch
     compare_checkpoint(report, name, electra, folder, work, head, seed)
     check_tokenizer(report, name, electra, folder, work)
 
@@ -390,14 +424,17 @@ def main():
     vocab_cache = {}
     seed = 100
     for fmt_i, safetensors in enumerate((True, False)):
-        for i, head in enumerate(HEADS):
+        for i, head in enumerate(list(HEADS) + list(BERT_HEADS)):
             seed += 1
             cased = (i + fmt_i) % 2 == 1
             E, H = (16, 32) if (i + fmt_i) % 2 == 0 else (32, 32)
             if head == "ElectraForMaskedLM":
                 E, H = (24, 16) if fmt_i == 0 else (16, 16)  # a generator: narrower than its embeddings, or as wide
+            if head in BERT_HEADS:
+                E = H = 32
             with_vocab_txt = i % 2 == 0
-            tag = f"{head.replace('ElectraFor', '').replace('ElectraModel', 'Model')}-E{E}H{H}-" \
+            short = head.replace("ElectraFor", "").replace("ElectraModel", "Model").replace("BertFor", "Bert-")
+            tag = f"{short}-E{E}H{H}-" \
                   f"{'cased' if cased else 'uncased'}-{'st' if safetensors else 'bin'}" \
                   f"{'' if with_vocab_txt else '-no-vocab-txt'}"
             folder = os.path.join(work, "A", tag)
@@ -432,6 +469,16 @@ def main():
         guarded(report, "B/init-tiny-uncased", electra_written, report, "B/init-tiny-uncased", electra, init_tiny, work,
                 202)
 
+    bert_json = os.path.join(work, "bert64.json")
+    with open(bert_json, "w") as f:
+        json.dump({"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+                   "intermediate_size": 64, "max_position_embeddings": 64}, f)
+    init_bert = os.path.join(work, "B", "init-bert64-uncased")
+    if guarded(report, "B/init-bert64-uncased", run,
+               [electra, "init", "--config", bert_json, "--vocab", uvocab, "--uncased", "--output", init_bert]):
+        guarded(report, "B/init-bert64-uncased", electra_written, report, "B/init-bert64-uncased", electra, init_bert,
+                work, 203)
+
     # C: written by electra finetune and electra pretrain
     if not args.skip_finetune:
         log("-- C: checkpoints written by electra finetune")
@@ -458,6 +505,12 @@ def main():
                 ("finetune-naver-ner", "configs/korean/naver-ner.yaml", init_ko, "naver-ner"),
                 ("finetune-korquad", "configs/korean/korquad.yaml", init_ko, "korquad"),
                 ("finetune-nsmc-demo-model", "configs/demo/nsmc.yaml", demo, "nsmc")]
+        # BERT: part A's BertModel (no bert. prefix, a pooler) under BERT's heads
+        bert_model = os.path.join(work, "A", sorted(d for d in os.listdir(os.path.join(work, "A"))
+                                                    if d.startswith("BertModel-") and "-st" in d)[0])
+        runs += [("finetune-kornli-from-bert", "configs/korean/kornli.yaml", bert_model, "kornli"),
+                 ("finetune-naver-ner-from-bert", "configs/korean/naver-ner.yaml", bert_model, "naver-ner"),
+                 ("finetune-korquad-from-bert", "configs/korean/korquad.yaml", bert_model, "korquad")]
         for i, (tag, config, model, task) in enumerate(runs):
             out = os.path.join(work, "C", tag)
             extra = ["--set", "data.doc_stride=16", "--set", "data.max_query_length=16"] if task == "korquad" else []
