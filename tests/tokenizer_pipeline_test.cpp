@@ -132,10 +132,16 @@ TEST_CASE("pipeline tokenizer.json parts electra does not compute are refused na
     }
     return "no error";
   };
+  CHECK(error_with("xlmr", [](json& f) { f["normalizer"]["normalizers"][0] = json{{"type", "NFKC"}}; }) ==
+        path + ": normalizer.normalizers[0].type: normalizer 'NFKC' is not supported (supported: Precompiled, "
+               "Lowercase, Replace, Strip, Prepend, Nmt, Sequence)");
+  CHECK(error_with("xlmr", [](json& f) { f["normalizer"]["normalizers"][0]["precompiled_charsmap"] = "AAAA"; }) ==
+        path + ": normalizer.normalizers[0].precompiled_charsmap: 3 bytes, too short for a charsmap");
+  CHECK(error_with("xlmr", [](json& f) { f["normalizer"]["normalizers"][0]["precompiled_charsmap"] = "AA*A"; }) ==
+        path + ": normalizer.normalizers[0].precompiled_charsmap: not valid base64");
   CHECK(error_with("xlmr", [](json& f) {
-          f["normalizer"]["normalizers"][0] = json{{"type", "Precompiled"}, {"precompiled_charsmap", "AAAA"}};
-        }) == path + ": normalizer.normalizers[0].type: normalizer 'Precompiled' is not supported (supported: "
-                     "Lowercase, Replace, Strip, Prepend, Nmt, Sequence)");
+          f["normalizer"]["normalizers"][0]["precompiled_charsmap"] = "/////wAAAAA=";
+        }) == path + ": normalizer.normalizers[0].precompiled_charsmap: trie size 4294967295 does not fit the 8 bytes");
   CHECK(error_with("xlmr", [](json& f) { f["normalizer"]["normalizers"][1]["pattern"]["Regex"] = "\\s+"; }) ==
         path + ": normalizer.normalizers[1].pattern.Regex: '\\s+' is not supported (only a literal, \"c+\" or \"c{n,}\")");
   CHECK(error_with("xlmr", [](json& f) { f["model"]["byte_fallback"] = true; }) ==

@@ -102,13 +102,14 @@ std::string to_utf8(const char32_t* cps, size_t n) {
   return out;
 }
 
-void normalize(const Normalizer& step, Chars& chars) {
+void normalize(const Normalizer& step, Chars& chars, uint32_t origin) {
   switch (step.kind) {
     case Normalizer::Kind::lowercase: return lowercase(chars);
     case Normalizer::Kind::replace: return replace(step, chars);
     case Normalizer::Kind::strip: return strip(step, chars);
     case Normalizer::Kind::prepend: return prepend(step.content, chars);
     case Normalizer::Kind::nmt: return nmt(chars);
+    case Normalizer::Kind::precompiled: return precompiled(*step.charsmap, chars, origin);
   }
 }
 

@@ -48,7 +48,7 @@ void Pipeline::tokenize(std::string_view text, uint32_t at, std::vector<Token>& 
     ++at;
   }
   const uint32_t first = chars.empty() ? at : chars[0].begin;
-  for (const Normalizer& step : normalizers) normalize(step, chars);
+  for (const Normalizer& step : normalizers) normalize(step, chars, first);
   std::vector<Chars> words;
   words.push_back(std::move(chars));
   for (const PreTokenizer& step : pre_tokenizers) pre_tokenize(step, words, first == 0);

@@ -25,9 +25,24 @@ struct Char {
 };
 using Chars = std::vector<Char>;
 
+// sentencepiece's precompiled normalization rules (a `Precompiled` normalizer's charsmap): a darts-clone double
+// array over UTF-8 keys whose values index NUL-terminated replacements.
+class Charsmap {
+ public:
+  // The decoded charsmap; throws std::invalid_argument when it is malformed.
+  explicit Charsmap(const std::string& bytes);
+  // The replacement of the shortest key that prefixes `chunk` (sentencepiece's and tokenizers' choice), if any.
+  bool transform(std::string_view chunk, std::string_view& replacement) const;
+
+ private:
+  std::vector<uint32_t> units_;
+  std::string normalized_;
+};
+
 // One normalizer step (tokenizers' normalizer types; Sequence is flattened when reading tokenizer.json).
 struct Normalizer {
-  enum class Kind { lowercase, replace, strip, prepend, nmt } kind = Kind::lowercase;
+  enum class Kind { lowercase, replace, strip, prepend, nmt, precompiled } kind = Kind::lowercase;
+  std::shared_ptr<const Charsmap> charsmap;  // precompiled
   // replace: a literal `pattern` or, when `min_repeat` > 0, a run of at least min_repeat copies of the one
   // character of `pattern` (the regex "c{n,}" or "c+").
   std::u32string pattern, content;
@@ -110,7 +125,12 @@ std::string to_utf8(const char32_t* cps, size_t n);
 bool is_white_space(char32_t cp);
 
 // Normalizer and pre-tokenizer steps (normalizers.cpp, pre_tokenizers.cpp).
-void normalize(const Normalizer& step, Chars& chars);
+// `origin`: the code point where the text starts (an inserted character with nothing before it aligns there).
+void normalize(const Normalizer& step, Chars& chars, uint32_t origin);
+void precompiled(const Charsmap& charsmap, Chars& chars, uint32_t origin);
+// NormalizedString::transform over the whole text: each (character, change) of `dest` takes the alignment of the
+// character it replaces (change <= 0, which then also consumes -change more) or of the one before (change > 0).
+void transform(Chars& chars, const std::vector<std::pair<char32_t, int64_t>>& dest, uint32_t origin);
 void pre_tokenize(const PreTokenizer& step, std::vector<Chars>& words, bool sequence_start);
 
 }  // namespace pipeline

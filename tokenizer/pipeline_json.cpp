@@ -18,7 +18,40 @@ using pipeline::Normalizer;
 using pipeline::PreTokenizer;
 using tokenizer_detail::TokenizerJson;
 
-constexpr const char* kNormalizers = "Lowercase, Replace, Strip, Prepend, Nmt, Sequence";
+constexpr const char* kNormalizers = "Precompiled, Lowercase, Replace, Strip, Prepend, Nmt, Sequence";
+
+// Standard base64 (tokenizers writes a charsmap so); false on any other character or a bad length.
+bool base64_decode(const std::string& text, std::string& out) {
+  const auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  if (text.size() % 4 != 0) return false;
+  out.clear();
+  out.reserve(text.size() / 4 * 3);
+  for (size_t i = 0; i < text.size(); i += 4) {
+    int v[4];
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char c = text[i + static_cast<size_t>(k)];
+      if (c == '=' && i + 4 == text.size() && k >= 2) {
+        v[k] = 0;
+        ++pad;
+        continue;
+      }
+      if (pad > 0 || (v[k] = value(c)) < 0) return false;
+    }
+    const uint32_t bits = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
+    out += static_cast<char>(bits >> 16);
+    if (pad < 2) out += static_cast<char>((bits >> 8) & 0xFF);
+    if (pad < 1) out += static_cast<char>(bits & 0xFF);
+  }
+  return true;
+}
 constexpr const char* kPreTokenizers = "ByteLevel, Metaspace, WhitespaceSplit, Sequence";
 
 std::u32string decode(const std::string& text) {
@@ -40,6 +73,19 @@ Normalizer read_normalizer(const TokenizerJson& file, const json& object, const 
   if (type == "Lowercase") return step;
   if (type == "Nmt") {
     step.kind = Normalizer::Kind::nmt;
+    return step;
+  }
+  if (type == "Precompiled") {
+    step.kind = Normalizer::Kind::precompiled;
+    std::string bytes;
+    if (!base64_decode(file.string_at(object, field, "precompiled_charsmap"), bytes)) {
+      file.fail(field + ".precompiled_charsmap", "not valid base64");
+    }
+    try {
+      step.charsmap = std::make_shared<const pipeline::Charsmap>(bytes);
+    } catch (const std::invalid_argument& e) {
+      file.fail(field + ".precompiled_charsmap", e.what());
+    }
     return step;
   }
   if (type == "Strip") {
