@@ -157,8 +157,13 @@ TEST_CASE("pipeline tokenizer.json parts electra does not compute are refused na
         path + ": post_processor: special token '<s>' has id 7 but the vocabulary gives it 0");
   CHECK(error_with("roberta", [](json& f) { f["post_processor"] = json{{"type", "Sequence"}}; })
             .find("post_processor.type: 'Sequence' is not supported") != std::string::npos);
-  CHECK(error_with("roberta", [](json& f) { f["added_tokens"][4]["lstrip"] = true; }) ==
-        path + ": added_tokens[4]: added token '<mask>': normalized, lstrip, rstrip and single_word must be false");
+  CHECK(error_with("roberta", [](json& f) { f["added_tokens"][4]["single_word"] = true; }) ==
+        path + ": added_tokens[4]: added token '<mask>': single_word must be false, and normalized too where there is "
+               "a normalizer");
+  CHECK(error_with("xlmr", [](json& f) { f["added_tokens"][4]["normalized"] = true; }).find("added_tokens[4]") !=
+        std::string::npos);
+  CHECK(error_with("roberta", [](json& f) { f["added_tokens"][4]["special"] = false; }) ==
+        path + ": added_tokens[4].special: the non-special added token '<mask>' is not supported");
   CHECK(error_with("xlmr", [](json& f) { f["model"]["unk_id"] = 100000; }).find("model.unk_id: expected an index") !=
         std::string::npos);
   electra::remove_tree(dir);

@@ -14,7 +14,6 @@
 
 namespace electra {
 namespace pipeline {
-namespace {
 
 // RobertaProcessing's trim_offsets (tokenizers' byte_level process_offsets): the offsets leave out the leading and
 // trailing spaces of the token's text ('Ġ' or whitespace), except a single leading space of the first token when
@@ -34,8 +33,6 @@ void trim(Token& token, bool first, bool add_prefix_space) {
     token.end = std::max(token.end - static_cast<int64_t>(trailing), token.begin);
   }
 }
-
-}  // namespace
 
 void Pipeline::tokenize(std::string_view text, uint32_t at, std::vector<Token>& out,
                         std::vector<bool>* word_start) const {
@@ -95,16 +92,35 @@ void Tokenizer::pipeline_tokenize_into(std::string_view text, std::vector<Token>
   };
   size_t from = 0;
   uint32_t pos = 0;  // code point index of text[from]
+  const auto space_before = [&](size_t at, size_t& width) {  // whitespace character ending at byte `at`
+    size_t start = at - 1;
+    while (start > from && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) --start;
+    char32_t cp = 0;
+    width = utf8::decode(text, start, cp);
+    return start + width == at && pipeline::is_white_space(cp);
+  };
   for (size_t i = 0; i < text.size() && !specials_.empty(); ++i) {
     if (!special_lead_[static_cast<unsigned char>(text[i])]) continue;
     const Special* special = match_special(text, i);
     if (!special) continue;
-    stretch(from, i, pos);
-    pos += static_cast<uint32_t>(utf8::length(text.substr(from, i - from)));
-    out.push_back(Token{special->text, special->id, pos, pos + special->chars});
+    // lstrip/rstrip (tokenizers' AddedToken): the match takes in the whitespace before/after it, and so does the
+    // token's text.
+    size_t begin = i, end = i + special->text.size(), width = 0;
+    while (special->lstrip && begin > from && space_before(begin, width)) begin -= width;
+    char32_t cp = 0;
+    while (special->rstrip && end < text.size() && (width = utf8::decode(text, end, cp), pipeline::is_white_space(cp))) {
+      end += width;
+    }
+    stretch(from, begin, pos);
+    pos += static_cast<uint32_t>(utf8::length(text.substr(from, begin - from)));
+    const std::string_view matched = text.substr(begin, end - begin);
+    const auto chars = static_cast<uint32_t>(utf8::length(matched));
+    Token token{std::string(matched), special->id, pos, pos + chars};
+    if (pipeline_->trim_offsets) pipeline::trim(token, out.empty(), pipeline_->trim_add_prefix_space);
+    out.push_back(std::move(token));
     if (marks) marks->push_back(tokenizer_detail::kSpecialMark);
-    pos += static_cast<uint32_t>(special->chars);
-    from = i + special->text.size();
+    pos += chars;
+    from = end;
     i = from - 1;
   }
   stretch(from, text.size(), pos);

@@ -119,6 +119,8 @@ struct Pipeline {
   void tokenize(std::string_view text, uint32_t at, std::vector<Token>& out, std::vector<bool>* word_start) const;
 };
 
+// RobertaProcessing's trim_offsets on one token (`first`: the first token of its sequence).
+void trim(Token& token, bool first, bool add_prefix_space);
 // Text of a code point sequence as UTF-8.
 std::string to_utf8(const char32_t* cps, size_t n);
 // Rust's char::is_whitespace (Unicode White_Space).

@@ -257,6 +257,7 @@ Tokenizer Tokenizer::from_pipeline_json(const std::filesystem::path& tokenizer_j
   }
 
   // added_tokens: special tokens matched in the raw text (a model entry, or an id after the model's).
+  const bool no_normalizer = !root.contains("normalizer") || root["normalizer"].is_null();
   const json& added = root.contains("added_tokens") ? root["added_tokens"] : json::array();
   if (!added.is_array()) file.fail("added_tokens", "expected an array");
   for (size_t i = 0; i < added.size(); ++i) {
@@ -269,10 +270,14 @@ Tokenizer Tokenizer::from_pipeline_json(const std::filesystem::path& tokenizer_j
     if (!file.boolean_at(added[i], field, "special", false)) {
       file.fail(field + ".special", fmt::format("the non-special added token '{}' is not supported", content));
     }
-    if (file.boolean_at(added[i], field, "normalized", false) || file.boolean_at(added[i], field, "lstrip", false) ||
-        file.boolean_at(added[i], field, "rstrip", false) || file.boolean_at(added[i], field, "single_word", false)) {
-      file.fail(field, fmt::format("added token '{}': normalized, lstrip, rstrip and single_word must be false", content));
+    // normalized: true matches the same text where there is no normalizer (RoBERTa's files say true).
+    if ((file.boolean_at(added[i], field, "normalized", false) && !no_normalizer) ||
+        file.boolean_at(added[i], field, "single_word", false)) {
+      file.fail(field, fmt::format("added token '{}': single_word must be false, and normalized too where there is a "
+                                   "normalizer", content));
     }
+    const bool lstrip = file.boolean_at(added[i], field, "lstrip", false);
+    const bool rstrip = file.boolean_at(added[i], field, "rstrip", false);
     const auto known = t.vocab_.find(content);
     if (known != t.vocab_.end() && known->second != id) {
       file.fail(field, fmt::format("added token '{}' has id {} but model.vocab gives it {}", content, id, known->second));
@@ -288,7 +293,7 @@ Tokenizer Tokenizer::from_pipeline_json(const std::filesystem::path& tokenizer_j
       t.vocab_.emplace(content, id);
     }
     if (std::none_of(t.specials_.begin(), t.specials_.end(), [&](const Special& s) { return s.text == content; })) {
-      t.specials_.push_back(Special{content, id, utf8::length(content)});
+      t.specials_.push_back(Special{content, id, utf8::length(content), lstrip, rstrip});
       t.special_lead_[static_cast<unsigned char>(content[0])] = true;
     }
   }

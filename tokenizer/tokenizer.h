@@ -127,6 +127,7 @@ class Tokenizer {
     std::string text;
     int64_t id;
     int64_t chars;  // length in code points
+    bool lstrip = false, rstrip = false;  // pipeline added tokens: the match takes in the whitespace beside it
   };
   // Appends the pieces of `text` to `out`; `specials` (when given) receives the indices of special tokens.
   void tokenize_into(std::string_view text, std::vector<Token>& out, std::vector<size_t>* specials) const;
