@@ -69,6 +69,9 @@ TEST_CASE("pipeline tokenizers take their special tokens from the post-processor
   CHECK(roberta.options().cls_token == "<s>");
   CHECK(roberta.options().sep_token == "</s>");
   CHECK(roberta.options().pad_token == "<pad>");
+  // vocab.txt would read back as WordPiece: a model folder must keep tokenizer.json instead.
+  CHECK_THROWS_WITH(roberta.vocab_txt(), "the BPE tokenizer of tokenizer.json has no vocab.txt form (vocab.txt is "
+                                         "WordPiece's); keep its tokenizer.json");
 
   SECTION("added tokens are matched in the raw text, the template adds <s> and </s>") {
     const Encoding e = roberta.encode("a<mask>b", std::string_view("c"), untruncated());

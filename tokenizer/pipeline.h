@@ -107,6 +107,7 @@ class UnigramModel : public Model {
 };
 
 struct Pipeline {
+  std::string model_type;  // tokenizer.json's model.type: BPE or Unigram
   std::vector<Normalizer> normalizers;
   std::vector<PreTokenizer> pre_tokenizers;
   std::unique_ptr<Model> model;

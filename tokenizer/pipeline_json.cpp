@@ -191,6 +191,7 @@ Tokenizer Tokenizer::from_pipeline_json(const std::filesystem::path& tokenizer_j
   Tokenizer t;
   const json& model = file.member(root, "model", "model");
   const std::string model_type = file.type_of(model, "model");
+  steps->model_type = model_type;
   const json& vocab_json = file.member(model, "model", "vocab");
   std::string unk_token;
   if (model_type == "BPE") {

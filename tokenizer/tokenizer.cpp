@@ -12,6 +12,7 @@
 
 #include "common/files.h"
 #include "common/utf8.h"
+#include "tokenizer/pipeline.h"
 #include "tokenizer/truncation.h"
 
 namespace electra {
@@ -347,6 +348,11 @@ const std::string& Tokenizer::id_to_token(int64_t id) const {
 int64_t Tokenizer::vocab_size() const { return static_cast<int64_t>(id_to_token_.size()); }
 
 std::string Tokenizer::vocab_txt() const {
+  if (pipeline_) {
+    throw std::runtime_error(fmt::format("the {} tokenizer of tokenizer.json has no vocab.txt form (vocab.txt is "
+                                         "WordPiece's); keep its tokenizer.json",
+                                         pipeline_->model_type));
+  }
   std::string text;
   for (size_t id = 0; id < id_to_token_.size(); ++id) {
     const std::string& token = id_to_token_[id];

@@ -105,7 +105,7 @@ class Tokenizer {
   const std::string& id_to_token(int64_t id) const;
   int64_t vocab_size() const;
   // The vocabulary in id order, one token a line (vocab.txt's format). Throws std::runtime_error when a token
-  // holds a line break or an id has no token.
+  // holds a line break, an id has no token, or the tokenizer is not WordPiece (a BPE/Unigram tokenizer.json).
   std::string vocab_txt() const;
   int64_t pad_id() const;  // -1 when the vocabulary has no pad_token (padding then throws)
   int64_t cls_id() const;  // the first special token of the template (BERT's [CLS], RoBERTa's <s>)
