@@ -12,149 +12,13 @@
 
 #include "common/files.h"
 #include "common/utf8.h"
+#include "tokenizer/pipeline.h"
+#include "tokenizer/truncation.h"
 
 namespace electra {
-namespace {
-
 using unicode::AlignedChar;
-
-// Length tokenizers (0.23) compares when longest_first decides which sequence is the longer: with truncation
-// on, it stops encoding a sequence after the first word (pre-tokenized split) that brings the count of tokens,
-// special tokens found in the text included, to `max_length`; a special token itself never stops it.
-// Found by probing tokenizers; `special[i]` tells whether tokens[i] is a special token matched in the text.
-size_t seen_length(const std::vector<Token>& tokens, const std::vector<bool>& special, size_t max_length) {
-  size_t i = 0;
-  while (i < tokens.size()) {
-    if (special[i]) {
-      ++i;
-      continue;
-    }
-    ++i;  // the first piece of a word, then its continuation pieces
-    while (i < tokens.size() && !special[i] &&
-           tokens[i].text.compare(0, WordPieceTrie::kContinuationPrefix.size(), WordPieceTrie::kContinuationPrefix) ==
-               0) {
-      ++i;
-    }
-    if (i >= max_length) return i;
-  }
-  return tokens.size();
-}
-
-// Token budget after truncation, mirroring tokenizers' truncate_encodings (direction right, no stride).
-// `seen_a`/`seen_b`: the lengths tokenizers compares for longest_first (see seen_length).
-void truncate_lengths(size_t& na, size_t& nb, size_t seen_a, size_t seen_b, bool pair, size_t limit,
-                      Truncation truncation) {
-  if (limit == 0) {  // tokenizers empties both sequences for a zero budget, whatever the strategy
-    na = nb = 0;
-    return;
-  }
-  const size_t total = na + nb;
-  if (total <= limit) return;
-  const size_t to_remove = total - limit;
-  switch (truncation) {
-    case Truncation::none:
-      return;
-    case Truncation::longest_first: {
-      if (!pair) {
-        na = limit;
-        return;
-      }
-      size_t n1 = seen_a, n2 = seen_b;
-      const bool swapped = n1 > n2;
-      if (swapped) std::swap(n1, n2);
-      n2 = n1 > limit ? n1 : std::max(n1, limit - n1);
-      if (n1 + n2 > limit) {
-        n1 = limit / 2;
-        n2 = n1 + limit % 2;
-      }
-      if (swapped) std::swap(n1, n2);
-      na = std::min(na, n1);
-      nb = std::min(nb, n2);
-      return;
-    }
-    case Truncation::only_first:
-    case Truncation::only_second: {
-      const bool first = truncation == Truncation::only_first;
-      if (!first && !pair) throw std::invalid_argument("truncation 'only_second' needs a text pair");
-      size_t& target = first ? na : nb;
-      if (target <= to_remove) {
-        throw std::invalid_argument(fmt::format(
-            "truncation '{}': the {} sequence has {} tokens, too few to remove the {} needed to fit max_length "
-            "({} tokens besides the special tokens)",
-            first ? "only_first" : "only_second", first ? "first" : "second", target, to_remove, limit));
-      }
-      target -= to_remove;
-      return;
-    }
-  }
-}
-
-std::string token_option(const nlohmann::json& config, const std::string& key, const std::string& fallback,
-                         const std::filesystem::path& file) {
-  if (!config.contains(key) || config[key].is_null()) return fallback;
-  const auto& value = config[key];
-  if (value.is_string()) return value.get<std::string>();
-  if (value.is_object() && value.contains("content") && value["content"].is_string()) {
-    return value["content"].get<std::string>();  // an AddedToken as transformers serialises it
-  }
-  throw std::runtime_error(fmt::format("{}: key '{}' must be a string or an object with \"content\", got {}",
-                                       file.string(), key, value.dump()));
-}
-
-}  // namespace
-
-TokenizerOptions read_tokenizer_config(const std::filesystem::path& file) {
-  nlohmann::json config;
-  try {
-    config = nlohmann::json::parse(read_file(file));
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(fmt::format("{}: invalid JSON: {}", file.string(), e.what()));
-  }
-  if (!config.is_object()) throw std::runtime_error(fmt::format("{}: expected a JSON object", file.string()));
-  TokenizerOptions options;
-  auto boolean = [&](const char* key) -> std::optional<bool> {
-    if (!config.contains(key) || config[key].is_null()) return std::nullopt;
-    if (!config[key].is_boolean()) {
-      throw std::runtime_error(
-          fmt::format("{}: key '{}' must be true or false, got {}", file.string(), key, config[key].dump()));
-    }
-    return config[key].get<bool>();
-  };
-  options.do_lower_case = boolean("do_lower_case").value_or(true);
-  options.strip_accents = boolean("strip_accents");
-  options.tokenize_chinese_chars = boolean("tokenize_chinese_chars").value_or(true);
-  if (config.contains("model_max_length") && !config["model_max_length"].is_null()) {
-    const auto& value = config["model_max_length"];
-    if (!value.is_number() || value.get<double>() < 1) {
-      throw std::runtime_error(fmt::format("{}: key 'model_max_length' must be a positive number, got {}",
-                                           file.string(), value.dump()));
-    }
-    // transformers writes 1e30 (VERY_LARGE_INTEGER) when a model has no limit.
-    options.model_max_length = value.get<double>() >= 1e15 ? 0 : value.get<int64_t>();
-  }
-  options.unk_token = token_option(config, "unk_token", options.unk_token, file);
-  options.cls_token = token_option(config, "cls_token", options.cls_token, file);
-  options.sep_token = token_option(config, "sep_token", options.sep_token, file);
-  options.pad_token = token_option(config, "pad_token", options.pad_token, file);
-  options.mask_token = token_option(config, "mask_token", options.mask_token, file);
-  return options;
-}
-
-Truncation parse_truncation(std::string_view name) {
-  if (name == "longest_first") return Truncation::longest_first;
-  if (name == "only_first") return Truncation::only_first;
-  if (name == "only_second") return Truncation::only_second;
-  if (name == "none") return Truncation::none;
-  throw std::invalid_argument(
-      fmt::format("unknown truncation '{}' (known: longest_first, only_first, only_second, none)", name));
-}
-
-Padding parse_padding(std::string_view name) {
-  if (name == "none") return Padding::none;
-  if (name == "max_length") return Padding::max_length;
-  if (name == "longest") return Padding::longest;
-  throw std::invalid_argument(fmt::format("unknown padding '{}' (known: max_length, longest, none)", name));
-}
+using tokenizer_detail::seen_length;
+using tokenizer_detail::truncate_lengths;
 
 Tokenizer::Tokenizer(std::unordered_map<std::string, int64_t> vocab, TokenizerOptions options)
     : vocab_(std::move(vocab)), options_(std::move(options)) {
@@ -324,12 +188,17 @@ void Tokenizer::word_piece(const AlignedChar* word, size_t n, std::vector<Token>
 std::vector<Token> Tokenizer::tokenize(std::string_view text) const {
   std::vector<Token> out;
   out.reserve(text.size() / 3 + 4);
-  tokenize_into(text, out, nullptr);
+  if (pipeline_) {
+    pipeline_tokenize_into(text, out, nullptr);
+  } else {
+    tokenize_into(text, out, nullptr);
+  }
   return out;
 }
 
 Encoding Tokenizer::encode(std::string_view text, std::optional<std::string_view> text_pair,
                            const EncodeOptions& options) const {
+  if (pipeline_) return encode_pipeline(text, text_pair, options);
   // A max_length below the count of special tokens (2, or 3 for a pair): tokenizers 0.23 then truncates nothing
   // (the budget would be negative) but still stops encoding each sequence it may truncate after max_length tokens
   // (seen_length): the second one always, the first one unless the strategy is only_second. Found by probing
@@ -372,6 +241,7 @@ Encoding Tokenizer::encode(std::string_view text, std::optional<std::string_view
 Encoding Tokenizer::encode_tokens(std::vector<Token> a, std::optional<std::vector<Token>> b,
                                   const EncodeOptions& options) const {
   size_t seen_a = a.size(), seen_b = b ? b->size() : 0;
+  if (pipeline_) return assemble_template(std::move(a), std::move(b), seen_a, seen_b, options);
   if (options.truncation == Truncation::longest_first && options.max_length > 0 && b) {
     // Special tokens are recognised by id; an [UNK] counts as a word (WordPiece makes them too).
     auto seen = [&](const std::vector<Token>& tokens) {
@@ -478,6 +348,11 @@ const std::string& Tokenizer::id_to_token(int64_t id) const {
 int64_t Tokenizer::vocab_size() const { return static_cast<int64_t>(id_to_token_.size()); }
 
 std::string Tokenizer::vocab_txt() const {
+  if (pipeline_) {
+    throw std::runtime_error(fmt::format("the {} tokenizer of tokenizer.json has no vocab.txt form (vocab.txt is "
+                                         "WordPiece's); keep its tokenizer.json",
+                                         pipeline_->model_type));
+  }
   std::string text;
   for (size_t id = 0; id < id_to_token_.size(); ++id) {
     const std::string& token = id_to_token_[id];

@@ -10,60 +10,13 @@
 
 #include "common/files.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/tokenizer_json.h"
 
 namespace electra {
 namespace {
 
 using nlohmann::json;
-
-class TokenizerJson {
- public:
-  explicit TokenizerJson(std::filesystem::path file) : file_(std::move(file)) {}
-
-  [[noreturn]] void fail(const std::string& field, const std::string& what) const {
-    throw std::runtime_error(fmt::format("{}: {}: {}", file_.string(), field, what));
-  }
-
-  const json& member(const json& object, const std::string& field, const char* key) const {
-    if (!object.is_object() || !object.contains(key)) fail(field, fmt::format("missing key '{}'", key));
-    return object[key];
-  }
-  std::string string_at(const json& object, const std::string& field, const char* key) const {
-    const json& value = member(object, field, key);
-    if (!value.is_string()) fail(field + "." + key, fmt::format("expected a string, got {}", value.dump()));
-    return value.get<std::string>();
-  }
-  // A boolean key; `fallback` when the key is absent (tokenizers' serde default).
-  bool boolean_at(const json& object, const std::string& field, const char* key, bool fallback) const {
-    if (!object.contains(key)) return fallback;
-    const json& value = object[key];
-    if (!value.is_boolean()) fail(field + "." + key, fmt::format("expected true or false, got {}", value.dump()));
-    return value.get<bool>();
-  }
-  std::string type_of(const json& object, const std::string& field) const {
-    if (!object.is_object()) fail(field, fmt::format("expected an object, got {}", object.dump()));
-    return string_at(object, field, "type");
-  }
-
-  // Items of a "Sequence" wrapper, or the object itself.
-  std::vector<std::pair<std::string, const json*>> flatten(const json& object, const std::string& field,
-                                                            const char* items_key) const {
-    std::vector<std::pair<std::string, const json*>> out;
-    if (type_of(object, field) != "Sequence") {
-      out.emplace_back(field, &object);
-      return out;
-    }
-    const json& items = member(object, field, items_key);
-    if (!items.is_array()) fail(field + "." + items_key, "expected an array");
-    for (size_t i = 0; i < items.size(); ++i) {
-      auto nested = flatten(items[i], fmt::format("{}.{}[{}]", field, items_key, i), items_key);
-      out.insert(out.end(), nested.begin(), nested.end());
-    }
-    return out;
-  }
-
-  std::filesystem::path file_;
-};
+using tokenizer_detail::TokenizerJson;
 
 // The id tokenizers gives a special token of the post-processor: {"ids": [N], "tokens": ["T"]} (TemplateProcessing)
 // or ["T", N] (BertProcessing).
@@ -144,8 +97,11 @@ Tokenizer Tokenizer::from_tokenizer_json(const std::filesystem::path& tokenizer_
   // model: WordPiece with the "##" prefix.
   const json& model = file.member(root, "model", "model");
   const std::string model_type = file.type_of(model, "model");
+  if (model_type == "BPE" || model_type == "Unigram") {
+    return from_pipeline_json(tokenizer_json, root, tokenizer_config_json);
+  }
   if (model_type != "WordPiece") {
-    file.fail("model.type", fmt::format("'{}' is not supported (electra reads WordPiece vocabularies only)", model_type));
+    file.fail("model.type", fmt::format("'{}' is not supported (known: WordPiece, BPE, Unigram)", model_type));
   }
   const std::string prefix = file.string_at(model, "model", "continuing_subword_prefix");
   if (prefix != WordPieceTrie::kContinuationPrefix) {

@@ -14,6 +14,7 @@ checks=(
   "model_parity"
   "train_parity --data $data"
   "tokenizer_parity --data $data"
+  "pipeline_parity --data $data"
   "vocab_parity --data $data"
 )
 for entry in "${checks[@]}"; do
