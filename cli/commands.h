@@ -4,7 +4,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <string>
+
+#include "common/limits.h"
 
 namespace electra::cli {
 
@@ -24,6 +27,27 @@ inline CLI::Validator step_number() {
         return {};
       },
       "STEP>=1");
+}
+
+// A whole-number flag of at most `limit` (common/limits.h), checked as the command line is read: CLI11 names the
+// flag ("--batch-size: 1000000000 is above the limit 65536 (docs/limits.md)"). Text that is not a whole number is
+// left to the flag's own conversion, which refuses it.
+inline CLI::Validator at_most(int64_t limit) {
+  return CLI::Validator(
+      [limit](std::string& value) -> std::string {
+        std::size_t used = 0;
+        long long number = 0;
+        try {
+          number = std::stoll(value, &used);
+        } catch (const std::out_of_range&) {
+          return value + " is " + limits::above(limit);
+        } catch (const std::exception&) {
+          return {};
+        }
+        if (used == value.size() && number > limit) return value + " is " + limits::above(limit);
+        return {};
+      },
+      "<=" + std::to_string(limit));
 }
 
 void add_version_command(CLI::App& app);
