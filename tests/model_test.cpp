@@ -594,8 +594,8 @@ TEST_CASE("load_pretrained refuses bad checkpoints with a clear error", "[model]
     copy_model("base", dir.path, "model.safetensors");
     const json original = read_json(dir.path / "config.json");
     const std::pair<const char*, int64_t> cases[] = {
-        {"vocab_size", 4000000}, {"max_position_embeddings", 1000000}, {"hidden_size", 65536},
-        {"intermediate_size", 262144}, {"num_hidden_layers", 1000}, {"embedding_size", 65536}};
+        {"vocab_size", 4000000}, {"max_position_embeddings", 1000000}, {"hidden_size", 16384},
+        {"intermediate_size", 65536}, {"num_hidden_layers", 256}, {"embedding_size", 16384}};  // at their limits
     for (const auto& [key, value] : cases) {
       json config = original;
       config[key] = value;
