@@ -157,6 +157,7 @@ void add_finetune_command(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "gloo", "nccl"}));
   cmd->add_option("--dist-timeout", args->run.dist.timeout_s,
                   "Seconds a rank waits for the others (rendezvous, each collective) before it stops with an error")
+      ->check(at_most(limits::kTimeoutSeconds))
       ->check(CLI::PositiveNumber);
   cmd->callback([args] {
     if (!args->run.shard.empty() && args->run.suite.empty()) throw std::invalid_argument("--shard I/N needs --suite");

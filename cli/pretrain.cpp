@@ -130,6 +130,7 @@ void add_pretrain_command(CLI::App& app) {
   cmd->add_option("--dist-backend", args->dist.backend, "Data-parallel backend: auto | gloo | nccl")
       ->check(CLI::IsMember({"auto", "gloo", "nccl"}));
   cmd->add_option("--dist-timeout", args->dist.timeout_s, "Seconds a rank waits for the others")
+      ->check(at_most(limits::kTimeoutSeconds))
       ->check(CLI::PositiveNumber);
   cmd->callback([args] {
     if (!args->dump_config && args->prepare.empty() && launch_nproc(args->nproc, args->dist.timeout_s)) return;

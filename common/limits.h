@@ -22,6 +22,7 @@ inline constexpr int64_t kSeeds = 1000;            // seeds (runs) of one experi
 inline constexpr int64_t kResamples = 1'000'000;   // bootstrap resamples (--bootstrap)
 inline constexpr int64_t kShuffleBuffer = int64_t{1} << 20;  // pre-training examples held for shuffling
 inline constexpr int64_t kProcesses = 256;         // local ranks of --nproc
+inline constexpr double kTimeoutSeconds = 7 * 24 * 3600.0;  // --dist-timeout: a week
 
 // Model shapes (config.json, pre-training's model.* keys, `init`): above the largest published models (Llama 3
 // 405B: H=16,384, 126 layers, 128 heads, I=53,248; T5-XXL: I=65,536; XLM-R: 250,002 entries).

@@ -155,6 +155,8 @@ TEST_CASE("every size a user can type is refused above its limit at once, naming
       {"predict --model x --input - --top-k 5000000", "--top-k: 5000000 is above the limit 4194304"},
       {"finetune --config x --nproc 300", "--nproc: Value 300 not in range 1 to 256"},
       {"pretrain --config x --nproc 300", "--nproc: Value 300 not in range 1 to 256"},
+      {"finetune --config x --dist-timeout 1e300", "--dist-timeout: 1e300 is above the limit 604800"},
+      {"pretrain --config x --dist-timeout 1e300", "--dist-timeout: 1e300 is above the limit 604800"},
       {"finetune --config x --stop-after 2000000000", "--stop-after: 2000000000 is above the limit"},
       {"pretrain --config x --stop-after 2000000000", "--stop-after: 2000000000 is above the limit"},
       {fmt::format("vocab --corpus '{}/pretrain/corpus.txt' --size 5000000 --output '{}'", fixtures,
