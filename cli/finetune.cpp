@@ -152,7 +152,7 @@ void add_finetune_command(CLI::App& app) {
       ->check(CLI::IsMember({"slurm"}));
   cmd->add_option("--nproc", args->nproc,
                   "Start N local ranks of this command (data-parallel; train.batch_size stays the global batch)")
-      ->check(CLI::Range(int64_t{1}, limits::kProcesses));
+      ->check(within(int64_t{1}, limits::kProcesses));
   cmd->add_option("--dist-backend", args->run.dist.backend, "Data-parallel backend: auto | gloo | nccl")
       ->check(CLI::IsMember({"auto", "gloo", "nccl"}));
   cmd->add_option("--dist-timeout", args->run.dist.timeout_s,

@@ -126,7 +126,7 @@ void add_pretrain_command(CLI::App& app) {
       ->check(step_number())
       ->check(at_most(limits::kSteps));
   cmd->add_option("--nproc", args->nproc, "Start N local ranks (data-parallel; train.batch_size stays the global batch)")
-      ->check(CLI::Range(int64_t{1}, limits::kProcesses));
+      ->check(within(int64_t{1}, limits::kProcesses));
   cmd->add_option("--dist-backend", args->dist.backend, "Data-parallel backend: auto | gloo | nccl")
       ->check(CLI::IsMember({"auto", "gloo", "nccl"}));
   cmd->add_option("--dist-timeout", args->dist.timeout_s, "Seconds a rank waits for the others")
