@@ -62,6 +62,8 @@ ModelEvalOutcome evaluate_model(const Task& task, const ModelEvalOptions& option
   eo.bucket_multiple = padding_multiple(data.bucket_multiple, device.is_cuda());
   eo.max_seq_length = data.max_seq_length;
   const EvalResult r = evaluate(model, task, examples, features, eo);
+  for (auto& w : undefined_metric_warnings(r.metrics, fmt::format("{} {}", task.name(), options.split)))
+    warnings.push_back(std::move(w));
   const json results = {{"schema_version", 1},
                         {"task", task.name()},
                         {"model", options.model.empty() ? options.model_dir.string() : options.model},

@@ -16,6 +16,8 @@ namespace electra {
 EvalResult SeedRun::score(const std::vector<Example>& examples, const std::vector<Feature>& features,
                           const std::string& file_name) {
   EvalResult r = evaluate(model_, task_, examples, features, eval_options_);
+  for (const auto& w : undefined_metric_warnings(r.metrics, fmt::format("{} ({})", task_.name(), file_name)))
+    log_ << "warning: " << w << "\n";
   if (writer_) dir_.write_predictions(file_name, r.predictions);
   if (writer_ && options_.train.dump_batches) {
     // predictions_<split>[_carved].txt -> features_<split>[_carved].jsonl

@@ -166,6 +166,8 @@ void SeedRun::evaluate_dev() {
   }
   const EvalResult r = evaluate(model_, task_, data_.examples.dev, data_.dev, eval_options_);
   const double main = r.metrics.at("main");
+  for (const auto& w : undefined_metric_warnings(r.metrics, fmt::format("{} dev at step {}", task_.name(), s_.step)))
+    progress_.message("warning: " + w);
   const SelectionDecision decision = observe_dev_score(s_.selection, options_.train, s_.step, main);
   if (writer_) {
     dir_.append_metrics({{"type", "eval"},
