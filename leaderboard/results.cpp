@@ -123,6 +123,8 @@ class RunReader {
     const auto main_it = run.metrics.find(run.main_metric);
     if (main_it == run.metrics.end())
       fail("main_metric", fmt::format("\"{}\" is not a key of metrics", run.main_metric));
+    if (std::isnan(run.metrics.at("main")) && !std::isnan(main_it->second))
+      fail("metrics.main", "expected a number, got null");
     if (!same_value(main_it->second, run.metrics.at("main")))
       fail("metrics.main", fmt::format("{} differs from metrics.{} = {}", run.metrics.at("main"), run.main_metric,
                                        main_it->second));
