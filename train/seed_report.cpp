@@ -42,8 +42,10 @@ RunOutcome SeedRun::finish(const Stopwatch& wall) {
     selection = fmt::format("best dev {} ({:.4f}) at step {}", task_.main_metric(), sel.best_score, sel.best_step);
   } else {
     save_best();
-    selection = fmt::format("last step ({}): {}", s_.step,
-                            data.has_dev ? "train.select_best is false" : data.dev_source);
+    const std::string why = !data.has_dev                 ? data.dev_source
+                            : !options_.train.select_best ? "train.select_best is false"
+                                                          : "no dev score was defined (each was NaN)";
+    selection = fmt::format("last step ({}): {}", s_.step, why);
   }
   nlohmann::json split_metrics = nlohmann::json::object();
   nlohmann::json results = {{"schema_version", 1},
