@@ -37,7 +37,7 @@ EOF
   peak
 done <<'EOF'
 num_hidden_layers 1000000000
-num_hidden_layers 1000
+num_hidden_layers 256
 num_labels 10000000000
 num_labels 20000 ElectraForSequenceClassification
 num_labels 20000 ElectraForTokenClassification
@@ -45,10 +45,10 @@ vocab_size 20000000
 vocab_size 4000000
 vocab_size 1000000000000
 hidden_size 1099511627776
-hidden_size 65536
-embedding_size 65536
+hidden_size 16384
+embedding_size 16384
 intermediate_size 100000000000
-intermediate_size 262144
+intermediate_size 65536
 max_position_embeddings 1000000
 type_vocab_size 65536
 EOF

@@ -4,7 +4,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
 #include <string>
+#include <type_traits>
+
+#include "common/limits.h"
 
 namespace electra::cli {
 
@@ -24,6 +30,35 @@ inline CLI::Validator step_number() {
         return {};
       },
       "STEP>=1");
+}
+
+// A number flag in [least, limit] (common/limits.h), checked as the command line is read: CLI11 names the flag
+// ("--batch-size: 1000000000 is above the limit 65536 (docs/limits.md)", "--batch-size: 0 is below 1"). Text that
+// is not a number of the limit's kind is left to the flag's own conversion, which refuses it.
+template <typename T>
+CLI::Validator within(T least, T limit) {
+  static_assert(std::is_same_v<T, int64_t> || std::is_same_v<T, double>);
+  return CLI::Validator(
+      [least, limit](std::string& value) -> std::string {
+        // strtod and strtoll saturate out of range (HUGE_VAL, LLONG_MAX), so 1e400 is above any limit.
+        char* end = nullptr;
+        T number = 0;
+        if constexpr (std::is_same_v<T, double>) {
+          number = std::strtod(value.c_str(), &end);
+        } else {
+          number = std::strtoll(value.c_str(), &end, 10);
+        }
+        if (value.empty() || end != value.c_str() + value.size()) return {};
+        if (number > limit) return value + " is " + limits::above(limit);
+        if (number < least) return fmt::format("{} is below {}", value, least);
+        return {};
+      },
+      fmt::format("{}..{}", least, limit));
+}
+// At most `limit`; the flag's other checks say what is too small.
+template <typename T>
+CLI::Validator at_most(T limit) {
+  return within(std::numeric_limits<T>::lowest(), limit);
 }
 
 void add_version_command(CLI::App& app);

@@ -147,7 +147,7 @@ void add_eval_command(CLI::App& app) {
                   "row of our row's name)");
   cmd->add_option("--bootstrap", args->board.bootstrap,
                   "Resamples of the test examples behind each cell's interval and verdict (default 1000; 0: none)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(within(int64_t{0}, limits::kResamples));
   cmd->add_option("--bootstrap-seed", args->board.bootstrap_seed, "Seed of the bootstrap resamples (default 0)");
   cmd->add_option("--paired", args->board.paired,
                   "Run directories of another set of runs (e.g. the old recipe): paired bootstrap of ours minus "
@@ -159,8 +159,9 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--data-dir", args->model.data_dir, "Folder with the task's upstream files (default: downloaded)");
   cmd->add_option("--output-dir", args->model.output_dir, "Write results.json and predictions_<split>.txt here");
   cmd->add_option("--max-seq-length", args->model.max_seq_length, "Tokens per input (default 128, 512 for QA)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--batch-size", args->model.batch_size, "Evaluation batch size")->check(CLI::PositiveNumber);
+      ->check(within(int64_t{1}, limits::kSequenceLength));
+  cmd->add_option("--batch-size", args->model.batch_size, "Evaluation batch size")
+      ->check(within(int64_t{1}, limits::kBatchSize));
   cmd->add_option("--device", args->model.device, "cpu | cuda | auto")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   cmd->add_flag("--offline", args->model.offline, "Download nothing: model from the hub cache, data from the data folder");
   cmd->callback([args] {

@@ -136,7 +136,8 @@ void add_finetune_command(CLI::App& app) {
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   cmd->add_option("--resume", args->resume, "Continue the interrupted run in RUN_DIR");
   cmd->add_option("--stop-after", args->stop_after, "Save and stop after this step (resume later with --resume)")
-      ->check(step_number());
+      ->check(step_number())
+      ->check(at_most(limits::kSteps));
   cmd->add_option("--suite", args->run.suite, "Run every task config of a suite, then write its leaderboard")
       ->check(CLI::IsMember({"korean", "glue"}));
   cmd->add_option("--configs-dir", args->run.configs_dir, "Suite: folder holding <suite>/<task>.yaml (default: configs/)");
@@ -151,11 +152,12 @@ void add_finetune_command(CLI::App& app) {
       ->check(CLI::IsMember({"slurm"}));
   cmd->add_option("--nproc", args->nproc,
                   "Start N local ranks of this command (data-parallel; train.batch_size stays the global batch)")
-      ->check(CLI::Range(1, 1024));
+      ->check(within(int64_t{1}, limits::kProcesses));
   cmd->add_option("--dist-backend", args->run.dist.backend, "Data-parallel backend: auto | gloo | nccl")
       ->check(CLI::IsMember({"auto", "gloo", "nccl"}));
   cmd->add_option("--dist-timeout", args->run.dist.timeout_s,
                   "Seconds a rank waits for the others (rendezvous, each collective) before it stops with an error")
+      ->check(at_most(limits::kTimeoutSeconds))
       ->check(CLI::PositiveNumber);
   cmd->callback([args] {
     if (!args->run.shard.empty() && args->run.suite.empty()) throw std::invalid_argument("--shard I/N needs --suite");

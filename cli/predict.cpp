@@ -389,16 +389,19 @@ void add_predict_command(CLI::App& app) {
                   "directory's vocab.txt); - reads standard input")
       ->required();
   cmd->add_option("--output", options->output, "Output file (default: standard output)");
-  cmd->add_option("--batch-size", options->batch_size, "Inputs per batch, padded to the longest; within each window of 32 batches the longest run first")->capture_default_str();
+  cmd->add_option("--batch-size", options->batch_size,
+                  "Inputs per batch, padded to the longest; within each window of 32 batches the longest run first")
+      ->capture_default_str()
+      ->check(within(int64_t{1}, limits::kBatchSize));
   cmd->add_option("--device", options->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--max-length", options->max_length,
                   "Text input: truncate [CLS] A [SEP] (B [SEP]) to N tokens, longest first (default: the model's "
                   "max_position_embeddings, 512 at most)")
-      ->check(CLI::PositiveNumber);
+      ->check(within(int64_t{1}, limits::kSequenceLength));
   cmd->add_option("--top-k", options->top_k,
                   "Masked LM checkpoints (ElectraForMaskedLM, BertForMaskedLM, BertForPreTraining): vocabulary entries "
                   "reported per position (default 5)")
-      ->check(CLI::PositiveNumber);
+      ->check(within(int64_t{1}, limits::kVocabSize));
   cmd->callback([options] { run_predict(*options); });
 }
 

@@ -124,12 +124,14 @@ void add_pretrain_command(CLI::App& app) {
   cmd->add_option("--prepare", args->prepare,
                   "Tokenize and pack the corpus into shards in this folder (then pass it as --corpus) and exit");
   cmd->add_option("--stop-after", args->stop_after, "Save and stop after this step (resume later with --resume)")
-      ->check(step_number());
+      ->check(step_number())
+      ->check(at_most(limits::kSteps));
   cmd->add_option("--nproc", args->nproc, "Start N local ranks (data-parallel; train.batch_size stays the global batch)")
-      ->check(CLI::Range(1, 1024));
+      ->check(within(int64_t{1}, limits::kProcesses));
   cmd->add_option("--dist-backend", args->dist.backend, "Data-parallel backend: auto | gloo | nccl")
       ->check(CLI::IsMember({"auto", "gloo", "nccl"}));
   cmd->add_option("--dist-timeout", args->dist.timeout_s, "Seconds a rank waits for the others")
+      ->check(at_most(limits::kTimeoutSeconds))
       ->check(CLI::PositiveNumber);
   cmd->callback([args] {
     if (!args->dump_config && args->prepare.empty() && launch_nproc(args->nproc, args->dist.timeout_s)) return;

@@ -77,7 +77,7 @@ void add_score_command(CLI::App& app) {
   cmd->add_option("--bootstrap", options->bootstrap,
                   "Also give each metric's percentile bootstrap interval over N resamples of the test examples "
                   "(NER: sentences, QA: questions)")
-      ->check(CLI::PositiveNumber);
+      ->check(within(int64_t{1}, limits::kResamples));
   cmd->add_option("--bootstrap-seed", options->bootstrap_seed, "Seed of the bootstrap resamples (default 0)");
   cmd->add_option("--confidence", options->confidence, "Confidence of the intervals (default 0.95)")
       ->check(CLI::Range(0.5, 0.999999));

@@ -117,8 +117,7 @@ void add_tokenize_command(CLI::App& app) {
   cmd->add_option("--output", args->output, "Output file (default: stdout)");
   cmd->add_option("--max-length", args->max_length,
                   "Maximum tokens including specials, 1..65536 (default: the model's model_max_length)")
-      ->check(CLI::Range(int64_t{1}, kMaxTokenizeLength))
-      ->check(CLI::PositiveNumber);
+      ->check(within(int64_t{1}, kMaxTokenizeLength));
   cmd->add_option("--truncation", args->truncation, "longest_first | only_first | only_second | none")
       ->capture_default_str();
   cmd->add_option("--padding", args->padding, "max_length | longest | none")->capture_default_str();

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
@@ -25,6 +26,18 @@ std::string describe(const json& value) {
   std::string text = value.dump();
   if (text.size() > 60) text = text.substr(0, 57) + "...";
   return text;
+}
+
+// Equal, or both undefined (NaN).
+bool same_value(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
+
+bool same_metrics(const SplitMetrics& a, const SplitMetrics& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [name, value] : a) {
+    const auto it = b.find(name);
+    if (it == b.end() || !same_value(value, it->second)) return false;
+  }
+  return true;
 }
 
 // Reads one run object; `where` is the key prefix ("" or "runs[2].") for messages.
@@ -65,6 +78,11 @@ class RunReader {
     if (!value.is_object()) fail(key, fmt::format("expected an object of numbers, got {}", describe(value)));
     SplitMetrics metrics;
     for (const auto& [name, x] : value.items()) {
+      // null: a correlation that is undefined (NaN: constant predictions or gold scores), as electra writes it.
+      if (x.is_null() && (name == "pearson" || name == "spearman" || name == "main")) {
+        metrics[name] = std::numeric_limits<double>::quiet_NaN();
+        continue;
+      }
       metrics[name] = number_at(x, key + "." + name);
       // Every metric is x100: a value outside its range is a broken or hand-edited file, not a score.
       if (const auto range = metrics::metric_range(name);
@@ -105,7 +123,9 @@ class RunReader {
     const auto main_it = run.metrics.find(run.main_metric);
     if (main_it == run.metrics.end())
       fail("main_metric", fmt::format("\"{}\" is not a key of metrics", run.main_metric));
-    if (main_it->second != run.metrics.at("main"))
+    if (std::isnan(run.metrics.at("main")) && !std::isnan(main_it->second))
+      fail("metrics.main", "expected a number, got null");
+    if (!same_value(main_it->second, run.metrics.at("main")))
       fail("metrics.main", fmt::format("{} differs from metrics.{} = {}", run.metrics.at("main"), run.main_metric,
                                        main_it->second));
     if (auto it = object.find("split_metrics"); it != object.end()) {
@@ -116,7 +136,7 @@ class RunReader {
         run.split_metrics[split] = metrics_at(metrics, key);
       }
       const auto same = run.split_metrics.find(run.split);
-      if (same != run.split_metrics.end() && same->second != run.metrics)
+      if (same != run.split_metrics.end() && !same_metrics(same->second, run.metrics))
         fail("split_metrics." + run.split, "differs from metrics (both are the metrics of split \"" + run.split + "\")");
     }
     if (auto it = object.find("steps"); it != object.end()) run.steps = integer_at(*it, "steps");

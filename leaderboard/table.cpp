@@ -14,11 +14,7 @@ namespace {
 
 constexpr int kOurDecimals = 2;
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2.0;
-}
+using metrics::median;
 
 // The rounded value a reader sees: ties in bold are judged on what is shown.
 double shown(const Score& score) { return std::stod(format_fixed(score.value, score.decimals)); }
@@ -36,6 +32,15 @@ double metric_of(const RunResult& run, const SplitMetrics& metrics, const std::s
     const std::string where = &metrics == &run.metrics ? "metrics" : "split_metrics." + column.split;
     throw std::runtime_error(fmt::format("{}: key '{}.{}': missing (the {} leaderboard's {} column needs it)",
                                          run.file.string(), where, key, spec.name, column.task));
+  }
+  // A median over seeds with an undefined seed would be undefined too; neither dropping the seed nor counting it as
+  // a number is honest, so the run is refused by name.
+  if (std::isnan(it->second)) {
+    const std::string where = &metrics == &run.metrics ? "metrics" : "split_metrics." + column.split;
+    throw std::runtime_error(fmt::format(
+        "{}: key '{}.{}' is undefined (null: the predictions or the gold scores were constant); the {} leaderboard's "
+        "{} column cannot rank seed {}: train it again or leave its folder out",
+        run.file.string(), where, key, spec.name, column.task, run.seed));
   }
   return it->second;
 }
@@ -105,6 +110,9 @@ void add_intervals(LeaderboardCell& cell, const std::vector<double>& mains, cons
   const auto replicates = metrics::bootstrap_replicates(systems_of(runs), bo);
   const size_t index = metric_index(*runs.front().metrics, metric);
   const auto test = metrics::percentile_interval(median_replicates(replicates, 0, runs.size(), index), options.confidence);
+  if (std::isnan(test.low) || std::isnan(test.high))
+    throw std::runtime_error(fmt::format("no interval: {} is undefined (NaN) on some resamples, whose predictions or "
+                                         "gold scores are all equal", metric));
   const double m = median(mains);
   const double seed_part = 1.96 * cell.sd;
   cell.test_interval = test;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <stdexcept>
@@ -100,7 +101,7 @@ double weighted_pearson(const std::vector<double>& x, const std::vector<double>&
     syy += w[i] * dy * dy;
     sxy += w[i] * dx * dy;
   }
-  if (sxx == 0 || syy == 0) return 0.0;
+  if (sxx == 0 || syy == 0) return std::numeric_limits<double>::quiet_NaN();  // as metrics::pearson
   return 100.0 * std::clamp(sxy / std::sqrt(sxx * syy), -1.0, 1.0);
 }
 
@@ -290,8 +291,20 @@ Counts counts_of(const std::vector<int64_t>& indices, size_t units) {
   return counts;
 }
 
+double median(std::vector<double> values) {
+  if (values.empty()) throw std::invalid_argument("median of no values");
+  if (std::any_of(values.begin(), values.end(), [](double v) { return std::isnan(v); }))
+    return std::numeric_limits<double>::quiet_NaN();
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2.0;
+}
+
 double percentile(std::vector<double> values, double q) {
   if (values.empty()) throw std::invalid_argument("percentile of no values");
+  // numpy.percentile: NaN when any value is NaN (a resample whose predictions or gold scores are all equal).
+  if (std::any_of(values.begin(), values.end(), [](double v) { return std::isnan(v); }))
+    return std::numeric_limits<double>::quiet_NaN();
   std::sort(values.begin(), values.end());
   const double h = (q / 100.0) * static_cast<double>(values.size() - 1);
   const double below = std::floor(h);

@@ -32,7 +32,7 @@ class ResampledMetrics {
 std::unique_ptr<ResampledMetrics> label_metrics(const std::vector<std::string>& gold,
                                                 const std::vector<std::string>& pred,
                                                 const std::vector<std::string>& names);
-// `names`: any of pearson, spearman (scipy semantics, ties get average ranks; 0 for a constant side).
+// `names`: any of pearson, spearman (scipy semantics, ties get average ranks; NaN for a constant side).
 std::unique_ptr<ResampledMetrics> correlation_metrics(const std::vector<double>& gold, const std::vector<double>& pred,
                                                       const std::vector<std::string>& names);
 // precision, recall, f1 (seqeval micro average); one unit per sentence (entities never cross sentences).
@@ -58,7 +58,10 @@ class Resampler {
 // Counts of explicit indices (each in [0, units), else std::invalid_argument).
 Counts counts_of(const std::vector<int64_t>& indices, size_t units);
 
-// numpy.percentile(values, q, method="linear"), q in [0, 100]; `values` need not be sorted.
+// numpy.median: the middle value, or the mean of the two middle ones; NaN when a value is NaN (an undefined seed is
+// neither dropped nor counted as a number). Throws std::invalid_argument for no values.
+double median(std::vector<double> values);
+// numpy.percentile(values, q, method="linear"), q in [0, 100]; `values` need not be sorted; NaN if one is NaN.
 double percentile(std::vector<double> values, double q);
 
 struct Interval {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 
@@ -30,7 +31,7 @@ double pearson(const std::vector<double>& gold, const std::vector<double>& pred)
     var_g += dg * dg;
     var_p += dp * dp;
   }
-  if (var_g == 0 || var_p == 0) return 0.0;
+  if (var_g == 0 || var_p == 0) return std::numeric_limits<double>::quiet_NaN();
   const double r = cov / std::sqrt(var_g * var_p);
   return 100.0 * std::clamp(r, -1.0, 1.0);
 }
@@ -53,6 +54,10 @@ std::vector<double> average_ranks(const std::vector<double>& values) {
 double spearman(const std::vector<double>& gold, const std::vector<double>& pred) {
   check_sizes("spearman", gold.size(), pred.size());
   return pearson(average_ranks(gold), average_ranks(pred));
+}
+
+std::string undefined_metric_warning(const std::string& metric, const std::string& where) {
+  return fmt::format("{} of {} is undefined (NaN): the predictions or the gold scores are constant", metric, where);
 }
 
 }  // namespace electra::metrics

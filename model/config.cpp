@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "common/files.h"
+#include "common/limits.h"
 
 namespace electra {
 namespace {
@@ -99,14 +100,17 @@ std::string to_hf_class(Architecture a, const std::string& model_type) {
 std::vector<std::string> supported_hidden_acts() { return {"gelu", "gelu_new", "gelu_pytorch_tanh", "relu"}; }
 
 int64_t size_bound(const std::string& key) {
-  // Far above any published encoder (XLM-R: 250,002 entries; ELECTRA-large: H=1024, I=4096, 24 layers), far
-  // below what exhausts memory before the weights file could be checked against them.
+  // common/limits.h: above any published model, below what exhausts memory before the weights could be checked.
   static const std::map<std::string, int64_t> bounds = {
-      {"vocab_size", int64_t{1} << 22},          {"embedding_size", int64_t{1} << 16},
-      {"hidden_size", int64_t{1} << 16},         {"num_hidden_layers", 1024},
-      {"num_attention_heads", 1024},             {"intermediate_size", int64_t{1} << 18},
-      {"max_position_embeddings", int64_t{1} << 20}, {"type_vocab_size", int64_t{1} << 16},
-      {"num_labels", 20000},
+      {"vocab_size", limits::kVocabSize},
+      {"embedding_size", limits::kEmbeddingSize},
+      {"hidden_size", limits::kHiddenSize},
+      {"num_hidden_layers", limits::kLayers},
+      {"num_attention_heads", limits::kAttentionHeads},
+      {"intermediate_size", limits::kIntermediateSize},
+      {"max_position_embeddings", limits::kPositions},
+      {"type_vocab_size", limits::kTypeVocabSize},
+      {"num_labels", limits::kLabels},
   };
   auto it = bounds.find(key);
   if (it == bounds.end()) throw std::invalid_argument(fmt::format("size_bound: no bound for key '{}'", key));
@@ -173,12 +177,10 @@ std::string ElectraConfig::validation_error() const {
   for (const auto& [key, value] : positive) {
     const int64_t bound = size_bound(key);
     if (value > bound)
-      return fmt::format("key '{}': {} is beyond the plausible bound {} (a damaged or hostile config.json?)", key,
-                         value, bound);
+      return fmt::format("key '{}': {} is {}", key, value, limits::above(bound));
   }
   if (num_labels() > size_bound("num_labels"))
-    return fmt::format("key 'id2label': {} labels are beyond the plausible bound {}", num_labels(),
-                       size_bound("num_labels"));
+    return fmt::format("key 'id2label': {} labels are {}", num_labels(), limits::above(size_bound("num_labels")));
   if (hidden_size % num_attention_heads != 0)
     return fmt::format("key 'hidden_size': {} is not a multiple of num_attention_heads {}", hidden_size,
                        num_attention_heads);
@@ -299,8 +301,7 @@ ElectraConfig ElectraConfig::from_json_text(const std::string& text, const std::
       reader.fail("num_labels", fmt::format("expected a non-negative integer, found {}", n->dump()));
     num_labels = n->get<int64_t>();
     if (*num_labels > size_bound("num_labels"))
-      reader.fail("num_labels", fmt::format("{} is beyond the plausible bound {} (a damaged or hostile config.json?)",
-                                            *num_labels, size_bound("num_labels")));
+      reader.fail("num_labels", fmt::format("{} is {}", *num_labels, limits::above(size_bound("num_labels"))));
   }
   if (const json* node = reader.find("id2label"); node && !node->is_null()) {
     c.id2label = read_id2label(reader, node);

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <utility>
 
+#include "common/limits.h"
 #include "common/option_fields.h"
 
 namespace electra {
@@ -73,6 +75,37 @@ void validate_pretrain_options(const PretrainOptions& o) {
     bad_option_range(key, value, rule);
   };
   validate_shared_options(o.device, o.optimizer, o.schedule);
+  // Upper bounds first (common/limits.h): each is checked before the vocabulary or the corpus is read.
+  const struct {
+    const char* key;
+    int64_t value, limit;
+  } bounded[] = {
+      {"model.embedding_size", o.model.embedding_size, limits::kEmbeddingSize},
+      {"model.hidden_size", o.model.hidden_size, limits::kHiddenSize},
+      {"model.num_hidden_layers", o.model.num_hidden_layers, limits::kLayers},
+      {"model.num_attention_heads", o.model.num_attention_heads, limits::kAttentionHeads},
+      {"model.intermediate_size", o.model.intermediate_size, limits::kIntermediateSize},
+      {"model.max_position_embeddings", o.model.max_position_embeddings, limits::kPositions},
+      {"objective.max_predictions_per_seq", o.objective.max_predictions_per_seq, o.data.max_seq_length},
+      {"data.max_seq_length", o.data.max_seq_length, limits::kSequenceLength},
+      {"data.shuffle_buffer", o.data.shuffle_buffer, limits::kShuffleBuffer},
+      {"train.max_steps", o.train.max_steps, limits::kSteps},
+      {"train.batch_size", o.train.batch_size, limits::kBatchSize},
+      {"train.gradient_accumulation_steps", o.train.gradient_accumulation_steps, limits::kBatchSize},
+      {"train.save_every", o.train.save_every, limits::kSteps},
+      {"train.logging_every", o.train.logging_every, limits::kSteps},
+  };
+  for (const auto& b : bounded)
+    if (b.value > b.limit) fail(b.key, b.value, limits::above(b.limit));
+  const std::pair<const char*, int64_t> positive[] = {
+      {"model.embedding_size", o.model.embedding_size},     {"model.hidden_size", o.model.hidden_size},
+      {"model.num_hidden_layers", o.model.num_hidden_layers}, {"model.num_attention_heads", o.model.num_attention_heads},
+      {"model.intermediate_size", o.model.intermediate_size}, {"model.max_position_embeddings", o.model.max_position_embeddings}};
+  for (const auto& [key, value] : positive)
+    if (value < 1) fail(key, value, "must be positive");
+  if (o.model.hidden_size % o.model.num_attention_heads != 0)
+    fail("model.hidden_size", o.model.hidden_size,
+         fmt::format("must be a multiple of model.num_attention_heads ({})", o.model.num_attention_heads));
   if (o.model.generator_size <= 0 || o.model.generator_size > 1)
     fail("model.generator_size", o.model.generator_size, "must be in (0, 1]");
   if (o.objective.mask_prob <= 0 || o.objective.mask_prob >= 1)

@@ -100,6 +100,7 @@ ScoreReport score_prediction_file(const Task& task, const std::filesystem::path&
     // The task names the line ("prediction on line 3: unknown label ..."); the file is known here.
     throw std::runtime_error(fmt::format("{}: {}", predictions_file.string(), e.what()));
   }
+  for (auto& w : undefined_metric_warnings(report.metrics, predictions_file.string())) report.warnings.push_back(w);
   return report;
 }
 

@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <stdexcept>
+
+#include "metrics/correlation.h"
 
 namespace electra {
 namespace {
@@ -77,6 +80,13 @@ std::vector<std::string> task_names() {
   std::vector<std::string> names;
   for (const auto& t : registry()) names.push_back(t->name());
   return names;
+}
+
+std::vector<std::string> undefined_metric_warnings(const Metrics& metrics, const std::string& where) {
+  std::vector<std::string> out;
+  for (const auto& [name, value] : metrics)
+    if (name != "main" && std::isnan(value)) out.push_back(metrics::undefined_metric_warning(name, where));
+  return out;
 }
 
 }  // namespace electra

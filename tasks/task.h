@@ -87,7 +87,10 @@ struct DecodeOptions {
   int64_t max_answer_length = 30;  // QA
 };
 
-using Metrics = std::map<std::string, double>;  // always holds "main"
+using Metrics = std::map<std::string, double>;  // always holds "main"; NaN: undefined (a correlation of a constant)
+
+// One warning per metric of `metrics` that is NaN ("main" aside), naming it and `where` (a file, or task and split).
+std::vector<std::string> undefined_metric_warnings(const Metrics& metrics, const std::string& where);
 
 class Task {
  public:

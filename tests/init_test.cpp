@@ -78,15 +78,15 @@ TEST_CASE("electra init writes a randomly initialised model in Hugging Face's la
     CHECK(contains(missing.err, "nothing.txt"));
   }
   SECTION("a config.json that no memory holds is refused before anything is written or allocated") {
-    // Within every per-key bound, but 1024 layers of width 65536 are ~7e13 parameters.
-    const nlohmann::json huge = {{"model_type", "electra"},     {"embedding_size", 65536},
-                                 {"hidden_size", 65536},        {"num_attention_heads", 1},
-                                 {"num_hidden_layers", 1024},   {"intermediate_size", 262144}};
+    // At every per-key limit (docs/limits.md), but 256 layers of width 16384 are ~8e11 parameters (3.3 TB).
+    const nlohmann::json huge = {{"model_type", "electra"},     {"embedding_size", 16384},
+                                 {"hidden_size", 16384},        {"num_attention_heads", 1},
+                                 {"num_hidden_layers", 256},    {"intermediate_size", 65536}};
     electra::write_file_atomic(dir / "huge.json", huge.dump());
     const auto r = run_electra(fmt::format("init --config '{}' --vocab '{}' --output '{}'",
                                            (dir / "huge.json").string(), vocab.string(), (dir / "h").string()));
     CHECK(r.status == 1);
-    CHECK(contains(r.err, "huge.json: the model it describes has 5.28e+13 parameters ("));
+    CHECK(contains(r.err, "huge.json: the model it describes has 8.25e+11 parameters ("));
     CHECK(contains(r.err, "available memory"));
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
     CHECK_FALSE(std::filesystem::exists(dir / "h"));

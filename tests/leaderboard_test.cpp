@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -188,6 +189,35 @@ TEST_CASE("results reader rejects malformed files naming file and key", "[leader
   CHECK(contains(error_of([&] { collect_results({empty / "missing"}); }), "missing: no such file or directory"));
   CHECK(contains(error_of([&] { collect_results({empty}); }), "no results.json found under it"));
   electra::remove_tree(empty);
+}
+
+TEST_CASE("an undefined correlation is null in results.json and refused by name in a leaderboard", "[leaderboard]") {
+  // electra writes a NaN metric (Pearson/Spearman of constant predictions) as null: JSON has no NaN.
+  const std::string text =
+      R"({"task": "stsb", "model": "m", "seed": 7, "split": "dev", "metrics": {"pearson": null, "spearman": null,)"
+      R"( "main": null}, "main_metric": "spearman", "split_metrics": {"dev": {"pearson": null, "spearman": null,)"
+      R"( "main": null}}})";
+  const auto runs = parse_results(text, "flat.json");
+  REQUIRE(runs.size() == 1);
+  CHECK(std::isnan(runs[0].metrics.at("spearman")));
+  CHECK(std::isnan(runs[0].metrics.at("main")));
+  // Written back as null, read back the same.
+  const auto json = nlohmann::json::parse(results_to_json(runs[0]));
+  CHECK(json["metrics"]["spearman"].is_null());
+  CHECK(std::isnan(parse_results(results_to_json(runs[0]), "again.json")[0].metrics.at("main")));
+  // Only the correlations can be undefined; an accuracy of null is a broken file.
+  const std::string broken =
+      R"({"task": "sst2", "model": "m", "seed": 1, "split": "dev", "metrics": {"accuracy": null, "main": null},)"
+      R"( "main_metric": "accuracy"})";
+  CHECK(contains(error_of([&] { parse_results(broken, "b.json"); }), "b.json: key 'metrics.accuracy': expected a number, got null"));
+  // The median over seeds with an undefined seed is undefined: the leaderboard names the run rather than dropping the
+  // seed or counting it as 0.
+  auto defined = make_run("stsb", "m", 8, "dev", "spearman", 85.0);
+  auto flat = runs[0];
+  flat.file = "m/stsb/7/results.json";
+  const auto message = error_of([&] { build_leaderboard(find_leaderboard_spec("glue"), {defined, flat}); });
+  CHECK(contains(message, "m/stsb/7/results.json: key 'metrics.spearman' is undefined (null: the predictions or the "
+                          "gold scores were constant); the glue leaderboard's stsb column cannot rank seed 7"));
 }
 
 TEST_CASE("results under linked run folders are found, and a link loop is named", "[leaderboard]") {

@@ -63,13 +63,39 @@ TEST_CASE("matthews correlation matches hand-worked cases", "[metrics]") {
 TEST_CASE("pearson and spearman with ties", "[metrics]") {
   CHECK(pearson({1, 2, 3, 4}, {2, 4, 6, 8}) == Approx(100.0));
   CHECK(pearson({1, 2, 3}, {3, 2, 1}) == Approx(-100.0));
-  CHECK(pearson({1, 2, 3}, {5, 5, 5}) == 0.0);
   CHECK(average_ranks({10, 20, 20, 30, 20}) == std::vector<double>{1, 3, 3, 5, 3});
   // ranks x = [1, 2.5, 2.5, 4], y = [1, 3, 2, 4]: cov 4.5, var 4.5 and 5.
   CHECK(spearman({1, 2, 2, 3}, {1, 3, 2, 4}) == Approx(100.0 * 4.5 / std::sqrt(22.5)));
   CHECK(spearman({1, 2, 3, 4}, {10, 20, 30, 1000}) == Approx(100.0));
   CHECK_THROWS_AS(spearman({1}, {1}), std::invalid_argument);
   CHECK_THROWS_AS(pearson({1, 2}, {1, 2, 3}), std::invalid_argument);
+}
+
+TEST_CASE("pearson and spearman of a constant side are undefined (NaN), as scipy", "[metrics]") {
+  // scipy.stats.pearsonr / spearmanr return nan with a ConstantInputWarning; 0 would read as "no correlation".
+  CHECK(std::isnan(pearson({1, 2, 3}, {5, 5, 5})));
+  CHECK(std::isnan(pearson({4, 4, 4}, {1, 2, 3})));
+  CHECK(std::isnan(spearman({1, 2, 3}, {5, 5, 5})));
+  CHECK(std::isnan(spearman({2, 2}, {1, 2})));
+  CHECK(undefined_metric_warning("spearman", "pred.txt") ==
+        "spearman of pred.txt is undefined (NaN): the predictions or the gold scores are constant");
+  // Resampled: the plain score, and a resample that draws only equal predictions.
+  const auto corr = correlation_metrics({1, 2, 3, 4}, {1, 1, 1, 2}, {"pearson", "spearman"});
+  CHECK_FALSE(std::isnan(corr->score(Counts(4, 1))[0]));
+  const auto degenerate = corr->score(Counts{2, 1, 1, 0});
+  CHECK(std::isnan(degenerate[0]));
+  CHECK(std::isnan(degenerate[1]));
+  const auto constant = correlation_metrics({1, 2, 3}, {7, 7, 7}, {"spearman"});
+  CHECK(std::isnan(constant->score(Counts(3, 1))[0]));
+  // numpy: a NaN among the values makes the median and the percentiles NaN; an undefined seed is not dropped.
+  CHECK(median({3, 1, 2}) == 2.0);
+  CHECK(median({4, 1, 2, 3}) == 2.5);
+  CHECK(std::isnan(median({1, std::nan(""), 3})));
+  CHECK(std::isnan(percentile({1, 2, std::nan("")}, 50)));
+  const auto interval = percentile_interval({1, 2, 3, std::nan("")}, 0.95);
+  CHECK(std::isnan(interval.low));
+  CHECK(std::isnan(interval.high));
+  CHECK_THROWS_AS(median({}), std::invalid_argument);
 }
 
 TEST_CASE("entity scores reproduce the seqeval README example", "[metrics]") {

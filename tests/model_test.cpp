@@ -602,8 +602,8 @@ TEST_CASE("load_pretrained refuses bad checkpoints with a clear error", "[model]
     copy_model("base", dir.path, "model.safetensors");
     const json original = read_json(dir.path / "config.json");
     const std::pair<const char*, int64_t> cases[] = {
-        {"vocab_size", 4000000}, {"max_position_embeddings", 1000000}, {"hidden_size", 65536},
-        {"intermediate_size", 262144}, {"num_hidden_layers", 1000}, {"embedding_size", 65536}};
+        {"vocab_size", 4000000}, {"max_position_embeddings", 1000000}, {"hidden_size", 16384},
+        {"intermediate_size", 65536}, {"num_hidden_layers", 256}, {"embedding_size", 16384}};  // at their limits
     for (const auto& [key, value] : cases) {
       json config = original;
       config[key] = value;
@@ -614,10 +614,13 @@ TEST_CASE("load_pretrained refuses bad checkpoints with a clear error", "[model]
       contains(message, "do not belong together");
     }
   }
-  SECTION("sizes beyond plausible bounds are refused by file and key") {
+  SECTION("sizes above their limits are refused by file and key") {
     copy_model("base", dir.path, "model.safetensors");
     const json original = read_json(dir.path / "config.json");
+    // 1,024 layers and H = 65,536 (issue 35) were once within the bounds and died late.
     const std::pair<const char*, int64_t> cases[] = {{"num_hidden_layers", 1000000000},
+                                                     {"num_hidden_layers", 1024},
+                                                     {"hidden_size", 65536},
                                                      {"num_labels", 10000000000},
                                                      {"vocab_size", 20000000},
                                                      {"hidden_size", int64_t{1} << 40},
@@ -630,7 +633,7 @@ TEST_CASE("load_pretrained refuses bad checkpoints with a clear error", "[model]
       write_json(dir.path / "config.json", config);
       const auto message = message_of();
       contains(message, "config.json: key '" + std::string(key) + "'");
-      contains(message, "plausible bound");
+      contains(message, "above the limit");
     }
   }
   SECTION("missing encoder key") {

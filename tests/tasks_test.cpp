@@ -557,6 +557,21 @@ TEST_CASE("electra score scores prediction files like the official scripts", "[t
     CHECK(m["spearman"].get<double>() > 99.0);
     CHECK(m["main"] == m["spearman"]);
     CHECK(m.contains("pearson"));
+    // Constant predictions: both correlations undefined, written as JSON null, with a warning naming metric and file
+    // (scipy returns nan and warns ConstantInputWarning).
+    const auto flat = temp_file("sts_flat.txt", "2.5\n2.5\n2.5\n2.5\n2.5\n2.5\n2.5\n2.5\n2.5\n2.5\n");
+    const auto c = run_electra(fmt::format("score --task korsts --gold '{}' --predictions '{}' --bootstrap 50",
+                                           (fixtures / "korsts/sts-train.tsv").string(), flat.string()));
+    INFO(c.output);
+    REQUIRE(c.status == 0);
+    const auto cm = nlohmann::json::parse(c.out);
+    CHECK(cm["spearman"].is_null());
+    CHECK(cm["pearson"].is_null());
+    CHECK(cm["main"].is_null());
+    CHECK(cm["bootstrap"]["intervals"]["spearman"] == nlohmann::json::array({nullptr, nullptr}));
+    CHECK(contains(c.err, "warning: spearman of " + flat.string() +
+                              " is undefined (NaN): the predictions or the gold scores are constant"));
+    CHECK(contains(c.err, "warning: pearson of " + flat.string() + " is undefined (NaN)"));
 
     std::string tags;
     for (const auto& ex : read("naver-ner", fixtures / "naver-ner/test.tsv").examples)

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "common/files.h"
+#include "common/limits.h"
 #include "common/stopwatch.h"
 #include "common/utf8.h"
 #include "tokenizer/merge_queue.h"
@@ -273,9 +274,9 @@ void check_vocab_options(const VocabTrainerOptions& options) {
   if (options.vocab_size < 1) {
     throw std::invalid_argument(fmt::format("vocab_size (--size) must be positive, got {}", options.vocab_size));
   }
-  if (options.vocab_size > int64_t{1} << 31) {
+  if (options.vocab_size > limits::kVocabSize) {  // the largest vocab_size a model's config.json may have
     throw std::invalid_argument(
-        fmt::format("vocab_size (--size) {} is beyond the largest vocabulary ids can address (2^31)", options.vocab_size));
+        fmt::format("vocab_size (--size) {} is {}", options.vocab_size, limits::above(limits::kVocabSize)));
   }
   if (options.min_frequency < 0) {
     throw std::invalid_argument(fmt::format("min_frequency must be >= 0, got {}", options.min_frequency));

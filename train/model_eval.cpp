@@ -68,6 +68,8 @@ ModelEvalOutcome evaluate_model(const Task& task, const ModelEvalOptions& option
     stopped.stopped_by = r.stopped_by;
     return stopped;
   }
+  for (auto& w : undefined_metric_warnings(r.metrics, fmt::format("{} {}", task.name(), options.split)))
+    warnings.push_back(std::move(w));
   const json results = {{"schema_version", 1},
                         {"task", task.name()},
                         {"model", options.model.empty() ? options.model_dir.string() : options.model},

@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 
+#include "common/limits.h"
 #include "common/option_fields.h"
 
 namespace electra {
@@ -83,7 +84,31 @@ void validate(const ExperimentOptions& o) {
       if (o.seeds[i] == o.seeds[j])
         fail("seeds", fmt::format("[{}]", fmt::join(o.seeds, ", ")),
              fmt::format("lists seed {} twice; each seed is one run of the median", o.seeds[i]));
+  if (static_cast<int64_t>(o.seeds.size()) > limits::kSeeds)
+    fail("seeds", fmt::format("[{} seeds]", o.seeds.size()), limits::above(limits::kSeeds));
   validate_shared_options(o.device, o.optimizer, o.schedule);
+  // Upper bounds first (common/limits.h): each is checked before any data is read or memory allocated.
+  const struct {
+    const char* key;
+    int64_t value, limit;
+  } bounded[] = {
+      {"data.max_seq_length", o.data.max_seq_length, limits::kSequenceLength},
+      {"data.doc_stride", o.data.doc_stride, limits::kSequenceLength},
+      {"data.max_query_length", o.data.max_query_length, limits::kSequenceLength},
+      {"data.max_train_examples", o.data.max_train_examples, limits::kSteps},
+      {"data.bucket_multiple", o.data.bucket_multiple, limits::kSequenceLength},
+      {"train.max_steps", o.train.max_steps, limits::kSteps},
+      {"train.batch_size", o.train.batch_size, limits::kBatchSize},
+      {"train.gradient_accumulation_steps", o.train.gradient_accumulation_steps, limits::kBatchSize},
+      {"train.eval_batch_size", o.train.eval_batch_size, limits::kBatchSize},
+      {"train.eval_every", o.train.eval_every, limits::kSteps},
+      {"train.save_every", o.train.save_every, limits::kSteps},
+      {"train.logging_every", o.train.logging_every, limits::kSteps},
+      {"train.early_stopping_patience", o.train.early_stopping_patience, limits::kSteps},
+  };
+  for (const auto& b : bounded)
+    if (b.value > b.limit) fail(b.key, b.value, limits::above(b.limit));
+  if (o.train.epochs > limits::kEpochs) fail("train.epochs", o.train.epochs, limits::above(limits::kEpochs));
   if (o.data.max_seq_length < 8) fail("data.max_seq_length", o.data.max_seq_length, "must be at least 8");
   if (o.data.doc_stride < 1) fail("data.doc_stride", o.data.doc_stride, "must be positive");
   if (o.data.max_query_length < 1) fail("data.max_query_length", o.data.max_query_length, "must be positive");
@@ -142,6 +167,8 @@ void validate_shared_options(const std::string& device, const OptimizerOptions& 
   if (s.warmup_ratio < 0 || s.warmup_ratio > 1)
     bad_option_range("schedule.warmup_ratio", s.warmup_ratio, "must be in [0, 1]");
   if (s.warmup_steps < 0) bad_option_range("schedule.warmup_steps", s.warmup_steps, "must be >= 0");
+  if (s.warmup_steps > limits::kSteps)
+    bad_option_range("schedule.warmup_steps", s.warmup_steps, limits::above(limits::kSteps));
 }
 
 ExperimentOptions load_experiment(const std::filesystem::path& file, const std::vector<std::string>& sets) {

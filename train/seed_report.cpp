@@ -29,6 +29,8 @@ EvalResult SeedRun::score(const std::vector<Example>& examples, const std::vecto
                           const std::string& file_name) {
   EvalResult r = evaluate(model_, task_, examples, features, eval_options_);
   if (r.stopped_by != 0) return r;
+  for (const auto& w : undefined_metric_warnings(r.metrics, fmt::format("{} ({})", task_.name(), file_name)))
+    log_ << "warning: " << w << "\n";
   if (writer_) dir_.write_predictions(file_name, r.predictions);
   if (writer_ && options_.train.dump_batches) {
     // predictions_<split>[_carved].txt -> features_<split>[_carved].jsonl
@@ -54,8 +56,10 @@ RunOutcome SeedRun::finish(const Stopwatch& wall) {
     selection = fmt::format("best dev {} ({:.4f}) at step {}", task_.main_metric(), sel.best_score, sel.best_step);
   } else {
     save_best();
-    selection = fmt::format("last step ({}): {}", s_.step,
-                            data.has_dev ? "train.select_best is false" : data.dev_source);
+    const std::string why = !data.has_dev                 ? data.dev_source
+                            : !options_.train.select_best ? "train.select_best is false"
+                                                          : "no dev score was defined (each was NaN)";
+    selection = fmt::format("last step ({}): {}", s_.step, why);
   }
   nlohmann::json split_metrics = nlohmann::json::object();
   nlohmann::json results = {{"schema_version", 1},

@@ -185,6 +185,8 @@ bool SeedRun::evaluate_dev() {
   }
   saved_step_ = -1;  // the selection changed: the next state must hold it
   const double main = r.metrics.at("main");
+  for (const auto& w : undefined_metric_warnings(r.metrics, fmt::format("{} dev at step {}", task_.name(), s_.step)))
+    progress_.message("warning: " + w);
   const SelectionDecision decision = observe_dev_score(s_.selection, options_.train, s_.step, main);
   if (writer_) {
     dir_.append_metrics({{"type", "eval"},

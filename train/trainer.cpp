@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "common/files.h"
 #include "common/stopwatch.h"
 #include "dist/communicator.h"
+#include "metrics/bootstrap.h"
 #include "model/runtime.h"
 #include "tokenizer/tokenizer.h"
 #include "train/run_dir.h"
@@ -33,11 +35,7 @@ std::ostream& discarded_log() {
   return discard;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
-}
+using metrics::median;  // NaN when a seed's value is NaN
 
 StepPlan plan_steps(const ExperimentOptions& options, int64_t train_features) {
   StepPlan plan;
@@ -95,6 +93,14 @@ void write_summary(const Task& task, const ExperimentOptions& options, const std
   }
   Metrics med;
   for (const auto& [k, v] : values) med[k] = median(v);
+  for (const auto& [k, v] : values) {
+    if (k == "main" || !std::isnan(med[k])) continue;
+    std::vector<int64_t> undefined;
+    for (size_t i = 0; i < v.size(); ++i)
+      if (std::isnan(v[i])) undefined.push_back(options.seeds[i]);
+    log << fmt::format("warning: the median of {} over {} seeds is undefined (NaN): seed(s) {} scored NaN\n", k,
+                       v.size(), fmt::join(undefined, ", "));
+  }
   const json summary = {{"task", task.name()},
                         {"model", options.model},
                         {"seeds", options.seeds},
