@@ -129,6 +129,8 @@ MemoryHeadroom memory_headroom() {
 }
 
 std::string format_bytes(double bytes) {
+  if (bytes >= 1e15) return fmt::format("{:.3g} TB", bytes / 1e12);
+  if (bytes >= 1e12) return fmt::format("{:.2f} TB", bytes / 1e12);
   if (bytes >= 1e9) return fmt::format("{:.2f} GB", bytes / 1e9);
   if (bytes >= 1e6) return fmt::format("{:.0f} MB", bytes / 1e6);
   return fmt::format("{:.0f} kB", bytes / 1e3);

@@ -75,12 +75,15 @@ double MemoryEstimate::added() const {
 }
 
 std::string MemoryEstimate::describe() const {
+  const std::string activations =
+      eval_activations > 0 ? fmt::format("the larger of train activations {} and eval activations {}",
+                                         format_bytes(train_activations), format_bytes(eval_activations))
+                           : fmt::format("train activations {}", format_bytes(train_activations));
   return fmt::format("peak {} = baseline {} + LibTorch's first step {} + parameters {} + gradients {} + AdamW state "
-                     "{} + step copies {}{} + the larger of train activations {} and eval activations {}",
+                     "{} + step copies {}{} + {}",
                      format_bytes(peak()), format_bytes(baseline), format_bytes(runtime), format_bytes(parameters),
                      format_bytes(gradients), format_bytes(optimizer_state), format_bytes(step_copies),
-                     autocast_copies > 0 ? " + bf16 weight copies " + format_bytes(autocast_copies) : "",
-                     format_bytes(train_activations), format_bytes(eval_activations));
+                     autocast_copies > 0 ? " + bf16 weight copies " + format_bytes(autocast_copies) : "", activations);
 }
 
 const std::string& MemoryEstimate::largest_term_keys() const {
