@@ -86,10 +86,12 @@ std::string MemoryEstimate::describe() const {
                      autocast_copies > 0 ? " + bf16 weight copies " + format_bytes(autocast_copies) : "", activations);
 }
 
-const std::string& MemoryEstimate::largest_term_keys() const {
+std::string MemoryEstimate::largest_term_keys() const {
   const double model = model_state();
-  if (model >= train_activations && model >= eval_activations) return model_keys;
-  return train_activations >= eval_activations ? train_keys : eval_keys;
+  if (model >= train_activations && model >= eval_activations) return "the model: " + model_keys;
+  // Activations grow with the model's shape too.
+  return fmt::format("{}: {}; the model: {}", train_activations >= eval_activations ? "train activations" : "eval "
+                     "activations", train_activations >= eval_activations ? train_keys : eval_keys, model_keys);
 }
 
 MemoryEstimate fine_tune_memory(const ElectraConfig& c, double micro_batch, double eval_batch, double length, bool bf16,
@@ -205,7 +207,7 @@ MemoryHeadroom run_headroom(const std::string& device) {
 void check_memory(const MemoryEstimate& estimate, const MemoryHeadroom& room, const std::string& what) {
   if (room.bytes < 0 || estimate.added() <= static_cast<double>(room.bytes)) return;
   throw std::runtime_error(fmt::format(
-      "memory: {} needs about {} more than its {} baseline at its peak (largest term from {}), more than the {} "
+      "memory: {} needs about {} more than its {} baseline at its peak (largest term, {}), more than the {} "
       "this process may use ({}); lower those values, or run with --force to start anyway (docs/memory.md)",
       what, format_bytes(estimate.added()), format_bytes(estimate.baseline), estimate.largest_term_keys(),
       format_bytes(static_cast<double>(room.bytes)), room.detail));

@@ -33,8 +33,8 @@ struct MemoryEstimate {
   double peak() const { return baseline + added(); }
   // One line: "peak 1.23 GB = baseline 0.31 GB + parameters ... + train activations (...)".
   std::string describe() const;
-  // The keys of the largest term (e.g. "train.batch_size=1000000, data.max_seq_length=128").
-  const std::string& largest_term_keys() const;
+  // The largest term and its keys ("train activations: train.batch_size=1000000, ...; the model: hidden_size=...").
+  std::string largest_term_keys() const;
 };
 
 // Bytes one forward pass of the encoder `c` keeps over `batch` sequences of `length` tokens: for backward when
