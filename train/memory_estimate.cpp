@@ -30,6 +30,10 @@ constexpr double kActivationOverhead = 1.25;
 // What a step adds per parameter besides its weight, gradient and AdamW state: the per-tensor update's
 // temporaries, gradient clipping's and the loaded checkpoint's copy (two fp32 copies).
 constexpr double kStepCopies = 2;
+// Saving a model (best/, the exports) or a training state, measured on the base shape: about six fp32 copies of the
+// weights at once (the state dict, contiguous copies, the file's bytes), while the heap still holds about 80 % of
+// what the last step's activations used (glibc keeps freed blocks for reuse).
+constexpr double kSaveCopies = 6, kRetainedActivations = 0.8;
 // What the process grows by from the preflight to the first step (LibTorch's kernels and thread buffers).
 constexpr double kFirstStepGrowth = 40e6;
 // The resident size LibTorch reaches before the first step of a run on the CPU (thread pools, kernels, allocator
@@ -71,7 +75,8 @@ double fine_tune_parameter_count(const ElectraConfig& c) {
 }
 
 double MemoryEstimate::added() const {
-  return runtime + model_state() + std::max(train_activations, eval_activations);
+  const double activations = std::max(train_activations, eval_activations);
+  return runtime + model_state() + std::max(step_copies + activations, saving + kRetainedActivations * activations);
 }
 
 std::string MemoryEstimate::describe() const {
@@ -80,14 +85,15 @@ std::string MemoryEstimate::describe() const {
                                          format_bytes(train_activations), format_bytes(eval_activations))
                            : fmt::format("train activations {}", format_bytes(train_activations));
   return fmt::format("peak {} = baseline {} + LibTorch's first step {} + parameters {} + gradients {} + AdamW state "
-                     "{} + step copies {}{} + {}",
+                     "{}{} + the larger of a step (copies {} + {}) and a save ({} + 80 % of the activations)",
                      format_bytes(peak()), format_bytes(baseline), format_bytes(runtime), format_bytes(parameters),
-                     format_bytes(gradients), format_bytes(optimizer_state), format_bytes(step_copies),
-                     autocast_copies > 0 ? " + bf16 weight copies " + format_bytes(autocast_copies) : "", activations);
+                     format_bytes(gradients), format_bytes(optimizer_state),
+                     autocast_copies > 0 ? " + bf16 weight copies " + format_bytes(autocast_copies) : "",
+                     format_bytes(step_copies), activations, format_bytes(saving));
 }
 
 std::string MemoryEstimate::largest_term_keys() const {
-  const double model = model_state();
+  const double model = model_state() + saving;
   if (model >= train_activations && model >= eval_activations) return "the model: " + model_keys;
   // Activations grow with the model's shape too.
   return fmt::format("{}: {}; the model: {}", train_activations >= eval_activations ? "train activations" : "eval "
@@ -103,6 +109,7 @@ MemoryEstimate fine_tune_memory(const ElectraConfig& c, double micro_batch, doub
   e.gradients = 4 * params;
   e.optimizer_state = 8 * params;
   e.step_copies = 4 * kStepCopies * params;
+  e.saving = 4 * kSaveCopies * params;
   e.runtime = kFirstStepGrowth;
   e.autocast_copies = bf16 ? 2 * params : 0;
   e.train_activations = encoder_activation_bytes(c, micro_batch, length, true, bf16);
@@ -129,6 +136,7 @@ MemoryEstimate pretrain_memory(const ElectraConfig& disc, const ElectraConfig& g
   e.gradients = 4 * params;
   e.optimizer_state = 8 * params;
   e.step_copies = 4 * kStepCopies * params;
+  e.saving = 4 * kSaveCopies * params;
   e.runtime = kFirstStepGrowth;
   e.autocast_copies = bf16 ? 2 * params : 0;
   // The generator's vocabulary logits at the masked positions: logits, log-softmax and their gradients (fp32).

@@ -12,8 +12,9 @@
 
 namespace electra {
 
-// The terms of an estimate, in bytes. The peak is the baseline plus the model state plus the larger of the train
-// and eval activations (evaluation runs between steps, with the gradients and AdamW state alive).
+// The terms of an estimate, in bytes. The peak is the baseline, LibTorch's growth and the model state, plus the
+// larger of a step (its copies and the larger of the train and eval activations: evaluation runs between steps, with
+// the gradients and AdamW state alive) and a save (its copies and what the heap keeps of the activations).
 struct MemoryEstimate {
   double baseline = 0;         // the process before training: LibTorch, tokenizer, data (measured RSS in a run)
   double parameters = 0;       // fp32 weights
@@ -21,13 +22,14 @@ struct MemoryEstimate {
   double optimizer_state = 0;  // AdamW: exp_avg and exp_avg_sq
   double step_copies = 0;      // fp32 temporaries of the update and clipping, the loaded checkpoint's copy
   double runtime = 0;          // what LibTorch adds from the preflight to the first step
+  double saving = 0;           // saving a model or training state: fp32 copies of the weights at once
   double autocast_copies = 0;  // bf16 copies of the weights autocast keeps for a step
   double train_activations = 0;  // one micro-batch's forward, kept for its backward, and the backward's transients
   double eval_activations = 0;   // one eval batch's forward without gradients
   // The keys behind each term, "key=value" pairs, for a refusal that names them.
   std::string model_keys, train_keys, eval_keys;
 
-  double model_state() const { return parameters + gradients + optimizer_state + step_copies + autocast_copies; }
+  double model_state() const { return parameters + gradients + optimizer_state + autocast_copies; }
   // What the run adds to the baseline; on CUDA, the device memory it needs.
   double added() const;
   double peak() const { return baseline + added(); }
