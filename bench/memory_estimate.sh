@@ -5,7 +5,7 @@
 # several micro-batch sizes. Prints one table row per run: the estimate the run printed, the peak RSS
 # (/usr/bin/time's maximum resident set size) and their ratio.
 #   bash bench/memory_estimate.sh [build/electra] [--quick]
-# --quick: tiny and small only. The whole table takes about 8 minutes on two cores.
+# --quick: tiny and small only. The whole table takes 8 CPU-minutes (docs/memory.md holds its output).
 set -euo pipefail
 electra=${1:-build/electra}
 quick=${2:-}
