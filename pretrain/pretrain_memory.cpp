@@ -17,6 +17,10 @@ MemoryEstimate pretrain_estimate(const PretrainOptions& options, int64_t vocab_s
   MemoryEstimate e = pretrain_memory(disc, gen, static_cast<double>(micro),
                                      static_cast<double>(options.data.max_seq_length),
                                      static_cast<double>(max_predictions_per_seq(options)), false, baseline);
+  e.model_keys = fmt::format("model.hidden_size={}, model.num_hidden_layers={}, model.intermediate_size={}, "
+                             "model.generator_size={} (a vocabulary of {})",
+                             disc.hidden_size, disc.num_hidden_layers, disc.intermediate_size,
+                             options.model.generator_size, vocab_size);
   e.train_keys = fmt::format("train.batch_size={}, train.gradient_accumulation_steps={}, data.max_seq_length={}",
                              t.batch_size, t.gradient_accumulation_steps, options.data.max_seq_length);
   return e;
