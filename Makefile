@@ -10,7 +10,7 @@ DEB_PACKAGES = build-essential cmake ninja-build ccache libtorch-dev libopenblas
 # make test-real compares `electra score` with scikit-learn and scipy themselves
 REAL_DEB_PACKAGES = python3-sklearn python3-scipy
 
-.PHONY: all deps deps-real deps-venv install-packages configure build test test-sanitize test-real demo bench fuzz clean \
+.PHONY: all deps deps-real deps-venv install-packages configure build test test-sanitize test-real demo bench bench-memory fuzz clean \
   venv build-torch2 test-torch2 test-hf bench-peers
 
 all: build
@@ -101,6 +101,10 @@ bench: build
 	$(BUILD_DIR)/tokenizer_bench
 	$(BUILD_DIR)/train_step_bench --device cpu --batch 8 --seq 64 --steps 5 --warmup 1 --infer-batch 16 --modes fp32 \
 	  --optimizers loop
+
+# The memory preflight's estimate against the measured peak RSS, tiny/small/base shapes (docs/memory.md; ~8 minutes).
+bench-memory: build
+	bash bench/memory_estimate.sh $(BUILD_DIR)/electra
 
 # electra against transformers (eager, torch.compile) and ONNX Runtime on this CPU, one table (issue 31's harness,
 # bench/peers): make bench-peers [BENCH_DATA=../shared/real-data] [BENCH_PEERS_ARGS=--quick]; every figure goes to

@@ -18,6 +18,7 @@
 #include "hub/data.h"
 #include "hub/hub.h"
 #include "tasks/task.h"
+#include "train/memory_estimate.h"
 #include "train/options.h"
 #include "train/run_dir.h"
 #include "train/suite.h"
@@ -72,7 +73,7 @@ void run_finetune(const FinetuneArgs& args) {
   ExperimentOptions options = resolve_options(args);
   const Task& task = find_task(options.task);
   if (args.run.dump_config) {
-    fmt::print("{}", to_yaml(options));
+    fmt::print("{}{}", to_yaml(options), fine_tune_memory_comment(options));
     return;
   }
   if (lock_folder && !lock.held()) lock = FolderLock::acquire(experiment_dir(options), "finetune");
@@ -89,6 +90,7 @@ void run_finetune(const FinetuneArgs& args) {
   // The same command again resumes its run (a requeued job script, a rerun after Ctrl-C).
   control.resume = !args.resume.empty() || same_command_resumes(experiment_dir(options), to_yaml(options));
   control.stop_after_steps = args.stop_after;
+  control.force = args.run.force;
   const auto outcomes = run_experiment(task, options, control);
   std::fflush(stderr);
   for (const auto& o : outcomes)
@@ -135,6 +137,8 @@ void add_finetune_command(CLI::App& app) {
   cmd->add_option("--device", args->run.device, "cpu | cuda | auto (overrides `device`)")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   cmd->add_option("--resume", args->resume, "Continue the interrupted run in RUN_DIR");
+  cmd->add_flag("--force", args->run.force,
+                "Start even when the memory estimate exceeds what this process may use (docs/memory.md)");
   cmd->add_option("--stop-after", args->stop_after, "Save and stop after this step (resume later with --resume)")
       ->check(step_number())
       ->check(at_most(limits::kSteps));

@@ -15,7 +15,7 @@
 #include "common/files.h"
 #include "common/folder_lock.h"
 #include "model/config.h"
-#include "model/runtime.h"
+#include "common/memory_limit.h"
 #include "tokenizer/model_max_length.h"
 #include "tokenizer/tokenizer.h"
 
@@ -69,27 +69,30 @@ void run_init(const InitArgs& args) {
                                               out.string(), (out / "vocab.txt").string()));
     }
   };
-  check_output();
-  const FolderLock lock = FolderLock::acquire(out, "init");
-  check_output();  // again: another run may have written it before we held it
+  // The vocabulary decides vocab_size and the pad id; the config and its memory are checked before anything is
+  // written.
   ElectraConfig config = base_config(args.config);
 
-  // The vocabulary decides vocab_size and the pad id; the config is checked whole before anything is written.
   const Tokenizer source_tokenizer = Tokenizer::from_files(vocab_source, std::nullopt);
   config.vocab_size = source_tokenizer.vocab_size();
   if (source_tokenizer.pad_id() >= 0) config.pad_token_id = source_tokenizer.pad_id();
   if (const std::string problem = config.validation_error(); !problem.empty()) {
     throw std::invalid_argument(fmt::format("--config {}: {}", args.config, problem));
   }
-  // A model the memory cannot hold would end in the kernel's OOM killer, not in an error.
+  // A model the memory cannot hold would end in the kernel's OOM killer (or a failed allocation), not in an error;
+  // refused before the folder is made. The limit: common/memory_limit.h (cgroup, RLIMIT_AS, MemAvailable).
   const double bytes = config.parameter_count() * 4;
-  if (const int64_t available = available_memory_bytes(); available > 0 && bytes > 0.8 * static_cast<double>(available)) {
+  if (const MemoryHeadroom room = memory_headroom(); room.bytes >= 0 && bytes > static_cast<double>(room.bytes)) {
     throw std::invalid_argument(fmt::format(
-        "--config {}: the model it describes has {:.3g} parameters ({:.1f} GB in float32), more than this machine's "
-        "{:.1f} GB of available memory can hold",
-        args.config, config.parameter_count(), bytes / 1e9, static_cast<double>(available) / 1e9));
+        "--config {}: the model it describes has {:.3g} parameters ({} in float32), more than the {} this process "
+        "may still use ({}); nothing was written",
+        args.config, config.parameter_count(), format_bytes(bytes), format_bytes(static_cast<double>(room.bytes)),
+        room.detail));
   }
 
+  check_output();
+  const FolderLock lock = FolderLock::acquire(out, "init");
+  check_output();  // again: another run may have written it before we held it
   fs::create_directories(out);
   write_file_atomic(out / "vocab.txt", read_file(vocab_source));
   const fs::path source_config = vocab_source.parent_path() / "tokenizer_config.json";

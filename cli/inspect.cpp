@@ -2,10 +2,12 @@
 // dtype, and which keys loading ignored or newly initialised.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <string>
 
 #include "architectures/checkpoints.h"
 #include "cli/commands.h"
+#include "train/memory_estimate.h"
 
 namespace electra::cli {
 namespace {
@@ -23,6 +25,35 @@ std::string list_or_none(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
   return out.empty() ? "none" : out;
+}
+
+// The fine-tuning memory estimate (docs/memory.md) at a few batch sizes, for sequences of the usual 128 tokens (the
+// model's positions when fewer), eval batch 64, on the CPU in fp32; and the largest power-of-two batch that fits now.
+void print_memory(const ElectraConfig& c) {
+  ExperimentOptions o;
+  o.data.max_seq_length = std::min<int64_t>(128, c.max_position_embeddings);
+  const double baseline = typical_baseline_bytes();
+  std::string peaks;
+  for (const int64_t batch : {8, 16, 32, 64, 128}) {
+    o.train.batch_size = batch;
+    peaks += fmt::format("{}batch {} {}", peaks.empty() ? "" : ", ", batch,
+                         format_bytes(fine_tune_estimate(c, o, batch, nullptr, baseline).peak()));
+  }
+  fmt::print("fine-tune memory (CPU, fp32, {} tokens, eval batch {}): {}\n", o.data.max_seq_length,
+             o.train.eval_batch_size, peaks);
+  const MemoryHeadroom room = memory_headroom();
+  if (room.bytes < 0) return;
+  const double current = static_cast<double>(std::max<int64_t>(0, process_status_bytes("VmRSS")));
+  int64_t fits = 0;
+  for (int64_t batch = 1; batch <= 4096; batch *= 2) {
+    o.train.batch_size = batch;
+    if (fine_tune_estimate(c, o, batch, nullptr, baseline).peak() - current > static_cast<double>(room.bytes)) break;
+    fits = batch;
+  }
+  fmt::print("              the largest power-of-two train.batch_size that fits the {} this process may use ({}): "
+             "{}\n",
+             format_bytes(static_cast<double>(room.bytes)), room.source,
+             fits == 4096 ? std::string("4096 or more") : fits > 0 ? std::to_string(fits) : std::string("none"));
 }
 
 void run_inspect(const std::filesystem::path& dir) {
@@ -61,6 +92,7 @@ void run_inspect(const std::filesystem::path& dir) {
   fmt::print("weights:      {} ({})\n", report.weights_file.string(), report.weights_dtype);
   fmt::print("newly initialised: {}\n", list_or_none(report.newly_initialised));
   fmt::print("ignored:      {}\n", list_or_none(report.ignored));
+  print_memory(c);
 }
 
 }  // namespace

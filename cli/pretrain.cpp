@@ -17,6 +17,7 @@
 #include "dist/launch.h"
 #include "pretrain/options.h"
 #include "pretrain/pretrainer.h"
+#include "pretrain/pretrain_memory.h"
 #include "train/run_dir.h"
 #include "tokenizer/tokenizer.h"
 
@@ -35,6 +36,7 @@ struct PretrainArgs {
   std::string prepare;
   std::string device;
   bool dump_config = false;
+  bool force = false;
   int64_t stop_after = 0;
   int nproc = 1;
   DistOptions dist;
@@ -80,7 +82,7 @@ void run_pretrain(const PretrainArgs& args) {
     lock = FolderLock::acquire(args.resume, "pretrain --resume");
   const PretrainOptions options = resolve(args);
   if (args.dump_config) {
-    fmt::print("{}", to_yaml(options));
+    fmt::print("{}{}", to_yaml(options), pretrain_memory_comment(options));
     return;
   }
   if (!args.prepare.empty()) {
@@ -95,6 +97,7 @@ void run_pretrain(const PretrainArgs& args) {
   // The same command again resumes its run (a requeued job script, a rerun after Ctrl-C).
   control.resume = !args.resume.empty() || same_command_resumes(options.output_dir, to_yaml(options));
   control.stop_after_steps = args.stop_after;
+  control.force = args.force;
   control.comm = connect(read_dist_env(), args.dist, options.device == "cuda");
   const PretrainOutcome outcome = run_pretraining(options, control);
   std::fflush(stderr);
@@ -121,6 +124,8 @@ void add_pretrain_command(CLI::App& app) {
   cmd->add_option("--device", args->device, "cpu | cuda | auto (overrides `device`)")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   cmd->add_option("--resume", args->resume, "Continue the interrupted run in RUN_DIR");
+  cmd->add_flag("--force", args->force,
+                "Start even when the memory estimate exceeds what this process may use (docs/memory.md)");
   cmd->add_option("--prepare", args->prepare,
                   "Tokenize and pack the corpus into shards in this folder (then pass it as --corpus) and exit");
   cmd->add_option("--stop-after", args->stop_after, "Save and stop after this step (resume later with --resume)")

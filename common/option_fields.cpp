@@ -58,9 +58,19 @@ T parse_number(const std::string& source, const std::string& key, const YAML::No
 
 void assign(const std::string& source, const std::string& key, const FieldRef& field, const YAML::Node& node) {
   std::visit(
-      [&](auto* target) {
+      [&](auto target) {
         using T = std::remove_pointer_t<decltype(target)>;
-        if constexpr (std::is_same_v<T, std::string>) {
+        if constexpr (std::is_same_v<T, IntOrAuto>) {
+          if (node.IsScalar() && node.Scalar() == "auto") {
+            *target.is_auto = true;
+            *target.value = target.auto_value;
+          } else {
+            const auto v = parse_number<int64_t>(source, key, node, "a positive integer or auto");
+            if (v < 1) bad_option_value(source, key, node, "a positive integer or auto");
+            *target.is_auto = false;
+            *target.value = v;
+          }
+        } else if constexpr (std::is_same_v<T, std::string>) {
           if (!node.IsScalar()) bad_option_value(source, key, node, "a string");
           *target = node.Scalar();
         } else if constexpr (std::is_same_v<T, int64_t>) {
@@ -142,9 +152,15 @@ void apply_map(const FieldTable& table, const YAML::Node& map, const std::string
 
 void emit_value(YAML::Emitter& out, const FieldRef& field) {
   std::visit(
-      [&](auto* v) {
+      [&](auto v) {
         using T = std::remove_pointer_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, std::string>) {
+        if constexpr (std::is_same_v<T, IntOrAuto>) {
+          if (*v.is_auto) {
+            out << "auto";
+          } else {
+            out << *v.value;
+          }
+        } else if constexpr (std::is_same_v<T, std::string>) {
           out << YAML::DoubleQuoted << *v;
         } else if constexpr (std::is_same_v<T, double>) {
           out << fmt::format("{}", *v);

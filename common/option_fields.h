@@ -20,10 +20,18 @@ class Node;
 
 namespace electra {
 
+// An integer field that also takes `auto`: a positive integer sets *value and clears *is_auto; `auto` sets *is_auto
+// and *value = auto_value (so that the field's other uses and range checks see a number). Written back as `auto`.
+struct IntOrAuto {
+  int64_t* value;
+  bool* is_auto;
+  int64_t auto_value;
+};
+
 // A field of an option struct. vector<int64_t>: one integer or a non-empty list; vector<string>: one string (empty:
 // none) or a list.
-using FieldRef =
-    std::variant<std::string*, int64_t*, double*, bool*, std::vector<int64_t>*, std::vector<std::string>*>;
+using FieldRef = std::variant<std::string*, int64_t*, double*, bool*, std::vector<int64_t>*,
+                              std::vector<std::string>*, IntOrAuto>;
 
 struct FieldTable {
   std::vector<std::pair<std::string, FieldRef>> fields;  // YAML key = dotted struct path

@@ -7,8 +7,9 @@
 
 #include <c10/util/Exception.h>
 
+#include <dlfcn.h>
+
 #include <cstdlib>
-#include <fstream>
 #include <new>
 #include <stdexcept>
 
@@ -19,6 +20,16 @@ namespace electra {
 std::string libtorch_version() { return TORCH_VERSION; }
 
 int cuda_device_count() { return torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0; }
+
+int64_t cuda_free_memory_bytes() {
+  if (cuda_device_count() == 0) return -1;
+  // Looked up where LibTorch's CUDA libraries put it, so that no build links the CUDA runtime itself.
+  using MemGetInfo = int (*)(size_t*, size_t*);
+  const auto get_info = reinterpret_cast<MemGetInfo>(dlsym(RTLD_DEFAULT, "cudaMemGetInfo"));
+  size_t free = 0, total = 0;
+  if (get_info == nullptr || get_info(&free, &total) != 0) return -1;
+  return static_cast<int64_t>(free);
+}
 
 std::string fast_paths_description() {
 #if ELECTRA_FUSED_KERNELS
@@ -48,15 +59,6 @@ std::string resolve_device(const std::string& device) {
     return "cpu";
   }
   throw std::invalid_argument(fmt::format("unknown device '{}' (known: cpu, cuda, auto)", device));
-}
-
-int64_t available_memory_bytes() {
-  std::ifstream meminfo("/proc/meminfo");
-  std::string key, unit;
-  int64_t kib = 0;
-  while (meminfo >> key >> kib >> unit)
-    if (key == "MemAvailable:") return kib * 1024;
-  return -1;
 }
 
 std::string error_message(const std::exception& error) {

@@ -18,6 +18,7 @@
 #include "dist/environment.h"
 #include "model/runtime.h"
 #include "pretrain/objective.h"
+#include "pretrain/pretrain_memory.h"
 #include "tokenizer/tokenizer.h"
 #include "train/optimizer.h"
 #include "train/run_dir.h"
@@ -151,6 +152,23 @@ PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainCo
   const c10::Device device(resolve_device(options.device) == "cuda" ? fmt::format("cuda:{}", control.comm ? control.comm->local_rank() : 0) : "cpu");
   const ElectraConfig disc_config = discriminator_config(options, tokenizer.vocab_size(), tokenizer.pad_id());
   const ElectraConfig gen_config = generator_config(disc_config, options.model.generator_size);
+  // Before the model is built and the folder written: a run that cannot fit is refused with the keys to change.
+  {
+    const MemoryEstimate estimate = pretrain_estimate(options, tokenizer.vocab_size(), world,
+                                                      static_cast<double>(std::max<int64_t>(0, process_status_bytes("VmRSS"))));
+    const MemoryHeadroom room = run_headroom(device.is_cuda() ? "cuda" : "cpu");
+    if (writer)
+      log << fmt::format("memory: {}; this process may add {}\n", estimate.describe(),
+                         room.bytes < 0 ? std::string("any amount (no limit found)")
+                                        : format_bytes(static_cast<double>(room.bytes)) + " (" + room.source + ")");
+    if (!control.force) {
+      check_memory(estimate, room, "pre-training");
+    } else if (writer && room.bytes >= 0 && estimate.added() > static_cast<double>(room.bytes)) {
+      log << fmt::format("warning: memory: the estimate exceeds what this process may add ({}); --force starts "
+                         "anyway\n",
+                         room.detail);
+    }
+  }
   at::manual_seed(static_cast<uint64_t>(options.train.seed));
   ElectraPretrainingModel model(disc_config, gen_config);
   model->to(device);

@@ -27,6 +27,7 @@ struct CorpusOptions;
 struct PretrainControl {
   bool resume = false;           // continue from output_dir/state (bit-identically)
   int64_t stop_after_steps = 0;  // > 0: save the state and exports and stop after this step
+  bool force = false;            // start even when the memory estimate exceeds the limit (--force; a warning)
   std::ostream* log = nullptr;   // progress lines; null: std::cerr
   // The data-parallel group (null: this process alone). Every rank reads the same stream and takes its share of
   // each global batch; the losses are normalised by the global batch's counts and the gradients summed over the
@@ -46,8 +47,9 @@ struct PretrainOutcome {
 
 // Trains as described above. Throws std::invalid_argument for bad options (missing vocab or corpus) and an output
 // folder holding a run (without control.resume), std::runtime_error for unreadable files, an output folder that
-// cannot be written or lacks the room, a corpus without examples, and a non-finite loss (the last saved state stays
-// usable).
+// cannot be written or lacks the room, a corpus without examples, a memory estimate beyond what the process may use
+// (before the model is built; pretrain/pretrain_memory.h, unless control.force), and a non-finite loss (the last
+// saved state stays usable).
 PretrainOutcome run_pretraining(const PretrainOptions& options, const PretrainControl& control);
 
 // The corpus reader's options of a run.

@@ -33,7 +33,7 @@ FieldTable fields(ExperimentOptions& o) {
       {"data.bucket_multiple", &o.data.bucket_multiple},
       {"train.epochs", &o.train.epochs},
       {"train.max_steps", &o.train.max_steps},
-      {"train.batch_size", &o.train.batch_size},
+      {"train.batch_size", IntOrAuto{&o.train.batch_size, &o.train.batch_size_auto, kAutoEffectiveBatch}},
       {"train.gradient_accumulation_steps", &o.train.gradient_accumulation_steps},
       {"train.eval_batch_size", &o.train.eval_batch_size},
       {"train.eval_every", &o.train.eval_every},

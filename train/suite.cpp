@@ -107,6 +107,7 @@ void run_suite_shard(const SuiteOptions& suite, const std::vector<fs::path>& fil
     }
     RunControl control;
     control.model_dir = model_dir;
+    control.force = suite.force;
     control.resume = fs::exists(RunDirectory(options.output_dir).state_file());
     control.comm = comm;
     if (env.rank == 0) fmt::print(stderr, "== {} seed {} (shard {}/{})\n", options.task, seed, index, shares);
@@ -184,6 +185,7 @@ void run_suite(const SuiteOptions& suite) {
     }
     RunControl control;
     control.model_dir = model_dir;
+    control.force = suite.force;
     // A task interrupted earlier continues from its training state.
     control.resume = options.seeds.size() > 1 || fs::exists(RunDirectory(options.output_dir).state_file());
     control.comm = comm;
@@ -218,6 +220,7 @@ std::string slurm_script(const SuiteOptions& suite) {
   if (!suite.data_sources.empty()) command += " --data-sources " + shell_quote(fs::absolute(suite.data_sources).string());
   if (!suite.device.empty()) command += " --device " + suite.device;
   if (suite.offline) command += " --offline";
+  if (suite.force) command += " --force";
   if (!suite.seeds.empty()) {
     std::string seeds;
     for (const int64_t seed : suite.seeds) seeds += (seeds.empty() ? "" : ",") + std::to_string(seed);

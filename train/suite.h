@@ -29,6 +29,7 @@ struct SuiteOptions {
   std::vector<std::string> sets;   // key=value assignments applied to every config (--set)
   std::string shard;               // "I/N": run the I-th (0-based) of N shares of the (task, seed) list
   bool dump_config = false;        // print each resolved config as YAML instead of running it
+  bool force = false;              // start runs whose memory estimate exceeds the limit (--force)
   DistOptions dist;                // backend and timeout of the data-parallel group
 };
 

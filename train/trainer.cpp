@@ -18,6 +18,7 @@
 #include "metrics/bootstrap.h"
 #include "model/runtime.h"
 #include "tokenizer/tokenizer.h"
+#include "train/memory_preflight.h"
 #include "train/run_dir.h"
 #include "train/seed_run.h"
 #include "train/task_data.h"
@@ -134,9 +135,8 @@ RunOutcome run_seed(const Task& task, const ExperimentOptions& experiment, int64
     return done;
   }
   ExperimentOptions options = experiment;
-  const auto fitted = fit_max_seq_length(
-      options.data, ElectraConfig::from_file(control.model_dir / "config.json").max_position_embeddings,
-      "data.max_seq_length");
+  const ElectraConfig model_config = ElectraConfig::from_file(control.model_dir / "config.json");
+  const auto fitted = fit_max_seq_length(options.data, model_config.max_position_embeddings, "data.max_seq_length");
   c10::Device device(resolve_device(options.device));
   // One GPU per local rank, as torchrun lays them out.
   if (device.is_cuda() && comm.distributed()) device = c10::Device(c10::kCUDA, static_cast<int8_t>(comm.local_rank()));
@@ -144,11 +144,14 @@ RunOutcome run_seed(const Task& task, const ExperimentOptions& experiment, int64
   const bool tf32 = options.train.tf32 && device.is_cuda();
   // "high" lets cuBLAS use TF32 tensor cores for fp32 products (torch.backends.cuda.matmul.allow_tf32 = True).
   if (device.is_cuda()) at::globalContext().setFloat32MatmulPrecision(tf32 ? "high" : "highest");
-  if (writer) dir.open(experiment, control.resume);
   if (fitted) log << "warning: " << *fitted << "\n";
 
   const Tokenizer tokenizer = Tokenizer::from_dir(control.model_dir);
   const RunData data = prepare_data(task, options.data, tokenizer, log);
+  // Before the folder is written: a run that cannot fit is refused with the keys to change.
+  MemoryPlan memory = memory_preflight(model_config, options, data, comm.world_size(), device.is_cuda() ? "cuda" : "cpu",
+                                       control.force, control.resume, run_dir, log);
+  if (writer) dir.open(experiment, control.resume);
 
   at::manual_seed(static_cast<uint64_t>(seed));
   ElectraModel model = load_pretrained(control.model_dir, load_options_for(task));
@@ -156,6 +159,7 @@ RunOutcome run_seed(const Task& task, const ExperimentOptions& experiment, int64
   model.module()->to(device);
   model.module()->train();
   AdamW optimizer(model, options.optimizer);
+  probe_micro_batch(memory, model, options, data, task.head(), device, run_dir, log);
   const StepPlan plan = plan_steps(options, static_cast<int64_t>(data.train.size()));
   if (const std::string w = warmup_warning(plan.warmup_steps, plan.total_steps); !w.empty()) log << "warning: " << w << "\n";
   if (options.train.save_every == 0)

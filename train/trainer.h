@@ -21,6 +21,7 @@ struct RunControl {
   std::filesystem::path model_dir;  // resolved local checkpoint directory
   bool resume = false;              // continue from the state run_dir/state/latest.json names
   int64_t stop_after_steps = 0;     // > 0: save the training state and stop after this step (tests, --stop-after)
+  bool force = false;               // start even when the memory estimate exceeds the limit (--force; a warning)
   std::ostream* log = nullptr;      // progress and messages; null: std::cerr
   // The data-parallel group (dist/environment.h connect()); null: this process alone. Every rank runs the same
   // experiment: `train.batch_size` is the global batch, shared out among the ranks; rank 0 alone writes the run
@@ -41,7 +42,9 @@ struct RunOutcome {
 // One seed of `task`: trains in `run_dir` and writes everything there. With `control.resume`, a finished run
 // (results.json there) is reported from its results.json and nothing is written. Throws std::runtime_error on a
 // non-finite loss (the last training state and best/ stay usable), before training when the folder cannot be written
-// or lacks the space for two training states and the best model, and when a checkpoint cannot be written.
+// or lacks the space for two training states and the best model, before writing anything when the memory estimate
+// exceeds what the process may use (train/memory_preflight.h; unless control.force), and when a checkpoint cannot
+// be written.
 RunOutcome run_seed(const Task& task, const ExperimentOptions& options, int64_t seed,
                     const std::filesystem::path& run_dir, const RunControl& control);
 

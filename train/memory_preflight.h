@@ -1,0 +1,45 @@
+// Fine-tuning's memory preflight (docs/memory.md): before a run writes its folder, the estimate of its peak from the
+// model's config.json, the options and the tokenized data, printed, and compared with the memory the process may use
+// (a refusal naming the keys, unless forced); and `train.batch_size: auto`'s micro-batch: the largest whose estimate
+// fits, then one real forward/backward of it (halved on an out-of-memory error), recorded in the run folder
+// (auto_batch.json) and reused when the run resumes.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <iosfwd>
+#include <string>
+
+#include "architectures/electra_model.h"
+#include "tasks/task.h"
+#include "train/memory_estimate.h"
+#include "train/options.h"
+#include "train/seed_run.h"
+
+namespace electra {
+
+// What the preflight decided.
+struct MemoryPlan {
+  MemoryEstimate estimate;
+  int64_t micro_batch = 0;      // examples per micro-batch on this rank
+  bool probe = false;           // batch_size auto, chosen now: probe_micro_batch() before the first step
+};
+
+// The preflight of one seed's run in `run_dir`, once its data is read: prints the estimate to `log`, and throws
+// std::runtime_error when it exceeds the memory this process may use on `device` (unless `force`: then a warning).
+// With train.batch_size auto, sets options.train.gradient_accumulation_steps for the micro-batch chosen (the one
+// auto_batch.json records when `resume`); throws std::invalid_argument for auto with several ranks or a
+// gradient_accumulation_steps of its own.
+MemoryPlan memory_preflight(const ElectraConfig& config, ExperimentOptions& options, const RunData& data, int world,
+                            const std::string& device, bool force, bool resume, const std::filesystem::path& run_dir,
+                            std::ostream& log);
+
+// batch_size auto: one forward and backward of `plan.micro_batch` of the longest train features on `model` (its
+// gradients zeroed after); on an out-of-memory error, half as many, until one runs; records the result in
+// run_dir/auto_batch.json and sets options.train.gradient_accumulation_steps. Throws std::runtime_error when even
+// one example does not fit.
+void probe_micro_batch(MemoryPlan& plan, ElectraModel& model, ExperimentOptions& options, const RunData& data,
+                       HeadKind head, const c10::Device& device, const std::filesystem::path& run_dir,
+                       std::ostream& log);
+
+}  // namespace electra
