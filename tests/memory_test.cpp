@@ -245,16 +245,19 @@ TEST_CASE("--force starts a run the estimate refuses", "[memory]") {
   const fs::path data = tmp.path / "data";
   write_long_data(data, 400, 4, 500);
   const fs::path model = write_model(tmp.path / "model", 64, true);
-  const auto r = electra_capped(fmt::format("finetune --config '{}' --output-dir '{}' --set train.batch_size=200 --force",
-                                            write_config(tmp.path, model, data, "").string(),
-                                            (tmp.path / "run").string()));
+  const auto r = electra_capped(
+      fmt::format("finetune --config '{}' --output-dir '{}' --set train.batch_size=200 --force --stop-after 1",
+                  write_config(tmp.path, model, data, "").string(), (tmp.path / "run").string()));
   INFO(r.output);
-  CHECK(r.status == 1);
   CHECK(contains(r.err, "warning: memory: the estimate exceeds what this process may add (RLIMIT_AS"));
   CHECK(contains(r.err, "--force starts anyway"));
-  // Past the preflight: the run wrote its folder and then ran out of memory in LibTorch.
+  // Past the preflight: the run wrote its folder. Then LibTorch 1.13's eager attention (the B A T^2 scores the
+  // estimate counts) runs out of memory under the cap; LibTorch 2's fused attention keeps no scores and may finish
+  // the one step instead.
   CHECK(fs::exists(tmp.path / "run" / "config.yaml"));
-  CHECK(contains(r.err, "out of memory"));
+  const bool out_of_memory = r.status == 1 && contains(r.err, "out of memory");
+  const bool one_step = r.status == 0 && contains(r.err + r.out, "stopped after step 1");
+  CHECK((out_of_memory || one_step));
 }
 
 TEST_CASE("init refuses a model the memory cannot hold before it writes anything", "[memory]") {
