@@ -100,10 +100,9 @@ std::string MemoryEstimate::largest_term_keys() const {
                      "activations", train_activations >= eval_activations ? train_keys : eval_keys, model_keys);
 }
 
-MemoryEstimate fine_tune_memory(const ElectraConfig& c, double micro_batch, double eval_batch, double length, bool bf16,
-                                double baseline) {
-  MemoryEstimate e;
-  const double params = fine_tune_parameter_count(c);
+// The terms that scale with the parameter count (fp32 weights, gradients, AdamW state, a step's and a save's
+// copies, bf16 copies), plus the baseline and LibTorch's first-step growth: the same for fine-tuning and pre-training.
+static void add_parameter_terms(MemoryEstimate& e, double params, bool bf16, double baseline) {
   e.baseline = baseline;
   e.parameters = 4 * params;
   e.gradients = 4 * params;
@@ -112,6 +111,13 @@ MemoryEstimate fine_tune_memory(const ElectraConfig& c, double micro_batch, doub
   e.saving = 4 * kSaveCopies * params;
   e.runtime = kFirstStepGrowth;
   e.autocast_copies = bf16 ? 2 * params : 0;
+}
+
+MemoryEstimate fine_tune_memory(const ElectraConfig& c, double micro_batch, double eval_batch, double length, bool bf16,
+                                double baseline) {
+  MemoryEstimate e;
+  const double params = fine_tune_parameter_count(c);
+  add_parameter_terms(e, params, bf16, baseline);
   e.train_activations = encoder_activation_bytes(c, micro_batch, length, true, bf16);
   e.eval_activations = encoder_activation_bytes(c, eval_batch, length, false, bf16);
   e.model_keys = shape_keys(c, "");
@@ -131,14 +137,7 @@ MemoryEstimate pretrain_memory(const ElectraConfig& disc, const ElectraConfig& g
                E = static_cast<double>(gen.embedding_size), V = static_cast<double>(disc.vocab_size);
   const double params = disc_encoder.parameter_count() + (H * H + 2 * H + H + 1) +  // discriminator head
                         gen_encoder.parameter_count() - shared + (Hg * E + E + 2 * E + V);  // generator head
-  e.baseline = baseline;
-  e.parameters = 4 * params;
-  e.gradients = 4 * params;
-  e.optimizer_state = 8 * params;
-  e.step_copies = 4 * kStepCopies * params;
-  e.saving = 4 * kSaveCopies * params;
-  e.runtime = kFirstStepGrowth;
-  e.autocast_copies = bf16 ? 2 * params : 0;
+  add_parameter_terms(e, params, bf16, baseline);
   // The generator's vocabulary logits at the masked positions: logits, log-softmax and their gradients (fp32).
   const double logits = 4.0 * 4 * micro_batch * predictions * V;
   e.train_activations = encoder_activation_bytes(disc, micro_batch, length, true, bf16) +
