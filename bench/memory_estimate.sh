@@ -3,7 +3,8 @@
 # few steps (then its test evaluation) with models of the tiny, small and base shapes (`electra init`, the 8k
 # vocabulary of examples/electra-nsmc-tiny) and NSMC-format data whose every line fills the sequence length, at
 # several micro-batch sizes. Prints one table row per run: the estimate the run printed, the peak RSS
-# (/usr/bin/time's maximum resident set size) and their ratio.
+# (/usr/bin/time's maximum resident set size) and their ratio. The `-nodrop` rows use the same model without
+# attention dropout: LibTorch 2 builds then run the fused attention kernel on the CPU, LibTorch 1.13 the eager one.
 #   bash bench/memory_estimate.sh [build/electra] [--quick]
 # --quick: tiny and small only. The whole table takes 8 CPU-minutes (docs/memory.md holds its output).
 set -euo pipefail
@@ -32,8 +33,18 @@ shapes="tiny small base"
 for shape in $shapes; do
   "$electra" init --config "$shape" --vocab "$here/examples/electra-nsmc-tiny" --output "$work/$shape" --cased >/dev/null
 done
+for shape in tiny small; do
+  cp -r "$work/$shape" "$work/$shape-nodrop"
+  python3 - "$work/$shape-nodrop/config.json" <<'EOF'
+import json, sys
+config = json.load(open(sys.argv[1]))
+config["attention_probs_dropout_prob"] = 0.0
+json.dump(config, open(sys.argv[1], "w"), indent=2)
+EOF
+done
 
-printf '%-6s %6s %6s %6s %12s %12s %7s\n' shape batch eval length estimate "peak RSS" ratio
+"$electra" version | grep -o "fast paths: [^;]*"
+printf '%-12s %6s %6s %6s %12s %12s %7s\n' shape batch eval length estimate "peak RSS" ratio
 run() {  # shape micro-batch eval-batch length
   local shape=$1 batch=$2 eval=$3 length=$4 out
   cat >"$work/config.yaml" <<EOF
@@ -54,7 +65,7 @@ shape, batch, evalb, length = sys.argv[1:5]
 m = re.search(r"memory: peak ([0-9.]+) (GB|MB)", out)
 estimate = float(m.group(1)) * (1e9 if m.group(2) == "GB" else 1e6)
 peak = int(re.search(r"peak_kb (\d+)", out).group(1)) * 1024
-print(f"{shape:<6} {batch:>6} {evalb:>6} {length:>6} {estimate / 1e6:>9.0f} MB {peak / 1e6:>9.0f} MB {estimate / peak:>7.2f}")
+print(f"{shape:<12} {batch:>6} {evalb:>6} {length:>6} {estimate / 1e6:>9.0f} MB {peak / 1e6:>9.0f} MB {estimate / peak:>7.2f}")
 EOF
 }
 run tiny 8 8 128
@@ -65,6 +76,10 @@ run tiny 64 64 512
 run small 8 8 128
 run small 32 32 128
 run small 8 8 512
+run tiny-nodrop 16 16 512
+run tiny-nodrop 64 64 512
+run small-nodrop 8 8 512
+run small-nodrop 32 32 512
 if [ "$quick" != "--quick" ]; then
   run base 2 2 128
   run base 8 8 128

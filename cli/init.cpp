@@ -30,7 +30,12 @@ struct InitArgs {
   std::string output;
   std::string casing;  // "", "cased", "uncased"
   int64_t seed = 42;
+  bool overwrite = false;  // replace a model or vocabulary --output holds
 };
+
+// Files of an earlier model that init does not write and a loader would read instead of, or beside, the new one.
+constexpr const char* kStaleModelFiles[] = {"pytorch_model.bin", "pytorch_model.bin.index.json",
+                                            "model.safetensors.index.json", "tokenizer.json"};
 
 ElectraConfig base_config(const std::string& name) {
   const fs::path file(name);
@@ -55,17 +60,19 @@ void run_init(const InitArgs& args) {
   }
   const fs::path out(args.output);
   const auto check_output = [&] {
+    if (args.overwrite) return;
     for (const char* name : {"config.json", "model.safetensors", "pytorch_model.bin"}) {
       if (fs::exists(out / name)) {
-        throw std::invalid_argument(fmt::format("--output: {} already holds a model ({}); choose another folder",
-                                                out.string(), name));
+        throw std::invalid_argument(fmt::format(
+            "--output: {} already holds a model ({}); choose another folder, or --overwrite to replace it",
+            out.string(), name));
       }
     }
     // The folder `electra vocab` wrote may receive the model (init --vocab V --output V), but another vocabulary
     // there would be replaced without a trace.
     if (fs::is_regular_file(out / "vocab.txt") && read_file(out / "vocab.txt") != read_file(vocab_source)) {
       throw std::invalid_argument(fmt::format("--output: {} already holds another vocabulary ({}); choose another "
-                                              "folder",
+                                              "folder, or --overwrite to replace it",
                                               out.string(), (out / "vocab.txt").string()));
     }
   };
@@ -94,6 +101,14 @@ void run_init(const InitArgs& args) {
   const FolderLock lock = FolderLock::acquire(out, "init");
   check_output();  // again: another run may have written it before we held it
   fs::create_directories(out);
+  if (args.overwrite) {
+    for (const char* name : kStaleModelFiles) {
+      if (fs::exists(out / name)) {
+        fs::remove(out / name);
+        fmt::print("--overwrite: removed {} (the replaced model's)\n", (out / name).string());
+      }
+    }
+  }
   write_file_atomic(out / "vocab.txt", read_file(vocab_source));
   const fs::path source_config = vocab_source.parent_path() / "tokenizer_config.json";
   nlohmann::json tokenizer_config = fs::is_regular_file(source_config)
@@ -129,7 +144,10 @@ void add_init_command(CLI::App& app) {
       ->required();
   cmd->add_option("--vocab", args->vocab, "vocab.txt, or a folder holding vocab.txt (+ tokenizer_config.json)")
       ->required();
-  cmd->add_option("--output", args->output, "Folder to write (must not hold a model yet)")->required();
+  cmd->add_option("--output", args->output, "Folder to write (must not hold a model yet, unless --overwrite)")
+      ->required();
+  cmd->add_flag("--overwrite", args->overwrite,
+                "Replace the model and vocabulary --output holds (its other files stay)");
   auto* cased = cmd->add_flag_callback("--cased", [args] { args->casing = "cased"; },
                                        "Keep case and accents (do_lower_case false; KoELECTRA's vocabularies)");
   cmd->add_flag_callback("--uncased", [args] { args->casing = "uncased"; }, "Lowercase and strip accents")

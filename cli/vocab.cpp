@@ -67,7 +67,7 @@ void check_output(const fs::path& dir, bool force) {
                                  [](const fs::path& e) { return e.filename() == kFolderLockName; });
   if (!empty && !force) {
     throw std::invalid_argument(fmt::format(
-        "--output {} exists and is not empty; give a new directory or --force to overwrite its files", dir.string()));
+        "--output {} exists and is not empty; give a new directory or --overwrite to replace its files", dir.string()));
   }
 }
 
@@ -128,7 +128,8 @@ void add_vocab_command(CLI::App& app) {
                   "the order of its '##c' tokens, and which characters tied at --limit-alphabet it kept");
   cmd->add_option("--output", args->output, "Directory for vocab.txt, tokenizer_config.json, special_tokens_map.json")
       ->required();
-  cmd->add_flag("--force", args->force, "Overwrite the files of a non-empty --output directory");
+  cmd->add_flag("--overwrite,--force", args->force,
+                "Overwrite the files of a non-empty --output directory (--force: the same, its earlier name)");
   cmd->callback([args] { run_vocab(*args); });
 }
 

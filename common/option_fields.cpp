@@ -63,11 +63,10 @@ void assign(const std::string& source, const std::string& key, const FieldRef& f
         if constexpr (std::is_same_v<T, IntOrAuto>) {
           if (node.IsScalar() && node.Scalar() == "auto") {
             *target.is_auto = true;
-            *target.value = target.auto_value;
           } else {
             const auto v = parse_number<int64_t>(source, key, node, "a positive integer or auto");
             if (v < 1) bad_option_value(source, key, node, "a positive integer or auto");
-            *target.is_auto = false;
+            if (!target.shorthand) *target.is_auto = false;
             *target.value = v;
           }
         } else if constexpr (std::is_same_v<T, std::string>) {
@@ -155,7 +154,7 @@ void emit_value(YAML::Emitter& out, const FieldRef& field) {
       [&](auto v) {
         using T = std::remove_pointer_t<decltype(v)>;
         if constexpr (std::is_same_v<T, IntOrAuto>) {
-          if (*v.is_auto) {
+          if (*v.is_auto && !v.shorthand) {
             out << "auto";
           } else {
             out << *v.value;

@@ -20,12 +20,15 @@ class Node;
 
 namespace electra {
 
-// An integer field that also takes `auto`: a positive integer sets *value and clears *is_auto; `auto` sets *is_auto
-// and *value = auto_value (so that the field's other uses and range checks see a number). Written back as `auto`.
+// An integer field that also takes `auto`. `auto` sets *is_auto and leaves *value as it was (so that the field's
+// other uses and range checks still see a number). A positive integer sets *value; unless `shorthand`, it also
+// clears *is_auto, and the field is written back as `auto` while *is_auto holds. A `shorthand` field is always
+// written as its number: its `auto` stands for another field's (train.batch_size: auto keeps the batch size and
+// sets train.gradient_accumulation_steps to auto).
 struct IntOrAuto {
   int64_t* value;
   bool* is_auto;
-  int64_t auto_value;
+  bool shorthand = false;
 };
 
 // A field of an option struct. vector<int64_t>: one integer or a non-empty list; vector<string>: one string (empty:

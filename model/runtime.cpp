@@ -39,6 +39,8 @@ std::string fast_paths_description() {
 #endif
 }
 
+bool fused_kernels_built() { return ELECTRA_FUSED_KERNELS != 0; }
+
 std::string libtorch_backends() {
 #if defined(ELECTRA_TORCH_CUDA) && defined(USE_C10D_NCCL)
   return "CUDA + NCCL";

@@ -13,6 +13,7 @@ int cuda_device_count();         // 0 without CUDA
 int64_t cuda_free_memory_bytes();
 // Whether this build uses LibTorch 2's fused kernels (fused attention, fused AdamW), and why not when it does not.
 std::string fast_paths_description();
+bool fused_kernels_built();
 // What the LibTorch this was built against can run besides the CPU: "CUDA + NCCL", "CUDA", or "CPU only".
 std::string libtorch_backends();
 // The device a run uses for `device` (cpu | cuda | auto: cuda when LibTorch sees one); throws

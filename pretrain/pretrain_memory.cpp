@@ -16,7 +16,8 @@ MemoryEstimate pretrain_estimate(const PretrainOptions& options, int64_t vocab_s
                                                  t.gradient_accumulation_steps);
   MemoryEstimate e = pretrain_memory(disc, gen, static_cast<double>(micro),
                                      static_cast<double>(options.data.max_seq_length),
-                                     static_cast<double>(max_predictions_per_seq(options)), false, baseline);
+                                     static_cast<double>(max_predictions_per_seq(options)), options.device == "cuda", false,
+                                     baseline);
   e.model_keys = fmt::format("model.hidden_size={}, model.num_hidden_layers={}, model.intermediate_size={}, "
                              "model.generator_size={} (a vocabulary of {})",
                              disc.hidden_size, disc.num_hidden_layers, disc.intermediate_size,

@@ -50,11 +50,31 @@ TEST_CASE("electra init writes a randomly initialised model in Hugging Face's la
     CHECK(electra::read_file(dir / "same" / "model.safetensors") == weights);
     CHECK(electra::read_file(dir / "other" / "model.safetensors") != weights);
   }
+  SECTION("--overwrite replaces a model and its vocabulary, and removes the old model's other weight files") {
+    const fs::path m = dir / "m";
+    const std::string before = electra::read_file(m / "model.safetensors");
+    electra::write_file_atomic(m / "pytorch_model.bin", "an older model's weights");
+    electra::write_file_atomic(m / "tokenizer.json", "{}");
+    electra::write_file_atomic(m / "README.md", "notes");
+    electra::write_file_atomic(dir / "v2" / "vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\nb\n");
+    const auto r = run_electra(fmt::format("init --config tiny --vocab '{}' --output '{}' --seed 9 --overwrite",
+                                           (dir / "v2").string(), m.string()));
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    CHECK(contains(r.out, "--overwrite: removed " + (m / "pytorch_model.bin").string()));
+    CHECK(electra::read_file(m / "model.safetensors") != before);
+    CHECK(electra::read_file(m / "vocab.txt") == "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\nb\n");
+    CHECK(contains(electra::read_file(m / "config.json"), "\"vocab_size\": 7"));
+    CHECK_FALSE(fs::exists(m / "pytorch_model.bin"));
+    CHECK_FALSE(fs::exists(m / "tokenizer.json"));
+    CHECK(electra::read_file(m / "README.md") == "notes");
+  }
   SECTION("refuses to overwrite a model, unknown sizes and a missing vocabulary") {
     const auto again = run_electra(fmt::format("init --config tiny --vocab '{}' --output '{}'", vocab.string(),
                                                (dir / "m").string()));
     CHECK(again.status != 0);
     CHECK(contains(again.err, "already holds a model"));
+    CHECK(contains(again.err, "--overwrite to replace it"));
     // A folder of another vocabulary keeps it; the folder of the same vocabulary may receive the model.
     electra::write_file_atomic(dir / "v" / "vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\n");
     const auto other_vocab = run_electra(fmt::format("init --config tiny --vocab '{}' --output '{}'", vocab.string(),

@@ -67,14 +67,17 @@ void write_long_data(const fs::path& dir, int rows, int test_rows, int words) {
 // A model of the tiny shape with 512 positions and `heads` attention heads of size 1 (attention's memory grows with
 // heads x length^2): config.json alone (`weights` false: a run refused before it loads them needs none) or made by
 // `electra init`.
-fs::path write_model(const fs::path& dir, int heads, bool weights, int layers = 2, int hidden = 64) {
+// Attention dropout on by default: LibTorch 2 then runs the same eager attention on the CPU as 1.13 (its flash kernel
+// has no dropout), so the sizes below hold in both worlds.
+fs::path write_model(const fs::path& dir, int heads, bool weights, int layers = 2, int hidden = 64,
+                     double attention_dropout = 0.1) {
   const nlohmann::json config = {{"model_type", "electra"},      {"architectures", {"ElectraModel"}},
                                  {"vocab_size", 8000},           {"embedding_size", 32},
                                  {"hidden_size", hidden},        {"num_hidden_layers", layers},
                                  {"num_attention_heads", heads}, {"intermediate_size", 2 * hidden},
                                  {"hidden_act", "gelu"},         {"max_position_embeddings", 512},
                                  {"type_vocab_size", 2},         {"hidden_dropout_prob", 0.0},
-                                 {"attention_probs_dropout_prob", 0.0}, {"pad_token_id", 0}};
+                                 {"attention_probs_dropout_prob", attention_dropout}, {"pad_token_id", 0}};
   const std::string vocab = kSource + "/examples/electra-nsmc-tiny";
   if (weights) {
     electra::write_file_atomic(dir.string() + ".json", config.dump(2));
@@ -260,6 +263,34 @@ TEST_CASE("--force starts a run the estimate refuses", "[memory]") {
   CHECK((out_of_memory || one_step));
 }
 
+TEST_CASE("the estimate counts the attention kernel of the build: eager scores on 1.13, none under fused attention",
+          "[memory]") {
+  if (!kCapped) {
+    WARN("skipped: AddressSanitizer cannot start under an address-space cap");
+    return;
+  }
+  const electra::test::TempDir tmp("memory_fused");
+  const fs::path data = tmp.path / "data";
+  write_long_data(data, 128, 4, 500);
+  // No attention dropout: LibTorch 2 runs its flash kernel on the CPU too. 64 heads over 500 tokens: ~0.3 GB of
+  // eager scores per example, ~7 MB of everything else.
+  const fs::path model = write_model(tmp.path / "model", 64, true, 2, 64, 0.0);
+  const auto r = electra_capped(
+      fmt::format("finetune --config '{}' --output-dir '{}' --set train.batch_size=64 --stop-after 1",
+                  write_config(tmp.path, model, data, "").string(), (tmp.path / "run").string()));
+  INFO(r.output);
+  const auto version = electra::test::run_electra("version");
+  INFO(version.output);
+  if (contains(version.out, "fused attention")) {
+    CHECK(r.status == 0);
+    CHECK(contains(r.err + r.out, "stopped after step 1"));
+  } else {
+    CHECK(r.status == 1);
+    CHECK(contains(r.err, "electra: error: memory: fine-tuning needs about "));
+    CHECK_FALSE(fs::exists(tmp.path / "run" / "config.yaml"));
+  }
+}
+
 TEST_CASE("init refuses a model the memory cannot hold before it writes anything", "[memory]") {
   if (!kCapped) {
     WARN("skipped: AddressSanitizer cannot start under an address-space cap");
@@ -284,44 +315,51 @@ TEST_CASE("init refuses a model the memory cannot hold before it writes anything
   CHECK_FALSE(fs::exists(out));
 }
 
-TEST_CASE("train.batch_size auto picks the largest micro-batch that fits and resumes with it", "[memory]") {
+TEST_CASE("train.batch_size auto keeps the batch size, picks the largest micro-batch that fits and resumes with it",
+          "[memory]") {
   if (!kCapped) {
     WARN("skipped: AddressSanitizer cannot start under an address-space cap");
     return;
   }
   const electra::test::TempDir tmp("memory_auto");
   const fs::path data = tmp.path / "data";
-  write_long_data(data, 64, 2, 200);
+  write_long_data(data, 128, 2, 200);  // 64 train rows
   const fs::path model = write_model(tmp.path / "model", 64, true);
-  const fs::path config = write_config(tmp.path, model, data, "  batch_size: auto\n  eval_batch_size: 1\n");
-  // The address space LibTorch maps before the preflight, as the preflight reports it; the cap leaves 1.4 GB above
-  // it: ~55 MB per example of 64 heads over 200 tokens, so 32 examples do not fit and 16 do.
-  const auto probe = run_command(fmt::format("{}'{}' --threads 1 finetune --config '{}' --dump-config", kCap,
-                                             electra::test::electra_binary(), config.string()));
+  // The recipe's 64 examples per step; `--set train.batch_size=auto` keeps them.
+  const fs::path config = write_config(tmp.path, model, data, "  batch_size: 64\n  eval_batch_size: 1\n");
+  const std::string set_auto = " --set train.batch_size=auto";
+  // The address space LibTorch maps before the preflight, as the preflight reports it; the cap leaves 2.4 GB above
+  // it: ~105 MB per example of 64 heads over 200 tokens with attention dropout, so 32 examples do not fit and 16 do.
+  const auto probe = run_command(fmt::format("{}'{}' --threads 1 finetune --config '{}' --dump-config{}", kCap,
+                                             electra::test::electra_binary(), config.string(), set_auto));
   INFO(probe.output);
+  CHECK(contains(probe.out, "gradient_accumulation_steps: auto"));
   const auto at = probe.out.find(" mapped)");
   REQUIRE(at != std::string::npos);
   const auto from = probe.out.rfind("- ", at);
   const double mapped = std::stod(probe.out.substr(from + 2, at - from - 2)) *
                         (probe.out.compare(at - 2, 2, "GB") == 0 ? 1e9 : 1e6);
-  const std::string cap = fmt::format("ulimit -v {}; ", static_cast<int64_t>((mapped + 1.4e9) / 1024));
+  const std::string cap = fmt::format("ulimit -v {}; ", static_cast<int64_t>((mapped + 2.4e9) / 1024));
   const fs::path run = tmp.path / "run";
-  const std::string command = fmt::format("{}timeout 120 '{}' --threads 1 finetune --config '{}' --output-dir '{}'", cap,
-                                          electra::test::electra_binary(), config.string(), run.string());
+  const std::string command = fmt::format("{}timeout 120 '{}' --threads 1 finetune --config '{}' --output-dir '{}'{}",
+                                          cap, electra::test::electra_binary(), config.string(), run.string(), set_auto);
   const auto first = run_command(command + " --stop-after 1");
   INFO(first.output);
   REQUIRE(first.status == 0);
   const auto chosen = nlohmann::json::parse(electra::read_file(run / "auto_batch.json"));
-  const int64_t micro = chosen.at("micro_batch").get<int64_t>();
-  CHECK(micro == 16);
-  CHECK(chosen.at("gradient_accumulation_steps").get<int64_t>() == 2);
-  CHECK(contains(first.err, "train.batch_size auto: micro-batch 16 x 2 accumulation steps = 32 examples"));
-  // config.yaml keeps `auto`: the same command resumes (the same-command resume compares it), with the recorded size.
-  CHECK(contains(electra::read_file(run / "config.yaml"), "batch_size: auto"));
+  CHECK(chosen.at("micro_batch").get<int64_t>() == 16);
+  CHECK(chosen.at("gradient_accumulation_steps").get<int64_t>() == 4);
+  CHECK(chosen.at("batch_size").get<int64_t>() == 64);
+  CHECK(contains(first.err, "gradient accumulation auto: micro-batch 16 x 4 accumulation steps = 64 examples"));
+  // config.yaml keeps the batch size and `auto`: the same command resumes (the same-command resume compares it),
+  // with the recorded micro-batch.
+  const std::string written = electra::read_file(run / "config.yaml");
+  CHECK(contains(written, "batch_size: 64\n"));
+  CHECK(contains(written, "gradient_accumulation_steps: auto\n"));
   const auto second = run_command(command);
   INFO(second.output);
   REQUIRE(second.status == 0);
   CHECK(contains(second.err, "resuming"));
-  CHECK(contains(second.err, "micro-batch 16 x 2 accumulation steps (recorded)"));
+  CHECK(contains(second.err, "micro-batch 16 x 4 accumulation steps (recorded)"));
   CHECK(fs::exists(run / "results.json"));
 }

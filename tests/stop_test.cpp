@@ -298,6 +298,40 @@ TEST_CASE("finetune signalled during an evaluation, a checkpoint write or data p
   }
 }
 
+TEST_CASE("finetune signalled between the micro-batches of a step undoes that step and resumes to the same weights",
+          "[stop]") {
+  const FinetuneReference& ref = finetune_reference();
+  // The same run in micro-batches of 8: 4 per step, 51 steps.
+  const std::string accumulate = "--set train.gradient_accumulation_steps=4";
+  const fs::path whole = ref.root / "whole-accumulated";
+  const auto reference = electra::test::run_electra(ref.command(whole, accumulate));
+  INFO(reference.output);
+  REQUIRE(reference.status == 0);
+  std::mt19937 random(std::random_device{}());
+  const char* const names[] = {"TERM", "INT", "USR1"};
+  // The point is reached before micro-batches 2, 3 and 4 of every step; from the second step on.
+  const int arrival = std::uniform_int_distribution<int>(4, 3 * 51)(random);
+  const std::string sig = names[std::uniform_int_distribution<int>(0, 2)(random)];
+  const std::string spec = fmt::format("step.micro_batch:{}:{}", arrival, sig);
+  INFO("ELECTRA_CRASH_AT=" << spec);
+  const fs::path run = ref.root / "micro-batch";
+  const auto stopped = run_with_crash_at(spec, ref.command(run, accumulate));
+  INFO(stopped.output);
+  REQUIRE(stopped.status == 75);
+  // The step it was in is undone: the state is that of the step before, which the line names.
+  const int64_t completed = (arrival - 1) / 3;
+  CHECK(stopped_step(stopped.err) == completed);
+  CHECK(latest_state_step(run) == completed);
+  CHECK(contains(stopped.err, "by SIG" + sig + "; rerun the same command to resume"));
+  const auto resumed = electra::test::run_electra(ref.command(run, accumulate));
+  INFO(resumed.output);
+  REQUIRE(resumed.status == 0);
+  CHECK(electra::read_file(run / "best" / "model.safetensors") ==
+        electra::read_file(whole / "best" / "model.safetensors"));
+  CHECK(electra::read_file(run / "predictions_test.txt") == electra::read_file(whole / "predictions_test.txt"));
+  CHECK(metrics_without_timing(run / "metrics.jsonl") == metrics_without_timing(whole / "metrics.jsonl"));
+}
+
 TEST_CASE("finetune --nproc 2: a signal in one rank's evaluation stops both ranks at the same step, none hangs",
           "[stop]") {
   const FinetuneReference& ref = finetune_reference();

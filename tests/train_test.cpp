@@ -331,6 +331,28 @@ TEST_CASE("experiment config resolves defaults, files, base files and --set", "[
     CHECK(again.seeds == std::vector<int64_t>{7});
     CHECK(again.optimizer.learning_rate == 5e-5);
   }
+  SECTION("batch_size auto keeps the batch size the key had and makes gradient accumulation auto") {
+    std::ofstream(dir / "big.yaml") << "task: nsmc\ntrain:\n  batch_size: 128\n  gradient_accumulation_steps: 4\n";
+    const auto o = electra::load_experiment(dir / "big.yaml", {"train.batch_size=auto"});
+    CHECK(o.train.batch_size == 128);
+    CHECK(o.train.accumulation_auto);
+    const std::string yaml = electra::to_yaml(o);
+    CHECK(electra::test::contains(yaml, "batch_size: 128\n"));
+    CHECK(electra::test::contains(yaml, "gradient_accumulation_steps: auto\n"));
+    std::ofstream(dir / "written.yaml") << yaml;
+    const auto again = electra::load_experiment(dir / "written.yaml");
+    CHECK(again.train.batch_size == 128);
+    CHECK(again.train.accumulation_auto);
+    CHECK(electra::to_yaml(again) == yaml);
+    // Alone in a file, auto keeps the default batch size; a number for the accumulation turns auto off.
+    std::ofstream(dir / "alone.yaml") << "task: nsmc\ntrain:\n  batch_size: auto\n";
+    const auto alone = electra::load_experiment(dir / "alone.yaml");
+    CHECK(alone.train.batch_size == 32);
+    CHECK(alone.train.accumulation_auto);
+    const auto fixed = electra::load_experiment(dir / "alone.yaml", {"train.gradient_accumulation_steps=2"});
+    CHECK_FALSE(fixed.train.accumulation_auto);
+    CHECK(fixed.train.gradient_accumulation_steps == 2);
+  }
   SECTION("unknown key names the key and the file") {
     std::ofstream(dir / "bad.yaml") << "task: nsmc\noptimizer:\n  learning_rat: 1e-4\n";
     try {

@@ -47,19 +47,30 @@ std::string shape_keys(const ElectraConfig& c, const std::string& prefix) {
 
 }  // namespace
 
-double encoder_activation_bytes(const ElectraConfig& c, double batch, double length, bool training, bool bf16) {
+AttentionKernel attention_kernel(const ElectraConfig& c, bool training, bool cuda) {
+  if (!fused_kernels_built()) return AttentionKernel::eager;
+  if (!cuda && training && c.attention_probs_dropout_prob > 0) return AttentionKernel::eager;
+  return AttentionKernel::fused;
+}
+
+double encoder_activation_bytes(const ElectraConfig& c, double batch, double length, bool training, bool bf16,
+                                AttentionKernel kernel) {
   const double N = batch * length, H = static_cast<double>(c.hidden_size), I = static_cast<double>(c.intermediate_size),
                E = static_cast<double>(c.embedding_size), L = static_cast<double>(c.num_hidden_layers),
-               scores = batch * static_cast<double>(c.num_attention_heads) * length * length;
+               A = static_cast<double>(c.num_attention_heads), scores = batch * A * length * length;
+  // The scores' share of each count below: B A T^2 floats each when eager; fused, one log-sum-exp per query and
+  // head kept for backward, nothing of T^2 size.
+  const bool eager = kernel == AttentionKernel::eager;
+  const double kept_scores =
+      eager ? (kSavedScores + (c.attention_probs_dropout_prob > 0 ? kAttentionDropout : 0)) * scores : N * A;
   double elements = 0;
   if (training) {
     double hidden = kSavedHidden + (c.hidden_dropout_prob > 0 ? kHiddenDropout : 0);
-    double per_layer = hidden * N * H + kSavedIntermediate * N * I +
-                       (kSavedScores + (c.attention_probs_dropout_prob > 0 ? kAttentionDropout : 0)) * scores;
-    elements = L * per_layer + 4 * N * E + N * H + kTransientScores * scores + kTransientIntermediate * N * I +
-               kTransientHidden * N * H;
+    double per_layer = hidden * N * H + kSavedIntermediate * N * I + kept_scores;
+    elements = L * per_layer + 4 * N * E + N * H + (eager ? kTransientScores * scores : 0) +
+               kTransientIntermediate * N * I + kTransientHidden * N * H;
   } else {
-    elements = kEvalHidden * N * H + kEvalScores * scores + kEvalIntermediate * N * I + 2 * N * E;
+    elements = kEvalHidden * N * H + (eager ? kEvalScores * scores : 0) + kEvalIntermediate * N * I + 2 * N * E;
   }
   // Under bf16 autocast the matrix products' outputs are bf16; softmax and LayerNorm stay fp32: about 3/4 of the
   // fp32 bytes.
@@ -113,19 +124,19 @@ static void add_parameter_terms(MemoryEstimate& e, double params, bool bf16, dou
   e.autocast_copies = bf16 ? 2 * params : 0;
 }
 
-MemoryEstimate fine_tune_memory(const ElectraConfig& c, double micro_batch, double eval_batch, double length, bool bf16,
-                                double baseline) {
+MemoryEstimate fine_tune_memory(const ElectraConfig& c, double micro_batch, double eval_batch, double length, bool cuda,
+                                bool bf16, double baseline) {
   MemoryEstimate e;
   const double params = fine_tune_parameter_count(c);
   add_parameter_terms(e, params, bf16, baseline);
-  e.train_activations = encoder_activation_bytes(c, micro_batch, length, true, bf16);
-  e.eval_activations = encoder_activation_bytes(c, eval_batch, length, false, bf16);
+  e.train_activations = encoder_activation_bytes(c, micro_batch, length, true, bf16, attention_kernel(c, true, cuda));
+  e.eval_activations = encoder_activation_bytes(c, eval_batch, length, false, bf16, attention_kernel(c, false, cuda));
   e.model_keys = shape_keys(c, "");
   return e;
 }
 
 MemoryEstimate pretrain_memory(const ElectraConfig& disc, const ElectraConfig& gen, double micro_batch, double length,
-                               double predictions, bool bf16, double baseline) {
+                               double predictions, bool cuda, bool bf16, double baseline) {
   MemoryEstimate e;
   ElectraConfig disc_encoder = disc, gen_encoder = gen;
   disc_encoder.architecture = gen_encoder.architecture = Architecture::model;
@@ -140,8 +151,9 @@ MemoryEstimate pretrain_memory(const ElectraConfig& disc, const ElectraConfig& g
   add_parameter_terms(e, params, bf16, baseline);
   // The generator's vocabulary logits at the masked positions: logits, log-softmax and their gradients (fp32).
   const double logits = 4.0 * 4 * micro_batch * predictions * V;
-  e.train_activations = encoder_activation_bytes(disc, micro_batch, length, true, bf16) +
-                        encoder_activation_bytes(gen, micro_batch, length, true, bf16) + logits;
+  e.train_activations =
+      encoder_activation_bytes(disc, micro_batch, length, true, bf16, attention_kernel(disc, true, cuda)) +
+      encoder_activation_bytes(gen, micro_batch, length, true, bf16, attention_kernel(gen, true, cuda)) + logits;
   e.model_keys = shape_keys(disc, "model.");
   return e;
 }
@@ -163,12 +175,15 @@ MemoryEstimate fine_tune_estimate(const ElectraConfig& config, const ExperimentO
     if (data->train_length > 0) length = std::min(length, static_cast<double>(data->train_length));
     if (data->eval_length > 0) eval_length = std::min(eval_length, static_cast<double>(data->eval_length));
   }
-  const bool bf16 = t.bf16 && options.device == "cuda";  // "auto": counted as fp32, the larger
-  MemoryEstimate e = fine_tune_memory(config, train_batch, eval_batch, length, bf16, baseline);
-  e.eval_activations = encoder_activation_bytes(config, eval_batch, eval_length, false, bf16);
-  e.train_keys = t.batch_size_auto
-                     ? fmt::format("train.batch_size=auto (micro-batch {}), data.max_seq_length={}", micro_batch,
-                                   options.data.max_seq_length)
+  // "auto" is counted as the CPU: fp32, and on LibTorch 2 the attention kernel with the larger count.
+  const bool cuda = options.device == "cuda", bf16 = t.bf16 && cuda;
+  MemoryEstimate e = fine_tune_memory(config, train_batch, eval_batch, length, cuda, bf16, baseline);
+  e.eval_activations =
+      encoder_activation_bytes(config, eval_batch, eval_length, false, bf16, attention_kernel(config, false, cuda));
+  e.train_keys = t.accumulation_auto
+                     ? fmt::format("train.batch_size={}, train.gradient_accumulation_steps=auto (micro-batch {}), "
+                                   "data.max_seq_length={}",
+                                   t.batch_size, micro_batch, options.data.max_seq_length)
                      : fmt::format("train.batch_size={}, train.gradient_accumulation_steps={}, data.max_seq_length={}",
                                    t.batch_size, t.gradient_accumulation_steps, options.data.max_seq_length);
   e.eval_keys = fmt::format("train.eval_batch_size={}, data.max_seq_length={}", t.eval_batch_size,
@@ -184,14 +199,15 @@ std::string fine_tune_memory_comment(const ExperimentOptions& options) {
   ElectraConfig config = ElectraConfig::from_file(config_file);
   ExperimentOptions o = options;
   o.data.max_seq_length = std::min(o.data.max_seq_length, config.max_position_embeddings);
-  const int64_t micro = o.train.batch_size_auto ? 1 : configured_micro_batch(o.train, 1);
+  const int64_t micro = o.train.accumulation_auto ? 1 : configured_micro_batch(o.train, 1);
   const MemoryEstimate e = fine_tune_estimate(config, o, micro, nullptr, typical_baseline_bytes());
   const MemoryHeadroom room = memory_headroom();
   return fmt::format("# memory: {}\n#   before the data is read: every batch full and data.max_seq_length long{}; "
                      "the CPU may add {} ({})\n",
                      e.describe(),
-                     o.train.batch_size_auto ? "; batch_size auto: micro-batch 1 shown, the run picks the largest that fits"
-                                             : "",
+                     o.train.accumulation_auto
+                         ? "; gradient accumulation auto: micro-batch 1 shown, the run picks the largest that fits"
+                         : "",
                      room.bytes < 0 ? "any amount" : format_bytes(static_cast<double>(room.bytes)),
                      room.bytes < 0 ? "no limit found" : room.detail);
 }

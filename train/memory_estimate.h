@@ -39,10 +39,20 @@ struct MemoryEstimate {
   std::string largest_term_keys() const;
 };
 
+// How a pass computes attention. `eager`: softmax of the B x A x T x T scores, kept for backward (LibTorch 1.x, and
+// LibTorch 2 on the CPU when training with attention dropout, which its flash kernel lacks). `fused`:
+// scaled_dot_product_attention's flash or memory-efficient kernel, which keeps only a log-sum-exp per query.
+enum class AttentionKernel { eager, fused };
+
+// The kernel this build runs for `c` (training or not, on CUDA or the CPU): model/encoder.cpp's choice, then
+// PyTorch's (flash on the CPU has no dropout; CUDA's memory-efficient kernel has).
+AttentionKernel attention_kernel(const ElectraConfig& c, bool training, bool cuda);
+
 // Bytes one forward pass of the encoder `c` keeps over `batch` sequences of `length` tokens: for backward when
 // `training` (dropout masks included when its probabilities are > 0), else the most alive at once. `bf16`:
 // autocast (activations in bf16 but for softmax, LayerNorm and the losses). Includes the backward's transients.
-double encoder_activation_bytes(const ElectraConfig& c, double batch, double length, bool training, bool bf16);
+double encoder_activation_bytes(const ElectraConfig& c, double batch, double length, bool training, bool bf16,
+                                AttentionKernel kernel);
 
 // Parameters of `c` with the largest head a fine-tuning task puts on it, when its config.json names none.
 double fine_tune_parameter_count(const ElectraConfig& c);
@@ -50,14 +60,15 @@ double fine_tune_parameter_count(const ElectraConfig& c);
 // The estimate of a fine-tuning run of `c`: micro-batch `micro_batch` (train.batch_size / accumulation, per rank)
 // and eval batch `eval_batch` of `length` tokens. `train_keys` / `eval_keys` / `model_keys` name the keys behind
 // each term for the refusal.
-MemoryEstimate fine_tune_memory(const ElectraConfig& c, double micro_batch, double eval_batch, double length, bool bf16,
-                                double baseline);
+// `cuda`: on a GPU (attention_kernel()); `bf16`: autocast there.
+MemoryEstimate fine_tune_memory(const ElectraConfig& c, double micro_batch, double eval_batch, double length, bool cuda,
+                                bool bf16, double baseline);
 
 // The estimate of a pre-training step: the generator `gen` and discriminator `disc` (sharing the embeddings) on a
 // micro-batch of `micro_batch` sequences of `length` tokens with `predictions` masked positions each (the
 // generator's vocabulary logits are computed there alone).
 MemoryEstimate pretrain_memory(const ElectraConfig& disc, const ElectraConfig& gen, double micro_batch, double length,
-                               double predictions, bool bf16, double baseline);
+                               double predictions, bool cuda, bool bf16, double baseline);
 
 // What the estimate of a fine-tuning run takes from its tokenized data; 0: unknown (the configured bound is used).
 struct DataShape {

@@ -30,15 +30,22 @@ int64_t longest_feature(const std::vector<Feature>& features) {
 }
 
 // The micro-batch auto_batch.json records, 0 when there is none.
-int64_t recorded_micro_batch(const fs::path& run_dir) {
+int64_t recorded_micro_batch(const fs::path& run_dir, int64_t batch_size) {
   const fs::path file = run_dir / kAutoBatchFile;
   if (!fs::is_regular_file(file)) return 0;
   const auto j = nlohmann::json::parse(read_file(file), nullptr, false);
   const int64_t m = j.is_object() ? j.value("micro_batch", int64_t{0}) : 0;
-  if (m < 1 || kAutoEffectiveBatch % m != 0)
-    throw std::runtime_error(fmt::format("{}: expected {{\"micro_batch\": N}} with N dividing {}", file.string(),
-                                         kAutoEffectiveBatch));
+  if (m < 1 || batch_size % m != 0)
+    throw std::runtime_error(fmt::format("{}: expected {{\"micro_batch\": N}} with N dividing train.batch_size ({})",
+                                         file.string(), batch_size));
   return m;
+}
+
+// The largest divisor of `batch_size` that is at most `at_most` (1 divides every batch size).
+int64_t largest_divisor(int64_t batch_size, int64_t at_most) {
+  for (int64_t d = std::min(batch_size, at_most); d > 1; --d)
+    if (batch_size % d == 0) return d;
+  return 1;
 }
 
 bool out_of_memory(const std::exception& e) {
@@ -73,33 +80,28 @@ MemoryPlan memory_preflight(const ElectraConfig& config, ExperimentOptions& opti
   const DataShape shape = data_shape(data);
   const std::string limit = room.bytes < 0 ? "no limit found" : format_bytes(static_cast<double>(room.bytes)) +
                                                                     " (" + room.source + ")";
-  if (t.batch_size_auto) {
+  if (t.accumulation_auto) {
     if (world > 1)
-      throw std::invalid_argument("key 'train.batch_size' has value auto: it sizes one process's micro-batch; give a "
-                                  "number with --nproc or several ranks");
-    if (t.gradient_accumulation_steps != 1)
-      throw std::invalid_argument(fmt::format(
-          "key 'train.gradient_accumulation_steps' has value {}: train.batch_size auto chooses it; leave it at 1",
-          t.gradient_accumulation_steps));
-    plan.micro_batch = resume ? recorded_micro_batch(run_dir) : 0;
+      throw std::invalid_argument("key 'train.gradient_accumulation_steps' has value auto (or train.batch_size auto): "
+                                  "it sizes one process's micro-batch; give numbers with --nproc or several ranks");
+    plan.micro_batch = resume ? recorded_micro_batch(run_dir, t.batch_size) : 0;
     if (plan.micro_batch == 0) {
-      // The largest micro-batch that divides the effective batch and whose estimate fits; 1 when none does (the
-      // check below then refuses it).
-      plan.micro_batch = kAutoEffectiveBatch;
+      // The largest divisor of the batch size whose estimate fits; 1 when none does (the check below then refuses it).
+      plan.micro_batch = t.batch_size;
       while (plan.micro_batch > 1 && room.bytes >= 0 &&
              fine_tune_estimate(config, options, plan.micro_batch, &shape, baseline).added() >
                  static_cast<double>(room.bytes))
-        plan.micro_batch /= 2;
+        plan.micro_batch = largest_divisor(t.batch_size, plan.micro_batch - 1);
       plan.probe = true;
     }
-    t.gradient_accumulation_steps = kAutoEffectiveBatch / plan.micro_batch;
+    t.gradient_accumulation_steps = t.batch_size / plan.micro_batch;
   } else {
     plan.micro_batch = configured_micro_batch(t, world);
   }
   plan.estimate = fine_tune_estimate(config, options, plan.micro_batch, &shape, baseline);
   log << fmt::format("memory: {}; this process may add {}{}\n", plan.estimate.describe(), limit,
-                     t.batch_size_auto ? fmt::format("; train.batch_size auto: micro-batch {} x {} accumulation "
-                                                     "steps{}",
+                     t.accumulation_auto ? fmt::format("; gradient accumulation auto: micro-batch {} x {} "
+                                                       "accumulation steps{}",
                                                      plan.micro_batch, t.gradient_accumulation_steps,
                                                      plan.probe ? " (probed before the first step)" : " (recorded)")
                                        : "");
@@ -141,21 +143,22 @@ void probe_micro_batch(MemoryPlan& plan, ElectraModel& model, ExperimentOptions&
     } catch (const std::exception& e) {
       model.module()->zero_grad();
       if (!out_of_memory(e) || plan.micro_batch == 1) throw;
-      log << fmt::format("train.batch_size auto: micro-batch {} ran out of memory ({}); trying {}\n", plan.micro_batch,
-                         error_message(e), plan.micro_batch / 2);
-      plan.micro_batch /= 2;
+      const int64_t next = largest_divisor(options.train.batch_size, plan.micro_batch / 2);
+      log << fmt::format("gradient accumulation auto: micro-batch {} ran out of memory ({}); trying {}\n",
+                         plan.micro_batch, error_message(e), next);
+      plan.micro_batch = next;
     }
   }
-  options.train.gradient_accumulation_steps = kAutoEffectiveBatch / plan.micro_batch;
+  options.train.gradient_accumulation_steps = options.train.batch_size / plan.micro_batch;
   write_file_atomic(run_dir / kAutoBatchFile,
                     nlohmann::json({{"micro_batch", plan.micro_batch},
                                     {"gradient_accumulation_steps", options.train.gradient_accumulation_steps},
-                                    {"batch_size", kAutoEffectiveBatch}})
+                                    {"batch_size", options.train.batch_size}})
                             .dump(2) +
                         "\n");
-  log << fmt::format("train.batch_size auto: micro-batch {} x {} accumulation steps = {} examples per step "
+  log << fmt::format("gradient accumulation auto: micro-batch {} x {} accumulation steps = {} examples per step "
                      "(recorded in {})\n",
-                     plan.micro_batch, options.train.gradient_accumulation_steps, kAutoEffectiveBatch,
+                     plan.micro_batch, options.train.gradient_accumulation_steps, options.train.batch_size,
                      (run_dir / kAutoBatchFile).string());
   plan.probe = false;
 }

@@ -33,8 +33,8 @@ FieldTable fields(ExperimentOptions& o) {
       {"data.bucket_multiple", &o.data.bucket_multiple},
       {"train.epochs", &o.train.epochs},
       {"train.max_steps", &o.train.max_steps},
-      {"train.batch_size", IntOrAuto{&o.train.batch_size, &o.train.batch_size_auto, kAutoEffectiveBatch}},
-      {"train.gradient_accumulation_steps", &o.train.gradient_accumulation_steps},
+      {"train.batch_size", IntOrAuto{&o.train.batch_size, &o.train.accumulation_auto, true}},
+      {"train.gradient_accumulation_steps", IntOrAuto{&o.train.gradient_accumulation_steps, &o.train.accumulation_auto}},
       {"train.eval_batch_size", &o.train.eval_batch_size},
       {"train.eval_every", &o.train.eval_every},
       {"train.eval_each_epoch", &o.train.eval_each_epoch},
@@ -121,7 +121,8 @@ void validate(const ExperimentOptions& o) {
   if (o.train.epochs <= 0 && o.train.max_steps <= 0) fail("train.epochs", o.train.epochs, "must be > 0");
   if (o.train.max_steps < 0) fail("train.max_steps", o.train.max_steps, "must be >= 0");
   if (o.train.batch_size < 1) fail("train.batch_size", o.train.batch_size, "must be positive");
-  if (o.train.gradient_accumulation_steps < 1 || o.train.batch_size % o.train.gradient_accumulation_steps != 0)
+  if (!o.train.accumulation_auto &&
+      (o.train.gradient_accumulation_steps < 1 || o.train.batch_size % o.train.gradient_accumulation_steps != 0))
     fail("train.gradient_accumulation_steps", o.train.gradient_accumulation_steps,
          fmt::format("must be positive and divide train.batch_size ({})", o.train.batch_size));
   if (o.train.eval_batch_size < 1) fail("train.eval_batch_size", o.train.eval_batch_size, "must be positive");

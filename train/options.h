@@ -42,17 +42,15 @@ struct ScheduleOptions {
   int64_t warmup_steps = 0;
 };
 
-// The examples per optimizer step of `train.batch_size: auto` (the default batch size).
-constexpr int64_t kAutoEffectiveBatch = 32;
-
 struct TrainOptions {
   double epochs = 3.0;
   int64_t max_steps = 0;                    // > 0: stop after this many optimizer steps (overrides epochs)
   int64_t batch_size = 32;                  // examples per optimizer step (before accumulation split)
-  // `train.batch_size: auto`: batch_size is kAutoEffectiveBatch, and the micro-batch the largest that fits in memory
-  // (train/auto_batch.h), reached by gradient accumulation; gradient_accumulation_steps is then chosen, not set.
-  bool batch_size_auto = false;
   int64_t gradient_accumulation_steps = 1;  // micro-batches of batch_size / this, summed before one step
+  // `train.gradient_accumulation_steps: auto` (or its shorthand `train.batch_size: auto`, which keeps the batch size
+  // the key had): batch_size examples per step stay, and the micro-batch is the largest divisor of batch_size that
+  // fits in memory (train/memory_preflight.h); gradient_accumulation_steps is then chosen, not set.
+  bool accumulation_auto = false;
   int64_t eval_batch_size = 64;
   int64_t eval_every = 0;                   // optimizer steps between dev evaluations (0: only at epoch ends)
   bool eval_each_epoch = true;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <stdexcept>
 
@@ -104,8 +105,19 @@ bool SeedRun::train() {
       const double lr = options_.optimizer.learning_rate *
                         schedule_factor(options_.schedule.name, s_.step, plan_.warmup_steps, plan_.total_steps);
       const std::vector<Batch> micro = micro_batches(batches[b]);
+      // One process stops between micro-batches too; several ranks agree on a stop at the step's end.
+      const StepResult result =
+          step.run(micro, lr, comm_.world_size() == 1 ? std::function<bool()>([] { return stop_signal() != 0; })
+                                                      : std::function<bool()>());
+      if (result.abandoned) {
+        // The step is undone: the state of the step before it (batch b next) is saved, and the resume runs it.
+        stopped_by_ = stop_signal();
+        checkpoint();
+        interrupted = true;
+        stop_ = true;
+        break;
+      }
       if (options_.train.dump_batches && writer_) dump_step(micro, lr);
-      const StepResult result = step.run(micro, lr);
       if (!result.finite) fail_non_finite(result.bad_loss);
       ++s_.step;
       crash_point(fmt::format("rank{}.step", comm_.rank()));

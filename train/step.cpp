@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "common/crash_point.h"
 #include "dist/communicator.h"
 #include "train/autocast.h"
 
@@ -132,7 +133,7 @@ TrainStep::~TrainStep() {
   for (auto& hook : hooks_) hook->accumulator->del_post_hook(hook->key);
 }
 
-StepResult TrainStep::run(const std::vector<Batch>& micro_batches, double lr) {
+StepResult TrainStep::run(const std::vector<Batch>& micro_batches, double lr, const std::function<bool()>& abandon) {
   if (model_ == nullptr) throw std::logic_error("TrainStep::run(micro_batches): the step was built without a model");
   StepLoss loss;
   loss.divisor = static_cast<double>(micro_batches.size());
@@ -141,6 +142,7 @@ StepResult TrainStep::run(const std::vector<Batch>& micro_batches, double lr) {
     const Batch& batch = micro_batches[m];
     return model_->loss(model_->forward(batch.input_ids, batch.attention_mask, batch.token_type_ids), batch.targets);
   };
+  loss.abandon = abandon;
   return run(loss, lr);
 }
 
@@ -154,8 +156,29 @@ StepResult TrainStep::run(const StepLoss& step_loss, double lr, const std::funct
   for (size_t m = 0; m < weights.size(); ++m) {
     if (weights[m] != 0) last = m;
   }
+  // What abandoning the step sets back: the generators' states at its start (dropout draws from them).
+  const bool may_abandon = !distributed && step_loss.abandon && weights.size() > 1;
+  const at::Device device = optimizer_.slots().front().param.device();
+  at::Tensor cpu_rng, cuda_rng;
+  if (may_abandon) {
+    cpu_rng = at::detail::getDefaultCPUGenerator().get_state();
+    if (device.is_cuda()) cuda_rng = at::globalContext().defaultGenerator(device).get_state();
+  }
   for (size_t m = 0; m < weights.size(); ++m) {
     if (weights[m] == 0) continue;  // no loss term of this micro-batch on this rank
+    if (may_abandon && m > 0) crash_point("step.micro_batch");
+    if (may_abandon && m > 0 && step_loss.abandon()) {
+      optimizer_.zero_grad();
+      at::Generator cpu_generator = at::detail::getDefaultCPUGenerator();
+      cpu_generator.set_state(cpu_rng);
+      if (cuda_rng.defined()) {
+        at::Generator cuda_generator = at::globalContext().defaultGenerator(device);
+        cuda_generator.set_state(cuda_rng);
+      }
+      result.abandoned = true;
+      result.loss = 0;
+      return result;
+    }
     at::Tensor loss;
     {
       AutocastGuard autocast(bf16_);

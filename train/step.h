@@ -25,6 +25,7 @@ struct StepResult {
   double bad_loss = 0;      // that loss
   int64_t buckets_started_in_backward = 0;  // several ranks: gradient buckets whose sum began in the backward pass
   int64_t buckets = 0;                      // several ranks: gradient buckets in all
+  bool abandoned = false;   // StepLoss::abandon said so between micro-batches: no update, gradients and RNG reset
 };
 
 // How one optimizer step's loss is made of its micro-batches' on this rank: micro-batch m adds
@@ -35,6 +36,11 @@ struct StepLoss {
   double divisor = 1;
   // Micro-batch m's loss: a scalar with gradient, computed under the step's autocast.
   std::function<at::Tensor(size_t m)> loss;
+  // One process only (ignored with several ranks, which agree on a stop at step boundaries): asked before every
+  // micro-batch after the first; true abandons the step as if it had not begun (a stop signal during gradient
+  // accumulation): the gradients are zeroed and the random generators (dropout's) set back to their state at the
+  // step's start, so that the state saved next resumes bit-exactly.
+  std::function<bool()> abandon;
 };
 
 class TrainStep {
@@ -58,7 +64,7 @@ class TrainStep {
   // Fine-tuning: the micro-batches (already on the model's device) of one optimizer step; the model's losses are
   // averaged. On several ranks each holds its share of every micro-batch, its loss weighted by Batch::loss_weight,
   // so that the sum over ranks is the loss (and gradient) one process computes over the whole batch.
-  StepResult run(const std::vector<Batch>& micro_batches, double lr);
+  StepResult run(const std::vector<Batch>& micro_batches, double lr, const std::function<bool()>& abandon = {});
 
  private:
   ElectraModel* model_ = nullptr;  // fine-tuning's

@@ -141,13 +141,15 @@ class Bench:
 
     def train_mix(self):
         """The real NSMC length mix: electra's own trainer (`electra finetune --stop-after`, its per-step time from
-        metrics.jsonl, logging every step) against transformers eager on seeded random batches of the same file
-        padded by electra's bucketing rule, both from the same `electra init` weights."""
+        metrics.jsonl, logging every step) against transformers eager on the very batches electra trained on, step
+        for step (train.dump_batches: the same reviews, padded to the same length), both from the same `electra
+        init` weights."""
         rows = []
-        train_tsv = os.path.join(self.a.data, "ratings_train.txt")
         sizes = (("small", self.a.train_steps),) + ((("base", self.a.base_steps),) if self.a.mix_base else ())
         for size, steps in sizes:
             model = self.make_model(size, export_onnx=False)
+            replay = os.path.join(self.a.work, f"ft-{size}-batches")
+            shutil.rmtree(replay, ignore_errors=True)
             for name, d in self.worlds.items():
                 out_dir = os.path.join(self.a.work, f"ft-{size}")
                 shutil.rmtree(out_dir, ignore_errors=True)
@@ -155,15 +157,21 @@ class Bench:
                      os.path.join(ROOT, "configs", "korean", "nsmc.yaml"), "--model", model, "--data-dir",
                      self.a.data, "--output-dir", out_dir, "--stop-after", str(self.a.warmup + steps), "--set",
                      "train.logging_every=1", "--set", f"train.batch_size={self.a.batch}", "--set",
-                     f"data.max_seq_length={self.a.seq}", "--set", "device=cpu"], env=self.env)
+                     f"data.max_seq_length={self.a.seq}", "--set", "device=cpu", "--set",
+                     "train.dump_batches=true"], env=self.env)
                 m = [json.loads(l) for l in open(os.path.join(out_dir, "metrics.jsonl"))]
                 ms = [self.a.batch / x["examples_per_s"] * 1000 for x in m
                       if x.get("type") == "train" and x["step"] > self.a.warmup]
                 rows.append(dict(system=name + " finetune", model=size + " NSMC mix", step_ms=stats(ms), warmup_s=None))
+                if not os.path.exists(replay):  # every world trains on the same batches (same seed, same data)
+                    os.makedirs(replay)
+                    for f in ("features_train.jsonl", "batches.jsonl"):
+                        shutil.copy(os.path.join(out_dir, f), replay)
                 shutil.rmtree(out_dir, ignore_errors=True)
-            j = self.peer("train", "--model", size, "--model-dir", model, "--nsmc", train_tsv, "--threads",
+            j = self.peer("train", "--model", size, "--model-dir", model, "--replay", replay, "--threads",
                           str(self.threads), "--batch", str(self.a.batch), "--seq", str(self.a.seq), "--steps",
                           str(steps), "--warmup", str(self.a.warmup))
+            shutil.rmtree(replay, ignore_errors=True)
             rows.append(dict(system=j["system"], model=size + " NSMC mix", step_ms=j["step_ms"], shapes=j["shapes"],
                              warmup_s=j["warmup_s"]))
             shutil.rmtree(model)
@@ -490,8 +498,9 @@ def render(b, a, started, elapsed):
           f"+ seeded head on both sides. electra: its own trainer, `electra finetune --config "
           f"configs/korean/nsmc.yaml --stop-after N` (its shuffled order, each batch padded to its longest review: "
           f"`data.bucket_multiple` 0, automatic, is 1 on the CPU; per-step time from metrics.jsonl, logging every "
-          f"step); transformers eager: seeded random batches of the same file padded to their longest review, as its "
-          f"Trainer pads by default (the shapes are in the JSON). Shapes vary per step, so no FLOP share is given; "
+          f"step, `train.dump_batches` on); transformers eager: the very batches electra trained on, step for step "
+          f"(the same reviews padded to the same length, replayed from electra's batches.jsonl; the shapes are in the "
+          f"JSON). Shapes vary per step, so no FLOP share is given; "
           f"torch.compile is left out here (a recompile per length). Warm-up s of torch.compile rows is mostly "
           f"compilation.")
         p("")

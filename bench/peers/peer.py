@@ -69,9 +69,11 @@ def cmd_train(a):
     # The same step as train_step_bench's: forward, loss, loss.item(), backward, global-norm clipping at 1.0,
     # AdamW (lr 1e-4, weight decay 0.01; PyTorch's default CPU implementation), zero_grad.
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
-    fwd = torch.compile(model, dynamic=a.nsmc is not None) if a.compile else model
+    fwd = torch.compile(model, dynamic=a.nsmc is not None or a.replay is not None) if a.compile else model
     batches = None
-    if a.nsmc:  # NSMC's length mix: seeded random batches of training reviews, padded to the longest
+    if a.replay:  # the very batches an electra run trained on (train.dump_batches), step for step
+        batches = replay_batches(a.replay)
+    elif a.nsmc:  # NSMC's length mix: seeded random batches of training reviews, padded to the longest
         batches = nsmc_batches(a)
     else:
         ids = torch.randint(5, 32000, (a.batch, a.seq))
@@ -197,6 +199,31 @@ def nsmc_batches(a):
     return out
 
 
+def replay_batches(run_dir):
+    """The batches of an electra fine-tuning run that wrote train.dump_batches' files: for each optimizer step of
+    batches.jsonl, its one micro-batch's features (features_train.jsonl) padded to the length electra padded to."""
+    import torch
+    features = [json.loads(line) for line in open(os.path.join(run_dir, "features_train.jsonl"))]
+    out = []
+    for line in open(os.path.join(run_dir, "batches.jsonl")):
+        step = json.loads(line)
+        if len(step["micro_batches"]) != 1:
+            raise SystemExit(f"{run_dir}/batches.jsonl: step {step['step']} has several micro-batches; replay takes one")
+        mb = step["micro_batches"][0]
+        indices, width = mb["feature_indices"], mb["length"]
+        ids = torch.zeros(len(indices), width, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        types = torch.zeros_like(ids)
+        for r, i in enumerate(indices):
+            f = features[i]
+            n = len(f["input_ids"])
+            ids[r, :n] = torch.tensor(f["input_ids"])
+            mask[r, :n] = 1
+            types[r, :n] = torch.tensor(f["token_type_ids"])
+        out.append((ids, mask, types, torch.tensor([features[i]["label"] for i in indices])))
+    return out
+
+
 def read_tsv(path):
     """NSMC's id<TAB>document<TAB>label rows after the header; an empty document stays (as electra reads it)."""
     rows = []
@@ -308,6 +335,7 @@ def main():
     t.add_argument("--compile", action="store_true")
     t.add_argument("--model-dir", help="load this model (Hugging Face layout) instead of a random init")
     t.add_argument("--nsmc", help="NSMC training TSV: random review batches padded to their longest")
+    t.add_argument("--replay", help="an electra run folder with train.dump_batches' files: train on its batches")
     x = sub.add_parser("export")
     x.add_argument("--model", required=True)
     x.add_argument("--out", required=True)
