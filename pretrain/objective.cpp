@@ -122,7 +122,10 @@ at::Tensor sample_replacements(const at::Tensor& logits, const at::Tensor& targe
     const int64_t c = counts[i].item<int64_t>();
     if (c == 0) continue;
     at::Generator g = device_generator(probs.device(), sample_seeds.at(static_cast<size_t>(i)));
-    parts.push_back(at::multinomial(probs.narrow(0, offset, c), 1, /*replacement=*/false, g).squeeze(1));
+    // One draw per row: with and without replacement are the same distribution, but without replacement LibTorch
+    // draws an exponential variate for every vocabulary entry (V logs and random numbers per row, a serial tenth of
+    // a CPU pre-training step); with replacement, one uniform per row against the cumulative distribution.
+    parts.push_back(at::multinomial(probs.narrow(0, offset, c), 1, /*replacement=*/true, g).squeeze(1));
     offset += c;
   }
   return at::cat(parts);
