@@ -66,17 +66,14 @@ void run_finetune(const FinetuneArgs& args) {
   // One run per folder: the folder of a resumed run is locked before its config.yaml is read. Ranks other than 0
   // write nothing there.
   const DistEnv env = read_dist_env();
-  const bool lock_folder = env.rank == 0 && !args.run.dump_config;
-  FolderLock lock;
-  if (lock_folder && !args.resume.empty() && fs::is_directory(args.resume))
-    lock = FolderLock::acquire(args.resume, "finetune --resume");
+  RunFolderLock lock(env.rank == 0 && !args.run.dump_config, args.resume, "finetune");
   ExperimentOptions options = resolve_options(args);
   const Task& task = find_task(options.task);
   if (args.run.dump_config) {
     fmt::print("{}{}", to_yaml(options), fine_tune_memory_comment(options));
     return;
   }
-  if (lock_folder && !lock.held()) lock = FolderLock::acquire(experiment_dir(options), "finetune");
+  lock.acquire(experiment_dir(options));
   install_stop_handlers();
   RunControl control;
   control.comm = connect(env, args.run.dist, options.device == "cuda");

@@ -76,22 +76,19 @@ void run_prepare(const PretrainArgs& args, const PretrainOptions& options) {
 void run_pretrain(const PretrainArgs& args) {
   // One run per folder: a resumed run's folder is locked before its config.yaml is read; ranks other than 0 write
   // nothing there.
-  const bool lock_folder = read_dist_env().rank == 0 && !args.dump_config;
-  FolderLock lock;
-  if (lock_folder && !args.resume.empty() && fs::is_directory(args.resume))
-    lock = FolderLock::acquire(args.resume, "pretrain --resume");
+  RunFolderLock lock(read_dist_env().rank == 0 && !args.dump_config, args.resume, "pretrain");
   const PretrainOptions options = resolve(args);
   if (args.dump_config) {
     fmt::print("{}{}", to_yaml(options), pretrain_memory_comment(options));
     return;
   }
   if (!args.prepare.empty()) {
-    lock = FolderLock::acquire(args.prepare, "pretrain --prepare");
+    const FolderLock prepare_lock = FolderLock::acquire(args.prepare, "pretrain --prepare");
     install_stop_handlers();  // a signal stops it and leaves the folder's earlier corpus as it was
     run_prepare(args, options);
     return;
   }
-  if (lock_folder && !lock.held()) lock = FolderLock::acquire(options.output_dir, "pretrain");
+  lock.acquire(options.output_dir);
   install_stop_handlers();
   PretrainControl control;
   // The same command again resumes its run (a requeued job script, a rerun after Ctrl-C).

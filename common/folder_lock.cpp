@@ -124,6 +124,16 @@ FolderLock& FolderLock::operator=(FolderLock&& other) noexcept {
   return *this;
 }
 
+RunFolderLock::RunFolderLock(bool writes, const fs::path& resume, std::string_view command)
+    : writes_(writes), command_(command) {
+  if (writes_ && !resume.empty() && fs::is_directory(resume))
+    lock_ = FolderLock::acquire(resume, command_ + " --resume");
+}
+
+void RunFolderLock::acquire(const fs::path& dir) {
+  if (writes_ && !lock_.held()) lock_ = FolderLock::acquire(dir, command_);
+}
+
 std::string folder_lock_holder(const fs::path& dir) {
   const int fd = ::open((dir / kFolderLockName).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "";

@@ -34,6 +34,22 @@ class FolderLock {
   bool created_ = false;
 };
 
+// The lock of a training run's folder (finetune, pretrain), taken in one of two moments: a resumed run's folder at
+// construction, before its config.yaml is read; a new run's by acquire(), once its options name the folder. Only the
+// process that writes the folder takes it (`writes`: rank 0, and not --dump-config).
+class RunFolderLock {
+ public:
+  // `resume`: the --resume folder ("" for a new run); locked now, as "<command> --resume", when it is a folder.
+  RunFolderLock(bool writes, const std::filesystem::path& resume, std::string_view command);
+  // Locks `dir` for `command` unless a folder is already held or this process does not write.
+  void acquire(const std::filesystem::path& dir);
+
+ private:
+  bool writes_;
+  std::string command_;
+  FolderLock lock_;
+};
+
 // What the lock file of `dir` says about its holder ("`electra finetune`, pid 1234 on host gpu-3, since
 // 2026-12-07T20:31:02Z"), or "" when there is no lock file or it is empty. For messages; it proves nothing.
 std::string folder_lock_holder(const std::filesystem::path& dir);
