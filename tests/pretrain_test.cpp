@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -322,6 +323,20 @@ TEST_CASE("pretrain sampling: temperature and disallow_correct as google-researc
   CHECK(seen.size() > 3);
   // Same seeds, same draws.
   CHECK(at::equal(draw(1.0, false), draw(1.0, false)));
+  // The draws follow the softmax: 4,000 rows of probabilities 0.1, 0.2, 0.3, 0.4 (and 0 for the 6 others), each
+  // token's share within 0.025 of its probability (5 standard deviations or more).
+  const at::Tensor probs = at::tensor({0.1, 0.2, 0.3, 0.4}, at::kFloat);
+  at::Tensor many = at::full({4000, 10}, -std::numeric_limits<float>::infinity());
+  many.narrow(1, 2, 4).copy_(probs.log().expand({4000, 4}));
+  const at::Tensor drawn = electra::sample_replacements(many, at::zeros({4000}, at::kLong),
+                                                        at::tensor({2500, 1500}, at::kLong), {5, 6},
+                                                        electra::SamplingOptions{1.0, false});
+  const at::Tensor share = at::bincount(drawn, {}, 10).to(at::kDouble) / 4000.0;
+  INFO(share);
+  for (int64_t t = 0; t < 10; ++t) {
+    const double expected = t >= 2 && t < 6 ? 0.1 * static_cast<double>(t - 1) : 0.0;
+    CHECK(std::abs(share[t].item<double>() - expected) < 0.025);
+  }
 }
 
 TEST_CASE("pretrain exports load as the bare encoder with the same outputs; config.json round trips", "[pretrain]") {
