@@ -63,8 +63,7 @@ DataShape data_shape(const RunData& data) {
   d.train_features = static_cast<int64_t>(data.train.size());
   d.eval_features = static_cast<int64_t>(std::max(data.dev.size(), data.examples.test.size()));
   d.train_length = longest_feature(data.train);
-  // Test features are made at the end: their length is known only as the configured bound.
-  d.eval_length = data.examples.has_test ? 0 : longest_feature(data.dev);
+  d.eval_length = std::max(longest_feature(data.dev), data.test_length);
   return d;
 }
 

@@ -36,6 +36,9 @@ struct StepPlan {
 struct RunData {
   TaskData examples;
   std::vector<Feature> train, dev;
+  // The longest test feature in tokens (0: no test split). The test features are made again when the run scores
+  // them at its end; this length sizes the memory preflight's evaluation term before the first step.
+  int64_t test_length = 0;
 };
 
 // train.dump_batches: the features of one split, one JSON line each, in feature order.

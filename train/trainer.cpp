@@ -59,10 +59,14 @@ RunData prepare_data(const Task& task, const DatasetOptions& options, const Toke
   stopwatch.restart();
   d.train = featurize(task, d.examples.train, tokenizer, options);
   if (d.examples.has_dev) d.dev = featurize(task, d.examples.dev, tokenizer, options);
+  if (d.examples.has_test) {
+    for (const Feature& f : featurize(task, d.examples.test, tokenizer, options))
+      d.test_length = std::max(d.test_length, static_cast<int64_t>(f.input_ids.size()));
+  }
   const double featurize_seconds = stopwatch.seconds();
   const TaskData& e = d.examples;
   log << fmt::format("task {}: {} train examples ({} features; read: {}), dev: {} ({} examples), test: {}; read in "
-                     "{:.2f} s, train and dev tokenized in {:.2f} s\n",
+                     "{:.2f} s, tokenized in {:.2f} s\n",
                      task.name(), e.train.size(), d.train.size(), e.train_source, e.dev_source, e.dev.size(),
                      e.has_test ? std::to_string(e.test.size()) + " examples" : "none", read_seconds,
                      featurize_seconds);
