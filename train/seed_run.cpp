@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <functional>
 #include <iostream>
 #include <stdexcept>
 
@@ -105,10 +104,9 @@ bool SeedRun::train() {
       const double lr = options_.optimizer.learning_rate *
                         schedule_factor(options_.schedule.name, s_.step, plan_.warmup_steps, plan_.total_steps);
       const std::vector<Batch> micro = micro_batches(batches[b]);
-      // One process stops between micro-batches too; several ranks agree on a stop at the step's end.
-      const StepResult result =
-          step.run(micro, lr, comm_.world_size() == 1 ? std::function<bool()>([] { return stop_signal() != 0; })
-                                                      : std::function<bool()>());
+      // A stop between micro-batches abandons the step (one process; TrainStep ignores it with several ranks, which
+      // agree on a stop at the step's end).
+      const StepResult result = step.run(micro, lr, [] { return stop_signal() != 0; });
       if (result.abandoned) {
         // The step is undone: the state of the step before it (batch b next) is saved, and the resume runs it.
         stopped_by_ = stop_signal();
